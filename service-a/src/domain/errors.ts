@@ -1,0 +1,21 @@
+/** Stable error codes: clients and tests rely on them; transports map them to statuses in one place. */
+export type ErrorCode =
+  | "INVALID_ARGUMENT"
+  | "IDEMPOTENCY_KEY_REUSED"
+  | "METHOD_NOT_ALLOWED"
+  | "NOT_FOUND"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "UNAVAILABLE"
+  | "INTERNAL";
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "AppError";
+  }
+}

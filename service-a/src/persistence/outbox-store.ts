@@ -1,0 +1,155 @@
+import type pg from "pg";
+import type { AppendOutcome, OriginalSum, SumEvent } from "../domain/calculate-sum.js";
+import { AppError } from "../domain/errors.js";
+import { inTransaction, isRowError, unavailable } from "./database.js";
+
+export const OUTBOX_TOPIC = "user-events";
+export const EVENT_TYPE = "SumCalculated";
+
+/** The Kafka message value, as the contract defines it. */
+export function eventPayload(event: SumEvent): string {
+  return JSON.stringify({
+    event_id: event.eventId,
+    a: Number(event.a),
+    b: Number(event.b),
+    result: Number(event.result),
+    service_id: event.serviceId,
+    created_at: event.createdAt.toISOString(),
+  });
+}
+
+const CLAIM_KEYS = `
+  INSERT INTO idempotency_keys (key, a, b, event_id, service_id, created_at)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[])
+  ON CONFLICT (key) DO UPDATE
+    SET a = excluded.a, b = excluded.b, event_id = excluded.event_id,
+        service_id = excluded.service_id, created_at = excluded.created_at
+    WHERE idempotency_keys.created_at < now() - interval '24 hours'
+  RETURNING key`;
+
+const READ_KEYS = `
+  SELECT key, a, b, event_id, service_id, created_at FROM idempotency_keys WHERE key = ANY($1::text[])`;
+
+const INSERT_EVENTS = `
+  INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, traceparent, created_at)
+  SELECT id, '${OUTBOX_TOPIC}', id::text, '${EVENT_TYPE}', payload, traceparent, created_at
+  FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::timestamptz[]) AS e(id, payload, traceparent, created_at)`;
+
+// Deleted in the same transaction: the insert is in the WAL for Debezium, and the table stays empty.
+const DELETE_EVENTS = "DELETE FROM outbox WHERE id = ANY($1::uuid[])";
+
+const PURGE_EXPIRED_KEYS = `
+  DELETE FROM idempotency_keys WHERE key IN (
+    SELECT key FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT $1)`;
+
+interface KeyRow {
+  key: string;
+  a: bigint;
+  b: bigint;
+  event_id: string;
+  service_id: string;
+  created_at: Date;
+}
+
+/** Commits one transaction for the whole batch: new keys claimed, their events written to the outbox. */
+async function writeTransaction(pool: pg.Pool, events: SumEvent[]): Promise<AppendOutcome[]> {
+  return inTransaction(pool, async (client) => {
+    const keyed = events.filter((event) => event.idempotencyKey !== undefined);
+    const originals = new Map<string, OriginalSum>();
+    if (keyed.length > 0) {
+      const claimed = await client.query<{ key: string }>(CLAIM_KEYS, [
+        keyed.map((e) => e.idempotencyKey),
+        keyed.map((e) => e.a.toString()),
+        keyed.map((e) => e.b.toString()),
+        keyed.map((e) => e.eventId),
+        keyed.map((e) => e.serviceId),
+        keyed.map((e) => e.createdAt),
+      ]);
+      const claimedKeys = new Set(claimed.rows.map((row) => row.key));
+      const taken = keyed.map((e) => e.idempotencyKey as string).filter((key) => !claimedKeys.has(key));
+      if (taken.length > 0) {
+        const rows = await client.query<KeyRow>(READ_KEYS, [taken]);
+        for (const row of rows.rows) {
+          originals.set(row.key, {
+            eventId: row.event_id,
+            a: row.a,
+            b: row.b,
+            serviceId: row.service_id,
+            createdAt: row.created_at,
+          });
+        }
+      }
+    }
+    const outcomes: AppendOutcome[] = events.map((event) => {
+      const original = event.idempotencyKey === undefined ? undefined : originals.get(event.idempotencyKey);
+      return original ? { kind: "key-already-used", original } : { kind: "committed" };
+    });
+    const fresh = events.filter((_, index) => outcomes[index]?.kind === "committed");
+    if (fresh.length > 0) {
+      const ids = fresh.map((e) => e.eventId);
+      await client.query(INSERT_EVENTS, [
+        ids,
+        fresh.map(eventPayload),
+        fresh.map((e) => e.traceparent),
+        fresh.map((e) => e.createdAt),
+      ]);
+      await client.query(DELETE_EVENTS, [ids]);
+    }
+    return outcomes;
+  });
+}
+
+/**
+ * Writes a batch of events. Duplicate idempotency keys inside the batch are written once and the
+ * others replay it; a row the database rejects is retried alone so it fails by itself.
+ */
+export async function writeEvents(pool: pg.Pool, events: SumEvent[]): Promise<Array<AppendOutcome | Error>> {
+  const firstIndexByKey = new Map<string, number>();
+  const leaders: SumEvent[] = [];
+  const slots = events.map((event) => {
+    const key = event.idempotencyKey;
+    const first = key === undefined ? undefined : firstIndexByKey.get(key);
+    if (first !== undefined) return { leader: first, follower: true };
+    if (key !== undefined) firstIndexByKey.set(key, leaders.length);
+    leaders.push(event);
+    return { leader: leaders.length - 1, follower: false };
+  });
+  const leaderOutcomes = await writeLeaders(pool, leaders);
+  return slots.map(({ leader, follower }): AppendOutcome | Error => {
+    const outcome = leaderOutcomes[leader] ?? new AppError("INTERNAL", "no outcome for event");
+    if (!follower || outcome instanceof Error || outcome.kind === "key-already-used") return outcome;
+    return { kind: "key-already-used", original: leaders[leader] as SumEvent };
+  });
+}
+
+async function writeLeaders(pool: pg.Pool, events: SumEvent[]): Promise<Array<AppendOutcome | Error>> {
+  try {
+    return await writeTransaction(pool, events);
+  } catch (error) {
+    if (!isRowError(error)) return events.map(() => unavailable(error));
+    if (events.length === 1) return [rejected(error)];
+    const outcomes: Array<AppendOutcome | Error> = [];
+    for (const event of events) {
+      try {
+        outcomes.push(...(await writeTransaction(pool, [event])));
+      } catch (rowError) {
+        outcomes.push(isRowError(rowError) ? rejected(rowError) : unavailable(rowError));
+      }
+    }
+    return outcomes;
+  }
+}
+
+function rejected(error: unknown): AppError {
+  return new AppError("INTERNAL", "the database rejected this event; nothing was committed", { cause: error });
+}
+
+/** Deletes up to `limit` expired idempotency keys; returns how many. */
+export async function purgeExpiredKeys(pool: pg.Pool, limit: number): Promise<number> {
+  const result = await pool.query(PURGE_EXPIRED_KEYS, [limit]);
+  return result.rowCount ?? 0;
+}
+
+export async function ping(pool: pg.Pool): Promise<void> {
+  await pool.query("SELECT 1");
+}

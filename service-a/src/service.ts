@@ -1,0 +1,109 @@
+import pino, { type Logger } from "pino";
+import type { Config } from "./config.js";
+import { type AppendOutcome, calculateSum, type EventLog, type SumCommand, type SumEvent } from "./domain/calculate-sum.js";
+import { ServiceMetrics } from "./metrics.js";
+import { createPool } from "./persistence/database.js";
+import { GroupCommitter } from "./persistence/group-commit.js";
+import { migrate } from "./persistence/migrate.js";
+import { ping, purgeExpiredKeys, writeEvents } from "./persistence/outbox-store.js";
+import { buildGrpcServer, closeGrpc, listenGrpc } from "./transport/grpc.js";
+import { buildHttpServer } from "./transport/http.js";
+
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+const PURGE_BATCH = 1000;
+
+export interface RunningService {
+  httpPort: number;
+  grpcPort: number;
+  metrics: ServiceMetrics;
+  /** Stops accepting, lets requests in flight finish, then closes the pool. */
+  stop(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, "LOG_LEVEL" | "SERVICE_ID">): Logger {
+  return pino({ level: config.LOG_LEVEL, base: { service: "service-a", service_id: config.SERVICE_ID } });
+}
+
+/** Wires Service A: migrations, the pool, group commit, and the HTTP and gRPC adapters over one use case. */
+export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
+  const applied = await migrate(config.MIGRATION_DATABASE_URL);
+  if (applied.length > 0) logger.info({ applied }, "migrations applied");
+
+  const metrics = new ServiceMetrics();
+  const pool = createPool(
+    {
+      connectionString: config.DATABASE_URL,
+      max: config.DB_POOL_SIZE,
+      connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    },
+    (error) => logger.warn({ err: error }, "idle database connection lost"),
+  );
+  const committer = new GroupCommitter<SumEvent, AppendOutcome>((batch) => writeEvents(pool, batch), {
+    maxBatchSize: config.GROUP_COMMIT_MAX_BATCH,
+    windowMs: config.GROUP_COMMIT_WINDOW_MS,
+    maxQueued: config.GROUP_COMMIT_MAX_QUEUED,
+    // One connection stays free for readiness checks and the purge.
+    maxConcurrentBatches: config.DB_POOL_SIZE - 1,
+  }, metrics.groupCommitObserver());
+
+  const events: EventLog = {
+    append: async (event) => {
+      try {
+        const outcome = await committer.submit(event);
+        if (outcome.kind === "committed") metrics.eventsCommitted.inc();
+        else metrics.idempotentReplays.inc();
+        return outcome;
+      } catch (error) {
+        metrics.databaseErrors.inc();
+        throw error;
+      }
+    },
+  };
+  const sum = (command: SumCommand) => calculateSum({ events, serviceId: config.SERVICE_ID }, command);
+
+  let stopping = false;
+  const isReady = async () => {
+    if (stopping) return false;
+    try {
+      await ping(pool);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const http = buildHttpServer({ calculateSum: sum, isReady, metrics, logger, serviceId: config.SERVICE_ID });
+  const grpc = buildGrpcServer({ calculateSum: sum, metrics, logger });
+  await http.listen({ host: config.HOST, port: config.HTTP_PORT });
+  const grpcPort = await listenGrpc(grpc.server, config.HOST, config.GRPC_PORT);
+  grpc.health.setStatus("", "SERVING");
+  grpc.health.setStatus("summation.SummationService", "SERVING");
+  const address = http.server.address();
+  const httpPort = typeof address === "object" && address ? address.port : config.HTTP_PORT;
+  logger.info({ httpPort, grpcPort }, "service-a listening");
+
+  const purge = setInterval(() => {
+    void (async () => {
+      let deleted = PURGE_BATCH;
+      while (deleted === PURGE_BATCH && !stopping) deleted = await purgeExpiredKeys(pool, PURGE_BATCH);
+    })().catch((error: unknown) => logger.warn({ err: error }, "idempotency key purge failed"));
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
+
+  return {
+    httpPort,
+    grpcPort,
+    metrics,
+    async stop() {
+      stopping = true;
+      clearInterval(purge);
+      grpc.health.setStatus("", "NOT_SERVING");
+      grpc.health.setStatus("summation.SummationService", "NOT_SERVING");
+      await Promise.all([http.close(), closeGrpc(grpc.server, config.SHUTDOWN_TIMEOUT_MS)]);
+      await committer.drain();
+      await pool.end();
+      logger.info("service-a stopped");
+    },
+  };
+}

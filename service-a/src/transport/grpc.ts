@@ -1,0 +1,123 @@
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+import type { Logger } from "pino";
+import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
+import type { ServiceMetrics } from "../metrics.js";
+import { PROTO_FILE } from "../paths.js";
+import { asAppError, ERROR_STATUS } from "./error-status.js";
+
+export const SERVICE_NAME = "summation.SummationService";
+const METHOD = `/${SERVICE_NAME}/CalculateSum`;
+/** The same ceiling as the HTTP body limit. */
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+export interface GrpcDeps {
+  calculateSum: (command: SumCommand) => Promise<SumReceipt>;
+  metrics: ServiceMetrics;
+  logger: Logger;
+}
+
+// int64 fields arrive as decimal strings, so no precision is lost before the domain checks the range.
+const packageDefinition = protoLoader.loadSync(PROTO_FILE, {
+  keepCase: true,
+  longs: String,
+  defaults: true,
+});
+const proto = grpc.loadPackageDefinition(packageDefinition) as unknown as {
+  summation: { SummationService: grpc.ServiceClientConstructor };
+};
+
+interface SummationRequest {
+  a: string;
+  b: string;
+}
+
+interface SummationResponse {
+  result: string;
+  event_id: string;
+  service_id: string;
+}
+
+function metadataValue(metadata: grpc.Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return value === undefined ? undefined : value.toString();
+}
+
+export interface GrpcServer {
+  server: grpc.Server;
+  health: HealthImplementation;
+}
+
+export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+
+  const calculateSum: grpc.handleUnaryCall<SummationRequest, SummationResponse> = (call, callback) => {
+    const started = performance.now();
+    const finish = (code: grpc.status) => {
+      const labels = { transport: "grpc", route: METHOD, status: grpc.status[code] ?? String(code) };
+      deps.metrics.requests.inc(labels);
+      deps.metrics.requestDuration.observe(labels, (performance.now() - started) / 1000);
+    };
+    deps
+      .calculateSum({
+        a: BigInt(call.request.a),
+        b: BigInt(call.request.b),
+        idempotencyKey: metadataValue(call.metadata, "idempotency-key"),
+        traceparent: metadataValue(call.metadata, "traceparent"),
+      })
+      .then((receipt) => {
+        const metadata = new grpc.Metadata();
+        metadata.set("x-service-id", receipt.serviceId);
+        if (receipt.replayed) metadata.set("idempotent-replayed", "true");
+        call.sendMetadata(metadata);
+        finish(grpc.status.OK);
+        callback(null, {
+          result: receipt.result.toString(),
+          event_id: receipt.eventId,
+          service_id: receipt.serviceId,
+        });
+      })
+      .catch((error: unknown) => {
+        const appError = asAppError(error);
+        const code = ERROR_STATUS[appError.code].grpc;
+        if (ERROR_STATUS[appError.code].http >= 500) deps.logger.warn({ err: error, code: appError.code }, "call failed");
+        const trailers = new grpc.Metadata();
+        trailers.set("error-code", appError.code);
+        finish(code);
+        callback({ code, details: appError.message, metadata: trailers });
+      });
+  };
+
+  server.addService(proto.summation.SummationService.service, { CalculateSum: calculateSum });
+  const health = new HealthImplementation({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
+  health.addToServer(server);
+  new ReflectionService(packageDefinition).addToServer(server);
+  return { server, health };
+}
+
+export function listenGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
+      error ? reject(error) : resolve(boundPort),
+    );
+  });
+}
+
+/** Lets calls in flight finish, up to `timeoutMs`, then cuts the rest. */
+export function closeGrpc(server: grpc.Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,137 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import type { Logger } from "pino";
+import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
+import { AppError } from "../domain/errors.js";
+import type { ServiceMetrics } from "../metrics.js";
+import { asAppError, ERROR_STATUS } from "./error-status.js";
+import { parseJsonObject } from "./json-body.js";
+
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface HttpDeps {
+  calculateSum: (command: SumCommand) => Promise<SumReceipt>;
+  isReady: () => Promise<boolean>;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  serviceId: string;
+}
+
+/** The methods each route answers; any other method on these paths gets 405 with `Allow`. */
+const ROUTES: Record<string, string> = {
+  "/sum": "POST",
+  "/healthz": "GET, HEAD",
+  "/readyz": "GET, HEAD",
+  "/metrics": "GET, HEAD",
+};
+
+/** Fastify's own errors, mapped to the contract's codes instead of its default bodies. */
+const FASTIFY_ERRORS: Record<string, AppError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: new AppError("PAYLOAD_TOO_LARGE", `request body is larger than ${BODY_LIMIT_BYTES} bytes`),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: new AppError("INVALID_ARGUMENT", "Content-Length does not match the body"),
+  FST_ERR_CTP_EMPTY_TYPE: new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"),
+};
+
+function send(reply: FastifyReply, error: AppError): FastifyReply {
+  const status = ERROR_STATUS[error.code].http;
+  if (error.code === "UNAVAILABLE") reply.header("Retry-After", "1");
+  return reply.code(status).send({ error: { code: error.code, message: error.message } });
+}
+
+function receiptBody(receipt: SumReceipt) {
+  return {
+    result: Number(receipt.result),
+    a: Number(receipt.a),
+    b: Number(receipt.b),
+    event_id: receipt.eventId,
+    service_id: receipt.serviceId,
+    timestamp: receipt.timestamp.toISOString(),
+  };
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // One log line per request is too many at thousands per second; errors are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Connections idle between requests are closed at shutdown; busy ones finish their request.
+    forceCloseConnections: "idle",
+    return503OnClosing: true,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    try {
+      done(null, parseJsonObject(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    const labels = { transport: "http", route: `${request.method} ${route}`, status: String(reply.statusCode) };
+    deps.metrics.requests.inc(labels);
+    deps.metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    const known =
+      error instanceof AppError
+        ? error
+        : (FASTIFY_ERRORS[error.code] ??
+          (error.statusCode !== undefined && error.statusCode < 500
+            ? new AppError("INVALID_ARGUMENT", error.message)
+            : undefined));
+    const appError = known ?? asAppError(error);
+    if (ERROR_STATUS[appError.code].http >= 500) {
+      request.log.warn({ err: error, code: appError.code }, "request failed");
+    }
+    return send(reply, appError);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = ROUTES[request.url.split("?")[0] ?? ""];
+    if (allowed) {
+      reply.header("Allow", allowed);
+      return send(reply, new AppError("METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allowed}`));
+    }
+    return send(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`));
+  });
+
+  app.post("/sum", async (request, reply) => {
+    const body = request.body;
+    if (body === undefined || body === null) {
+      throw new AppError("INVALID_ARGUMENT", 'request body is empty; expected a JSON object such as {"a": 1, "b": 2}');
+    }
+    const fields = body as Record<string, unknown>;
+    const receipt = await deps.calculateSum({
+      a: fields.a,
+      b: fields.b,
+      idempotencyKey: header(request.headers["idempotency-key"]),
+      traceparent: header(request.headers.traceparent),
+    });
+    reply.header("X-Service-ID", receipt.serviceId);
+    if (receipt.replayed) reply.header("Idempotent-Replayed", "true");
+    return receiptBody(receipt);
+  });
+
+  app.get("/healthz", async () => ({ status: "alive", service_id: deps.serviceId }));
+
+  app.get("/readyz", async (_request, reply) => {
+    if (await deps.isReady()) return { status: "ready", service_id: deps.serviceId };
+    return send(reply, new AppError("UNAVAILABLE", "the database is not reachable"));
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    reply.header("Content-Type", deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  return app;
+}

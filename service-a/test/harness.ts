@@ -1,0 +1,163 @@
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { TemporaryPostgres } from "@sum/test-support";
+import pino from "pino";
+import { type Config, loadConfig } from "../src/config.js";
+import { BOOTSTRAP_SQL, PROTO_FILE } from "../src/paths.js";
+import { type RunningService, startService } from "../src/service.js";
+
+export const PASSWORDS = { owner: "owner-test", service: "service-a-test", debezium: "debezium-test" };
+
+/** A real PostgreSQL set up exactly as the stack sets it up: logical WAL, bootstrap roles and database. */
+export async function startOutboxDatabase(): Promise<TemporaryPostgres> {
+  const postgres = await TemporaryPostgres.start({
+    settings: ["wal_level = logical", "max_replication_slots = 4", "max_wal_senders = 4"],
+  });
+  await postgres.psqlFile(BOOTSTRAP_SQL, {
+    owner_password: PASSWORDS.owner,
+    service_password: PASSWORDS.service,
+    debezium_password: PASSWORDS.debezium,
+  });
+  return postgres;
+}
+
+export function serviceConfig(postgres: TemporaryPostgres, overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  return loadConfig({
+    SERVICE_ID: "service-a-test",
+    HTTP_PORT: "0",
+    GRPC_PORT: "0",
+    DATABASE_URL: postgres.url("outbox", "service_a", PASSWORDS.service),
+    MIGRATION_DATABASE_URL: postgres.url("outbox", "outbox_owner", PASSWORDS.owner),
+    LOG_LEVEL: "silent",
+    ...overrides,
+  });
+}
+
+export interface TestService {
+  postgres: TemporaryPostgres;
+  service: RunningService;
+  config: Config;
+  http: string;
+  grpc: SummationClient;
+  stop(): Promise<void>;
+}
+
+export async function startTestService(
+  postgres: TemporaryPostgres,
+  overrides: Partial<Record<keyof Config, string>> = {},
+): Promise<TestService> {
+  const config = serviceConfig(postgres, overrides);
+  const service = await startService(config, pino({ level: "silent" }));
+  const grpcClient = summationClient(`127.0.0.1:${service.grpcPort}`);
+  return {
+    postgres,
+    service,
+    config,
+    http: `http://127.0.0.1:${service.httpPort}`,
+    grpc: grpcClient,
+    async stop() {
+      grpcClient.close();
+      await service.stop();
+    },
+  };
+}
+
+export interface SumReply {
+  result: string;
+  event_id: string;
+  service_id: string;
+}
+
+export interface GrpcOutcome {
+  code: grpc.status;
+  details?: string;
+  reply?: SumReply;
+  replayed?: boolean;
+}
+
+export interface SummationClient {
+  calculateSum(request: Record<string, unknown>, metadata?: Record<string, string>): Promise<GrpcOutcome>;
+  close(): void;
+}
+
+/** A plain grpc-js client of the contract's .proto, as any user would write it. */
+export function summationClient(target: string, protoFile = PROTO_FILE): SummationClient {
+  const definition = protoLoader.loadSync(protoFile, { keepCase: true, longs: String, defaults: true });
+  const proto = grpc.loadPackageDefinition(definition) as unknown as {
+    summation: { SummationService: grpc.ServiceClientConstructor };
+  };
+  const client = new proto.summation.SummationService(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    CalculateSum: (
+      request: Record<string, unknown>,
+      metadata: grpc.Metadata,
+      callback: (error: grpc.ServiceError | null, reply?: SumReply) => void,
+    ) => grpc.ClientUnaryCall;
+  };
+  return {
+    calculateSum(request, metadata = {}) {
+      const md = new grpc.Metadata();
+      for (const [key, value] of Object.entries(metadata)) md.set(key, value);
+      return new Promise((resolve) => {
+        let replayed = false;
+        const call = client.CalculateSum(request, md, (error, reply) => {
+          if (error) resolve({ code: error.code, details: error.details });
+          else resolve({ code: grpc.status.OK, ...(reply ? { reply } : {}), replayed });
+        });
+        call.on("metadata", (received) => {
+          replayed = received.get("idempotent-replayed")[0] === "true";
+        });
+      });
+    },
+    close: () => client.close(),
+  };
+}
+
+/** POSTs a raw body to /sum. */
+export async function postSum(
+  base: string,
+  body: string | undefined,
+  headers: Record<string, string> = { "content-type": "application/json" },
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${base}/sum`, { method: "POST", headers, ...(body === undefined ? {} : { body }) });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {}
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/**
+ * What Debezium will see: a logical replication slot (test_decoding) on the outbox, created before
+ * the requests. The events a test reads from it are the ones committed, in commit order.
+ */
+export class CommittedEvents {
+  private constructor(
+    private readonly postgres: TemporaryPostgres,
+    private readonly slot: string,
+  ) {}
+
+  static async watch(postgres: TemporaryPostgres, slot = `test_${Math.random().toString(36).slice(2, 10)}`) {
+    await postgres.query("SELECT pg_create_logical_replication_slot($1, 'test_decoding')", [slot], "outbox");
+    return new CommittedEvents(postgres, slot);
+  }
+
+  /** The outbox rows inserted by committed transactions since the last call. */
+  async take(): Promise<Array<{ id: string; payload: Record<string, unknown> }>> {
+    const rows = await this.postgres.query<{ data: string }>(
+      "SELECT data FROM pg_logical_slot_get_changes($1, NULL, NULL) WHERE data LIKE 'table public.outbox: INSERT:%'",
+      [this.slot],
+      "outbox",
+    );
+    return rows.map(({ data }) => {
+      const id = /id\[uuid\]:'([0-9a-f-]+)'/.exec(data)?.[1];
+      const payload = /payload\[jsonb\]:'(.*?)'(?: traceparent)/.exec(data)?.[1];
+      if (!id || !payload) throw new Error(`unexpected decoding output: ${data}`);
+      return { id, payload: JSON.parse(payload.replaceAll("''", "'")) };
+    });
+  }
+
+  async drop(): Promise<void> {
+    await this.postgres.query("SELECT pg_drop_replication_slot($1)", [this.slot], "outbox");
+  }
+}

@@ -1,0 +1,2 @@
+export { freePort } from "./ports.js";
+export { postgresBinDir, TemporaryPostgres, type PostgresOptions } from "./postgres.js";
