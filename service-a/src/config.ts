@@ -31,7 +31,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid Service A configuration:\n${problems.join("\n")}`);
   }
   if (parsed.data.DB_POOL_SIZE < 2) {
-    throw new Error("invalid Service A configuration:\n  DB_POOL_SIZE: must be at least 2 (one connection is kept for health checks)");
+    throw new Error(
+      "invalid Service A configuration:\n  DB_POOL_SIZE: must be at least 2 (one connection is kept for health checks)",
+    );
   }
   return parsed.data;
 }

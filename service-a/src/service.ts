@@ -1,6 +1,12 @@
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
-import { type AppendOutcome, calculateSum, type EventLog, type SumCommand, type SumEvent } from "./domain/calculate-sum.js";
+import {
+  type AppendOutcome,
+  calculateSum,
+  type EventLog,
+  type SumCommand,
+  type SumEvent,
+} from "./domain/calculate-sum.js";
 import { ServiceMetrics } from "./metrics.js";
 import { createPool } from "./persistence/database.js";
 import { GroupCommitter } from "./persistence/group-commit.js";
@@ -39,13 +45,17 @@ export async function startService(config: Config, logger: Logger = createLogger
     },
     (error) => logger.warn({ err: error }, "idle database connection lost"),
   );
-  const committer = new GroupCommitter<SumEvent, AppendOutcome>((batch) => writeEvents(pool, batch), {
-    maxBatchSize: config.GROUP_COMMIT_MAX_BATCH,
-    windowMs: config.GROUP_COMMIT_WINDOW_MS,
-    maxQueued: config.GROUP_COMMIT_MAX_QUEUED,
-    // One connection stays free for readiness checks and the purge.
-    maxConcurrentBatches: config.DB_POOL_SIZE - 1,
-  }, metrics.groupCommitObserver());
+  const committer = new GroupCommitter<SumEvent, AppendOutcome>(
+    (batch) => writeEvents(pool, batch),
+    {
+      maxBatchSize: config.GROUP_COMMIT_MAX_BATCH,
+      windowMs: config.GROUP_COMMIT_WINDOW_MS,
+      maxQueued: config.GROUP_COMMIT_MAX_QUEUED,
+      // One connection stays free for readiness checks and the purge.
+      maxConcurrentBatches: config.DB_POOL_SIZE - 1,
+    },
+    metrics.groupCommitObserver(),
+  );
 
   const events: EventLog = {
     append: async (event) => {

@@ -21,7 +21,10 @@ export async function startOutboxDatabase(): Promise<TemporaryPostgres> {
   return postgres;
 }
 
-export function serviceConfig(postgres: TemporaryPostgres, overrides: Partial<Record<keyof Config, string>> = {}): Config {
+export function serviceConfig(
+  postgres: TemporaryPostgres,
+  overrides: Partial<Record<keyof Config, string>> = {},
+): Config {
   return loadConfig({
     SERVICE_ID: "service-a-test",
     HTTP_PORT: "0",
@@ -86,7 +89,10 @@ export function summationClient(target: string, protoFile = PROTO_FILE): Summati
   const proto = grpc.loadPackageDefinition(definition) as unknown as {
     summation: { SummationService: grpc.ServiceClientConstructor };
   };
-  const client = new proto.summation.SummationService(target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+  const client = new proto.summation.SummationService(
+    target,
+    grpc.credentials.createInsecure(),
+  ) as unknown as grpc.Client & {
     CalculateSum: (
       request: Record<string, unknown>,
       metadata: grpc.Metadata,

@@ -1,2 +1,2 @@
 export { freePort } from "./ports.js";
-export { postgresBinDir, TemporaryPostgres, type PostgresOptions } from "./postgres.js";
+export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";

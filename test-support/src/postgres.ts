@@ -137,9 +137,7 @@ export class TemporaryPostgres {
 
   private async exec(binary: string, args: string[]): Promise<void> {
     const path = join(postgresBinDir(), binary);
-    const [command, commandArgs] = this.asUser
-      ? ["runuser", ["-u", this.asUser, "--", path, ...args]]
-      : [path, args];
+    const [command, commandArgs] = this.asUser ? ["runuser", ["-u", this.asUser, "--", path, ...args]] : [path, args];
     await new Promise<void>((resolve, reject) => {
       // pg_ctl start leaves postgres running with our pipes open: ignore output so we do not wait on it.
       const child = spawn(command, commandArgs, { stdio: ["ignore", "ignore", "pipe"], cwd: this.dir });

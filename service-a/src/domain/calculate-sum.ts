@@ -53,10 +53,7 @@ const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 export function validateIdempotencyKey(key: string | undefined): string | undefined {
   if (key === undefined) return undefined;
   if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new AppError(
-      "INVALID_ARGUMENT",
-      "idempotency key must be 1 to 255 printable ASCII characters",
-    );
+    throw new AppError("INVALID_ARGUMENT", "idempotency key must be 1 to 255 printable ASCII characters");
   }
   return key;
 }

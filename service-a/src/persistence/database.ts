@@ -42,14 +42,19 @@ export function unavailable(error: unknown): AppError {
 /** Runs `work` in a transaction on its own connection; a failed connection is discarded, not reused. */
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection that dies between our queries emits 'error'; the next query fails and reports it.
+  const ignore = () => undefined;
+  client.on("error", ignore);
   try {
     await client.query("BEGIN");
     const result = await work(client);
     await client.query("COMMIT");
+    client.off("error", ignore);
     client.release();
     return result;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
+    client.off("error", ignore);
     client.release(error instanceof Error ? error : true);
     throw error;
   }

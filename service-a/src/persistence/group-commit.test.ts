@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../domain/errors.js";
+import type { AppError } from "../domain/errors.js";
 import { GroupCommitter } from "./group-commit.js";
 
 /** A writer whose batches finish only when the test says so. */
@@ -64,14 +64,18 @@ describe("GroupCommitter", () => {
   it("refuses at once with UNAVAILABLE when the queue is full", async () => {
     const writer = gatedWriter();
     let refused = 0;
-    const committer = new GroupCommitter(writer.write, { ...options, maxQueued: 2 }, {
-      batchWritten: () => undefined,
-      waited: () => undefined,
-      queueDepth: () => undefined,
-      refused: () => {
-        refused += 1;
+    const committer = new GroupCommitter(
+      writer.write,
+      { ...options, maxQueued: 2 },
+      {
+        batchWritten: () => undefined,
+        waited: () => undefined,
+        queueDepth: () => undefined,
+        refused: () => {
+          refused += 1;
+        },
       },
-    });
+    );
     const inFlight = committer.submit(1);
     await new Promise((resolve) => setTimeout(resolve, 10));
     const queued = [committer.submit(2), committer.submit(3)];

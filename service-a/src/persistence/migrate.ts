@@ -20,7 +20,9 @@ export async function migrate(connectionString: string): Promise<string[]> {
     await client.query(
       "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
     );
-    const done = new Set((await client.query<{ name: string }>("SELECT name FROM schema_migrations")).rows.map((r) => r.name));
+    const done = new Set(
+      (await client.query<{ name: string }>("SELECT name FROM schema_migrations")).rows.map((r) => r.name),
+    );
     const applied: string[] = [];
     for (const name of files.filter((file) => !done.has(file))) {
       const sql = await readFile(join(MIGRATIONS_DIR, name), "utf8");

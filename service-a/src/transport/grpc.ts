@@ -85,7 +85,8 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
       .catch((error: unknown) => {
         const appError = asAppError(error);
         const code = ERROR_STATUS[appError.code].grpc;
-        if (ERROR_STATUS[appError.code].http >= 500) deps.logger.warn({ err: error, code: appError.code }, "call failed");
+        if (ERROR_STATUS[appError.code].http >= 500)
+          deps.logger.warn({ err: error, code: appError.code }, "call failed");
         const trailers = new grpc.Metadata();
         trailers.set("error-code", appError.code);
         finish(code);

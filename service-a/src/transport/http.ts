@@ -1,4 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from "fastify";
 import type { Logger } from "pino";
 import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
 import { AppError } from "../domain/errors.js";
@@ -26,7 +32,10 @@ const ROUTES: Record<string, string> = {
 
 /** Fastify's own errors, mapped to the contract's codes instead of its default bodies. */
 const FASTIFY_ERRORS: Record<string, AppError> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: new AppError("PAYLOAD_TOO_LARGE", `request body is larger than ${BODY_LIMIT_BYTES} bytes`),
+  FST_ERR_CTP_BODY_TOO_LARGE: new AppError(
+    "PAYLOAD_TOO_LARGE",
+    `request body is larger than ${BODY_LIMIT_BYTES} bytes`,
+  ),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: new AppError("INVALID_ARGUMENT", "Content-Length does not match the body"),
   FST_ERR_CTP_EMPTY_TYPE: new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"),
@@ -71,6 +80,15 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     } catch (error) {
       done(error as Error, undefined);
     }
+  });
+
+  // Requests in flight at shutdown finish, and their connections close instead of idling on keep-alive.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("Connection", "close");
   });
 
   app.addHook("onResponse", async (request, reply) => {

@@ -1,0 +1,196 @@
+import type { TemporaryPostgres } from "@sum/test-support";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrate } from "../src/persistence/migrate.js";
+import {
+  CommittedEvents,
+  PASSWORDS,
+  postSum,
+  serviceConfig,
+  startOutboxDatabase,
+  startTestService,
+  type TestService,
+} from "./harness.js";
+
+let postgres: TemporaryPostgres;
+
+beforeAll(async () => {
+  postgres = await startOutboxDatabase();
+});
+
+afterAll(async () => {
+  await postgres?.destroy();
+});
+
+/** Holds an exclusive lock on the outbox, so every write waits until release(). */
+async function lockOutbox(): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: postgres.url("outbox") });
+  await client.connect();
+  await client.query("BEGIN");
+  await client.query("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE");
+  return {
+    async release() {
+      await client.query("ROLLBACK");
+      await client.end();
+    },
+  };
+}
+
+async function canRun(user: string, password: string, sql: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: postgres.url("outbox", user, password) });
+  await client.connect();
+  try {
+    await client.query(sql);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end();
+  }
+}
+
+describe("migrations", () => {
+  it("three instances migrating at once apply each migration exactly once", async () => {
+    const ownerUrl = serviceConfig(postgres).MIGRATION_DATABASE_URL;
+    const results = await Promise.all([migrate(ownerUrl), migrate(ownerUrl), migrate(ownerUrl)]);
+    expect(results.flat()).toEqual(["001_outbox.sql"]);
+    expect(await migrate(ownerUrl)).toEqual([]);
+    const rows = await postgres.query("SELECT name FROM schema_migrations", [], "outbox");
+    expect(rows).toEqual([{ name: "001_outbox.sql" }]);
+  });
+});
+
+describe("least privilege", () => {
+  it("the service's role can write events and keys, and nothing else", async () => {
+    const [role] = await postgres.query<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(
+      "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'service_a'",
+    );
+    expect(role).toEqual({ rolsuper: false, rolcreaterole: false, rolcreatedb: false });
+    const as = (sql: string) => canRun("service_a", PASSWORDS.service, sql);
+    expect(await as("SELECT key FROM idempotency_keys")).toBe(true);
+    expect(await as("SELECT payload FROM outbox")).toBe(false);
+    expect(await as("UPDATE outbox SET type = 'x'")).toBe(false);
+    expect(await as("TRUNCATE outbox")).toBe(false);
+    expect(await as("DROP TABLE outbox")).toBe(false);
+    expect(await as("CREATE TABLE intruder (id int)")).toBe(false);
+    expect(await as("SELECT * FROM schema_migrations")).toBe(false);
+  });
+
+  it("Debezium's role can read the outbox and nothing else", async () => {
+    const as = (sql: string) => canRun("debezium", PASSWORDS.debezium, sql);
+    expect(await as("SELECT * FROM outbox")).toBe(true);
+    expect(await as("SELECT * FROM idempotency_keys")).toBe(false);
+    expect(
+      await as(
+        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (gen_random_uuid(), 'x', 'x', 'x', '{}')",
+      ),
+    ).toBe(false);
+    const publication = await postgres.query(
+      "SELECT tablename FROM pg_publication_tables WHERE pubname = 'outbox_publication'",
+      [],
+      "outbox",
+    );
+    expect(publication).toEqual([{ tablename: "outbox" }]);
+  });
+});
+
+describe("with a running service", () => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService(postgres, { GROUP_COMMIT_MAX_QUEUED: "50", DB_POOL_SIZE: "3" });
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it("the outbox table stays empty however many events pass through it", async () => {
+    const committed = await CommittedEvents.watch(postgres);
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => postSum(service.http, JSON.stringify({ a: round, b: i }))),
+      );
+    }
+    expect(await committed.take()).toHaveLength(200);
+    expect(await postgres.query("SELECT count(*)::int AS rows FROM outbox", [], "outbox")).toEqual([{ rows: 0 }]);
+    await committed.drop();
+  });
+
+  it("a row the database rejects fails alone; the rest of its batch commits", async () => {
+    await postgres.query(
+      "ALTER TABLE outbox ADD CONSTRAINT no_thirteen CHECK ((payload->>'a')::bigint <> 13)",
+      [],
+      "outbox",
+    );
+    const committed = await CommittedEvents.watch(postgres);
+    try {
+      const lock = await lockOutbox();
+      const answers = Promise.all(
+        Array.from({ length: 20 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 0 }))),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await lock.release();
+      const responses = await answers;
+      expect(responses.map((r) => r.status)).toEqual(responses.map((_, i) => (i === 13 ? 500 : 200)));
+      expect(responses[13]?.body.error.code).toBe("INTERNAL");
+      const ids = (await committed.take()).map((e) => e.id).sort();
+      expect(ids).toEqual(
+        responses
+          .filter((r) => r.status === 200)
+          .map((r) => r.body.event_id)
+          .sort(),
+      );
+    } finally {
+      await postgres.query("ALTER TABLE outbox DROP CONSTRAINT no_thirteen", [], "outbox");
+      await committed.drop();
+    }
+  });
+
+  it("when the queue is full, requests are refused at once with 503 and Retry-After; every 200 is committed", async () => {
+    const committed = await CommittedEvents.watch(postgres);
+    const lock = await lockOutbox();
+    const answers = Promise.all(
+      Array.from({ length: 300 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 1 }))),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = performance.now();
+    const refusedAtOnce = await postSum(service.http, '{"a": 1, "b": 1}');
+    const refusalMs = performance.now() - started;
+    await lock.release();
+    const responses = await answers;
+
+    expect(refusedAtOnce.status).toBe(503);
+    expect(refusedAtOnce.body.error).toEqual({ code: "UNAVAILABLE", message: expect.stringMatching(/overloaded/) });
+    expect(refusedAtOnce.headers.get("retry-after")).toBe("1");
+    expect(refusalMs).toBeLessThan(100);
+    const refused = responses.filter((r) => r.status === 503);
+    const accepted = responses.filter((r) => r.status === 200);
+    expect(refused.length).toBeGreaterThan(100);
+    expect(accepted.length + refused.length).toBe(300);
+    const ids = (await committed.take()).map((e) => e.id).sort();
+    expect(ids).toEqual(accepted.map((r) => r.body.event_id).sort());
+    await committed.drop();
+  });
+});
+
+it("a graceful stop lets requests in flight commit and answer, then refuses new connections", async () => {
+  const service = await startTestService(postgres);
+  const committed = await CommittedEvents.watch(postgres);
+  const lock = await lockOutbox();
+  const inFlight = Promise.all([
+    ...Array.from({ length: 5 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 2 }))),
+    ...Array.from({ length: 5 }, (_, i) => service.grpc.calculateSum({ a: i, b: 3 })),
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const stopped = service.service.stop();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await lock.release();
+  const [answers] = await Promise.all([inFlight, stopped]);
+  const ids = answers.map((answer) => ("status" in answer ? answer.body.event_id : answer.reply?.event_id));
+  expect(ids.every((id) => typeof id === "string")).toBe(true);
+  expect((await committed.take()).map((e) => e.id).sort()).toEqual([...ids].sort());
+  await expect(fetch(`http://127.0.0.1:${service.service.httpPort}/healthz`)).rejects.toThrow();
+  service.grpc.close();
+  await committed.drop();
+});
