@@ -9,9 +9,10 @@ import { type RunningService, startService } from "../src/service.js";
 export const PASSWORDS = { owner: "owner-test", service: "service-a-test", debezium: "debezium-test" };
 
 /** A real PostgreSQL set up exactly as the stack sets it up: logical WAL, bootstrap roles and database. */
-export async function startOutboxDatabase(): Promise<TemporaryPostgres> {
+export async function startOutboxDatabase(options: { durable?: boolean } = {}): Promise<TemporaryPostgres> {
   const postgres = await TemporaryPostgres.start({
     settings: ["wal_level = logical", "max_replication_slots = 4", "max_wal_senders = 4"],
+    durable: options.durable ?? false,
   });
   await postgres.psqlFile(BOOTSTRAP_SQL, {
     owner_password: PASSWORDS.owner,

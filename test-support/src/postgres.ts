@@ -29,6 +29,8 @@ export function postgresBinDir(): string {
 export interface PostgresOptions {
   /** Extra postgresql.conf lines, e.g. "wal_level = logical". */
   settings?: string[];
+  /** fsync on, as in production (benchmarks). Tests run with it off: they crash processes, not machines. */
+  durable?: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ export class TemporaryPostgres {
       await chown(dir, Number(stdout.trim()), Number(gid.trim()));
     }
     const server = new TemporaryPostgres(dir, await freePort(), asUser);
-    await server.init(options.settings ?? []);
+    await server.init([`fsync = ${options.durable ? "on" : "off"}`, ...(options.settings ?? [])]);
     await server.startServer();
     return server;
   }
@@ -123,7 +125,6 @@ export class TemporaryPostgres {
       `port = ${this.port}`,
       "listen_addresses = '127.0.0.1'",
       `unix_socket_directories = '${this.dir}'`,
-      "fsync = off",
       "max_connections = 200",
       ...settings,
     ];
