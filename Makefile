@@ -4,7 +4,12 @@ SHELL := /bin/bash
 PNPM ?= pnpm
 RESULTS := test-results
 
-.PHONY: help install build lint typecheck test bench-service-a
+# Docker Compose where a Docker engine answers, the native stack of local processes otherwise.
+STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
+NATIVE := $(PNPM) exec tsx native/src/cli.ts
+
+.PHONY: help install build lint typecheck test bench-service-a start stop status logs logs-service-a \
+	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -27,3 +32,37 @@ test: install lint typecheck ## Lint, type-check, then every test (unit, integra
 
 bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, with pgbench as the baseline
 	$(PNPM) --filter @sum/service-a bench
+
+start: install ## Start the whole stack (STACK=native|compose) and print what runs where
+ifeq ($(STACK),native)
+	$(NATIVE) start
+else
+	@echo "STACK=compose arrives with the Compose files; use STACK=native" >&2; exit 2
+endif
+
+stop: ## Stop everything gracefully, keeping data
+	$(NATIVE) stop
+
+status: ## Each component, its address and its state
+	$(NATIVE) status
+
+logs: ## Follow every log
+	$(NATIVE) logs
+
+logs-service-a: ## Follow the Service A instances' logs
+	$(NATIVE) logs service-a
+
+logs-service-b: ## Follow Service B's log
+	$(NATIVE) logs service-b
+
+logs-kafka-connect: ## Follow Kafka Connect's log
+	$(NATIVE) logs kafka-connect
+
+setup-debezium: ## Re-apply debezium/outbox-connector.json (idempotent)
+	$(NATIVE) setup-debezium
+
+check-debezium: ## Connector and task state, replication slot lag, publication
+	$(NATIVE) check-debezium
+
+clean: ## Stop, then delete this project's run data (.run/) only
+	$(NATIVE) clean

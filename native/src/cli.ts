@@ -1,0 +1,148 @@
+/**
+ * The native (no Docker) stack: `tsx native/src/cli.ts <command>`, normally through the Makefile.
+ *   start            install what is missing, build, start what is down, print the table
+ *   stop             stop everything gracefully, keeping data
+ *   status           the table
+ *   logs [name]      follow the logs (all, or those whose name starts with `name`)
+ *   setup-debezium   re-apply debezium/outbox-connector.json (idempotent)
+ *   check-debezium   connector and task state, slot lag, publication
+ *   clean            stop, then delete the run directory (this project's data only)
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Component } from "./components/component.js";
+import { ensureJars } from "./components/jvm.js";
+import { ensurePrerequisites } from "./components/prerequisites.js";
+import { ensureDir, isRoot, run } from "./process.js";
+import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
+import { buildStack, type Stack } from "./stack.js";
+
+const log = (line: string) => process.stdout.write(`==> ${line}\n`);
+
+async function state(component: Component): Promise<string> {
+  if (await component.isReady()) return "ready";
+  return (await component.isRunning()) ? "running, not ready" : "stopped";
+}
+
+async function printTable(stack: Stack): Promise<void> {
+  const rows = await Promise.all(
+    stack.components.map(async (c) => ({ component: c.name, address: c.address, state: await state(c) })),
+  );
+  const width = (key: keyof (typeof rows)[number]) => Math.max(key.length, ...rows.map((r) => r[key].length));
+  const line = (r: Record<string, string>) =>
+    `${(r.component ?? "").padEnd(width("component"))}  ${(r.address ?? "").padEnd(width("address"))}  ${r.state}`;
+  console.log(line({ component: "COMPONENT", address: "ADDRESS", state: "STATE" }));
+  for (const row of rows) console.log(line(row));
+}
+
+async function start(settings: Settings, stack: Stack): Promise<void> {
+  const started = Date.now();
+  await ensurePrerequisites(log);
+  const p = paths(settings);
+  for (const dir of [p.run, p.logs, p.pids, p.config, join(p.run, "data")]) await ensureDir(dir);
+  if (isRoot()) {
+    // PostgreSQL runs as `postgres`: it must be able to reach its data directories.
+    await run("runuser", ["-u", "postgres", "--", "test", "-x", join(p.run, "data")]).catch(() => {
+      throw new Error(
+        `the postgres user cannot reach ${p.run}; set RUN_DIR in .env to a directory it can traverse (e.g. under /var/tmp)`,
+      );
+    });
+  }
+  log("building the TypeScript services");
+  await run("pnpm", ["--filter", "@sum/service-a", "build"], { cwd: REPO_ROOT });
+  await ensureJars(settings, log);
+  for (const component of stack.components) {
+    if (await component.isReady()) continue;
+    if (await component.isRunning()) {
+      log(`${component.name} is running but not ready: restarting it`);
+      await component.stop();
+    }
+    const t = Date.now();
+    log(`starting ${component.name}`);
+    await component.start();
+    log(`${component.name} ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  await printTable(stack);
+  log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function stop(stack: Stack): Promise<void> {
+  for (const component of [...stack.components].reverse()) {
+    if (!(await component.isRunning())) continue;
+    log(`stopping ${component.name}`);
+    await component.stop();
+  }
+}
+
+async function checkDebezium(settings: Settings, stack: Stack): Promise<boolean> {
+  const status = await stack.connect.connectorStatus().catch((error: Error) => {
+    console.log(`Kafka Connect is not answering: ${error.message}`);
+    return undefined;
+  });
+  console.log(`connector: ${status?.connector.state ?? "not registered"}`);
+  for (const task of status?.tasks ?? [])
+    console.log(`task ${task.id}: ${task.state}${task.trace ? `\n${task.trace}` : ""}`);
+  const slots = await stack.outbox
+    .query<{ slot_name: string; active: boolean; lag_bytes: string }>(
+      "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS lag_bytes FROM pg_replication_slots WHERE slot_type = 'logical'",
+    )
+    .catch(() => []);
+  for (const slot of slots)
+    console.log(`slot ${slot.slot_name}: ${slot.active ? "active" : "inactive"}, ${slot.lag_bytes} bytes behind`);
+  if (slots.length === 0) console.log("slot: none");
+  const tables = await stack.outbox
+    .query<{ pubname: string; tablename: string }>("SELECT pubname, tablename FROM pg_publication_tables", [], "outbox")
+    .catch(() => []);
+  for (const t of tables) console.log(`publication ${t.pubname}: public.${t.tablename}`);
+  return status?.connector.state === "RUNNING" && (status.tasks.every((t) => t.state === "RUNNING") ?? false);
+}
+
+function followLogs(settings: Settings, prefix: string | undefined): void {
+  const dir = paths(settings).logs;
+  const files = existsSync(dir)
+    ? readdirSync(dir, { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".log") && (!prefix || f.startsWith(prefix)))
+        .map((f) => join(dir, f))
+    : [];
+  if (files.length === 0) throw new Error(`no logs${prefix ? ` for ${prefix}` : ""} under ${dir}`);
+  spawn("tail", ["-n", "50", "-F", ...files], { stdio: "inherit" });
+}
+
+async function main(): Promise<void> {
+  const [command, argument] = process.argv.slice(2);
+  const settings = loadSettings();
+  const stack = buildStack(settings, log);
+  switch (command) {
+    case "start":
+      return start(settings, stack);
+    case "stop":
+      return stop(stack);
+    case "status":
+      return printTable(stack);
+    case "logs":
+      return followLogs(settings, argument);
+    case "setup-debezium":
+      await stack.connect.registerConnector();
+      log("outbox-connector registered and RUNNING");
+      return;
+    case "check-debezium":
+      if (!(await checkDebezium(settings, stack))) process.exitCode = 1;
+      return;
+    case "clean":
+      await stop(stack);
+      await rm(settings.RUN_DIR, { recursive: true, force: true });
+      log(`removed ${settings.RUN_DIR}`);
+      return;
+    default:
+      throw new Error(
+        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, setup-debezium, check-debezium or clean`,
+      );
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`\nnative stack: ${error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,138 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { httpOk, isAlive, portInUse, readPid, StackError, startDaemon, stopProcess, waitUntil } from "../process.js";
+import { renderFile } from "../render.js";
+import { paths, REPO_ROOT, type Settings } from "../settings.js";
+import type { Component } from "./component.js";
+import { ensureJars, JVM_DIR, javaArgs, jvmLayout } from "./jvm.js";
+
+export const CONNECTOR = "outbox-connector";
+
+interface ConnectorStatus {
+  connector: { state: string; trace?: string };
+  tasks: Array<{ id: number; state: string; trace?: string }>;
+}
+
+/** Kafka Connect in distributed mode with the Debezium PostgreSQL plugin; registers the outbox connector. */
+export class KafkaConnect implements Component {
+  readonly name = "kafka-connect";
+  readonly address: string;
+  readonly logFile: string;
+  private readonly pidFile: string;
+  private readonly base: string;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly log: (line: string) => void,
+  ) {
+    const p = paths(settings);
+    this.address = `http://127.0.0.1:${settings.CONNECT_PORT}`;
+    this.base = this.address;
+    this.logFile = p.log("kafka-connect");
+    this.pidFile = p.pid("kafka-connect");
+  }
+
+  async isRunning(): Promise<boolean> {
+    return isAlive(await readPid(this.pidFile));
+  }
+
+  async isReady(): Promise<boolean> {
+    const status = await this.connectorStatus().catch(() => undefined);
+    return (
+      status?.connector.state === "RUNNING" &&
+      status.tasks.length > 0 &&
+      status.tasks.every((t) => t.state === "RUNNING")
+    );
+  }
+
+  async start(): Promise<void> {
+    if (await portInUse(this.settings.CONNECT_PORT)) {
+      throw new StackError(this.name, `port ${this.settings.CONNECT_PORT} is already in use by another process`);
+    }
+    await ensureJars(this.settings, this.log);
+    const p = paths(this.settings);
+    const config = join(p.config, "connect-distributed.properties");
+    await writeFile(
+      config,
+      await renderFile(join(JVM_DIR, "connect-distributed.properties"), {
+        KAFKA_BOOTSTRAP: `127.0.0.1:${this.settings.KAFKA_PORT}`,
+        CONNECT_PORT: this.settings.CONNECT_PORT,
+        PLUGIN_PATH: jvmLayout(this.settings).pluginPath,
+      }),
+    );
+    await startDaemon({
+      command: "java",
+      args: javaArgs(this.settings, {
+        heap: this.settings.CONNECT_HEAP,
+        logDir: p.logs,
+        logFile: "kafka-connect.log",
+        main: "org.apache.kafka.connect.cli.ConnectDistributed",
+        args: [config],
+      }),
+      logFile: join(p.logs, "kafka-connect.stdout.log"),
+      pidFile: this.pidFile,
+    });
+    await waitUntil(this.name, "the REST API", () => httpOk(`${this.base}/connectors`), {
+      timeoutMs: 120_000,
+      logFile: this.logFile,
+      alive: () => this.isRunning(),
+    });
+    await this.registerConnector();
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(await readPid(this.pidFile), 30_000);
+  }
+
+  async connectorStatus(): Promise<ConnectorStatus | undefined> {
+    const response = await fetch(`${this.base}/connectors/${CONNECTOR}/status`, { signal: AbortSignal.timeout(3000) });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw new Error(`GET status: ${response.status} ${await response.text()}`);
+    return (await response.json()) as ConnectorStatus;
+  }
+
+  /**
+   * PUTs debezium/outbox-connector.json (idempotent: the same config changes nothing) and waits for the
+   * connector and its task to run. A connector that cannot run is removed again, so nothing is left
+   * half-registered; its replication slot (and so its position) stays in PostgreSQL.
+   */
+  async registerConnector(): Promise<void> {
+    const body = await renderFile(join(REPO_ROOT, "debezium", "outbox-connector.json"), {
+      OUTBOX_DB_HOST: "127.0.0.1",
+      OUTBOX_DB_PORT: this.settings.OUTBOX_DB_PORT,
+      DEBEZIUM_DB_USER: "debezium",
+      DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD,
+    });
+    const response = await fetch(`${this.base}/connectors/${CONNECTOR}/config`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    if (!response.ok) {
+      throw new StackError(
+        this.name,
+        `registering ${CONNECTOR} failed: ${response.status} ${await response.text()}`,
+        this.logFile,
+      );
+    }
+    try {
+      await waitUntil(this.name, `${CONNECTOR} and its task to be RUNNING`, () => this.isReady(), {
+        timeoutMs: 60_000,
+        logFile: this.logFile,
+        alive: async () => {
+          const status = await this.connectorStatus().catch(() => undefined);
+          return !(status?.connector.state === "FAILED" || status?.tasks.some((t) => t.state === "FAILED"));
+        },
+      });
+    } catch (error) {
+      const status = await this.connectorStatus().catch(() => undefined);
+      await fetch(`${this.base}/connectors/${CONNECTOR}`, { method: "DELETE" }).catch(() => undefined);
+      const trace = status?.tasks.find((t) => t.trace)?.trace ?? status?.connector.trace ?? "";
+      throw new StackError(
+        this.name,
+        `${(error as Error).message.split("\n")[0]}; connector removed.\n  ${trace.split("\n").slice(0, 3).join("\n  ")}`,
+        this.logFile,
+      );
+    }
+  }
+}

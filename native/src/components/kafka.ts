@@ -1,0 +1,157 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import {
+  ensureDir,
+  isAlive,
+  portInUse,
+  readPid,
+  run,
+  StackError,
+  startDaemon,
+  stopProcess,
+  waitUntil,
+} from "../process.js";
+import { renderFile } from "../render.js";
+import { paths, type Settings } from "../settings.js";
+import type { Component } from "./component.js";
+import { ensureJars, JVM_DIR, javaArgs } from "./jvm.js";
+
+export const TOPICS = [
+  { topic: "user-events", numPartitions: 6 },
+  { topic: "user-events.dlq", numPartitions: 1 },
+];
+
+export function kafkaClient(settings: Settings, clientId = "native-stack") {
+  return new Kafka({
+    clientId,
+    brokers: [`127.0.0.1:${settings.KAFKA_PORT}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+  });
+}
+
+/** The Kafka broker: one KRaft node that is both broker and controller. */
+export class KafkaBroker implements Component {
+  readonly name = "kafka";
+  readonly address: string;
+  readonly logFile: string;
+  private readonly pidFile: string;
+  private readonly dataDir: string;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly log: (line: string) => void,
+  ) {
+    const p = paths(settings);
+    this.address = `127.0.0.1:${settings.KAFKA_PORT}`;
+    this.logFile = p.log("kafka");
+    this.pidFile = p.pid("kafka");
+    this.dataDir = p.data("kafka");
+  }
+
+  async isRunning(): Promise<boolean> {
+    return isAlive(await readPid(this.pidFile));
+  }
+
+  async isReady(): Promise<boolean> {
+    const admin = kafkaClient(this.settings).admin();
+    try {
+      await admin.connect();
+      const topics = await admin.fetchTopicMetadata({ topics: TOPICS.map((t) => t.topic) });
+      return topics.topics.every((t) => t.partitions.length === TOPICS.find((x) => x.topic === t.name)?.numPartitions);
+    } catch {
+      return false;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const port of [this.settings.KAFKA_PORT, this.settings.KAFKA_CONTROLLER_PORT]) {
+      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
+    }
+    await ensureJars(this.settings, this.log);
+    const p = paths(this.settings);
+    const config = join(p.config, "kafka-server.properties");
+    await writeFile(
+      config,
+      await renderFile(join(JVM_DIR, "kafka-server.properties"), {
+        KAFKA_PORT: this.settings.KAFKA_PORT,
+        KAFKA_CONTROLLER_PORT: this.settings.KAFKA_CONTROLLER_PORT,
+        KAFKA_DATA_DIR: this.dataDir,
+      }),
+    );
+    if (!existsSync(join(this.dataDir, "meta.properties"))) {
+      await ensureDir(this.dataDir);
+      const java = (main: string, args: string[]) =>
+        javaArgs(this.settings, { heap: "-Xmx256m", logDir: p.logs, logFile: "kafka-storage.log", main, args });
+      const clusterId = (await run("java", java("kafka.tools.StorageTool", ["random-uuid"]))).trim();
+      await run(
+        "java",
+        java("kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", config, "--standalone"]),
+      ).catch((error: Error) => {
+        throw new StackError(this.name, `formatting storage failed: ${error.message}`, p.log("kafka-storage"));
+      });
+    }
+    await startDaemon({
+      command: "java",
+      args: javaArgs(this.settings, {
+        heap: this.settings.KAFKA_HEAP,
+        logDir: p.logs,
+        logFile: "kafka.log",
+        main: "kafka.Kafka",
+        args: [config],
+      }),
+      logFile: join(p.logs, "kafka.stdout.log"),
+      pidFile: this.pidFile,
+    });
+    await waitUntil(this.name, "the broker to accept connections", () => this.brokerAnswers(), {
+      timeoutMs: 90_000,
+      logFile: this.logFile,
+      alive: () => this.isRunning(),
+    });
+    await this.createTopics();
+  }
+
+  async stop(): Promise<void> {
+    // A controlled shutdown hands over partitions and flushes logs; it can take a while.
+    await stopProcess(await readPid(this.pidFile), 60_000);
+  }
+
+  private async brokerAnswers(): Promise<boolean> {
+    const admin = kafkaClient(this.settings).admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      return true;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Creates the topics explicitly (the broker never auto-creates); an existing topic is left as it is. */
+  private async createTopics(): Promise<void> {
+    const admin = kafkaClient(this.settings).admin();
+    try {
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const missing = TOPICS.filter((t) => !existing.has(t.topic));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          topics: missing.map((t) => ({ ...t, replicationFactor: 1 })),
+          waitForLeaders: true,
+        });
+      }
+    } catch (error) {
+      throw new StackError(this.name, `creating topics failed: ${(error as Error).message}`, this.logFile);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await waitUntil(this.name, "topics with their partitions", () => this.isReady(), {
+      timeoutMs: 30_000,
+      logFile: this.logFile,
+    });
+  }
+}

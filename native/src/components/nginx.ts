@@ -1,0 +1,87 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  ensureDir,
+  httpOk,
+  isAlive,
+  portInUse,
+  readPid,
+  run,
+  StackError,
+  startDaemon,
+  stopProcess,
+  waitUntil,
+} from "../process.js";
+import { renderFile } from "../render.js";
+import { paths, REPO_ROOT, type Settings, serviceAPorts } from "../settings.js";
+import type { Component } from "./component.js";
+
+const NGINX = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+
+/** nginx from nginx/nginx.conf: HTTP round robin and gRPC over the Service A instances. */
+export class Nginx implements Component {
+  readonly name = "nginx";
+  readonly address: string;
+  readonly logFile: string;
+  private readonly pidFile: string;
+
+  constructor(private readonly settings: Settings) {
+    const p = paths(settings);
+    this.address = `http://127.0.0.1:${settings.NGINX_HTTP_PORT} , grpc 127.0.0.1:${settings.NGINX_GRPC_PORT}`;
+    this.logFile = join(p.logs, "nginx", "error.log");
+    this.pidFile = p.pid("nginx");
+  }
+
+  async isRunning(): Promise<boolean> {
+    return isAlive(await readPid(this.pidFile));
+  }
+
+  async isReady(): Promise<boolean> {
+    return httpOk(`http://127.0.0.1:${this.settings.NGINX_HTTP_PORT}/health`).catch(() => false);
+  }
+
+  async start(): Promise<void> {
+    for (const port of [this.settings.NGINX_HTTP_PORT, this.settings.NGINX_GRPC_PORT]) {
+      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
+    }
+    const p = paths(this.settings);
+    const tempDir = join(p.run, "nginx");
+    await ensureDir(tempDir);
+    await ensureDir(join(p.logs, "nginx"));
+    const instances = serviceAPorts(this.settings);
+    const config = join(p.config, "nginx.conf");
+    await writeFile(
+      config,
+      await renderFile(join(REPO_ROOT, "nginx", "nginx.conf"), {
+        NGINX_PID_FILE: this.pidFile,
+        NGINX_LOG_DIR: join(p.logs, "nginx"),
+        NGINX_TEMP_DIR: tempDir,
+        NGINX_LISTEN_HOST: "127.0.0.1",
+        NGINX_HTTP_PORT: this.settings.NGINX_HTTP_PORT,
+        NGINX_GRPC_PORT: this.settings.NGINX_GRPC_PORT,
+        SERVICE_A_HTTP_SERVERS: instances.map((i) => `server 127.0.0.1:${i.http} max_fails=0;`).join(" "),
+        SERVICE_A_GRPC_SERVERS: instances.map((i) => `server 127.0.0.1:${i.grpc} max_fails=0;`).join(" "),
+      }),
+    );
+    await run(NGINX, ["-t", "-q", "-p", tempDir, "-c", config]).catch((error: Error) => {
+      throw new StackError(this.name, `invalid configuration: ${error.message}`, this.logFile);
+    });
+    // nginx runs in the foreground (daemon off) and writes its own pid file.
+    await startDaemon({
+      command: NGINX,
+      args: ["-p", tempDir, "-c", config],
+      logFile: join(p.logs, "nginx", "stdout.log"),
+      pidFile: join(p.pids, "nginx.launcher.pid"),
+    });
+    await waitUntil(this.name, "/health", () => this.isReady(), {
+      timeoutMs: 20_000,
+      logFile: this.logFile,
+    });
+  }
+
+  async stop(): Promise<void> {
+    // SIGQUIT: finish the requests in flight, then exit.
+    await stopProcess(await readPid(this.pidFile), 15_000, "SIGQUIT");
+  }
+}

@@ -1,0 +1,54 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { isRoot, run } from "../process.js";
+
+/** PostgreSQL 15's server programs (PG_BIN overrides). */
+export function postgresBin(program: string): string {
+  return join(process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin", program);
+}
+
+interface Prerequisite {
+  what: string;
+  present: () => boolean;
+  debianPackage: string;
+}
+
+const onPath = (program: string) => () =>
+  (process.env.PATH ?? "").split(":").some((dir) => existsSync(join(dir, program)));
+
+const PREREQUISITES: Prerequisite[] = [
+  { what: "PostgreSQL 15 server", present: () => existsSync(postgresBin("initdb")), debianPackage: "postgresql-15" },
+  { what: "psql", present: () => existsSync(postgresBin("psql")), debianPackage: "postgresql-client-15" },
+  { what: "nginx", present: () => existsSync("/usr/sbin/nginx") || onPath("nginx")(), debianPackage: "nginx" },
+  { what: "Prometheus", present: onPath("prometheus"), debianPackage: "prometheus" },
+  { what: "Java 17", present: onPath("java"), debianPackage: "openjdk-17-jre-headless" },
+  { what: "Maven", present: onPath("mvn"), debianPackage: "maven" },
+];
+
+/**
+ * Installs what is missing from Debian's packages when root; otherwise names the exact command and
+ * stops. The packages' own services (a Prometheus on 9090, an nginx on 80) are stopped and disabled:
+ * the stack runs its own.
+ */
+export async function ensurePrerequisites(log: (line: string) => void): Promise<void> {
+  const missing = PREREQUISITES.filter((p) => !p.present());
+  if (missing.length === 0) return;
+  const packages = missing.map((p) => p.debianPackage);
+  const command = `apt-get update && apt-get install -y --no-install-recommends ${packages.join(" ")}`;
+  if (!isRoot()) {
+    throw new Error(
+      `missing prerequisites: ${missing.map((p) => p.what).join(", ")}.\nInstall them, then run make start again:\n  sudo sh -c '${command}'`,
+    );
+  }
+  log(`installing ${packages.join(", ")} (apt)`);
+  await run("apt-get", ["update", "-qq"]);
+  await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], {
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  for (const service of ["prometheus", "nginx"]) {
+    await run("systemctl", ["disable", "--now", service]).catch(() => undefined);
+    await run("service", [service, "stop"]).catch(() => undefined);
+  }
+  const still = PREREQUISITES.filter((p) => !p.present());
+  if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.map((p) => p.what).join(", ")}`);
+}

@@ -1,0 +1,168 @@
+import { execFile, spawn } from "node:child_process";
+import { existsSync, openSync, readFileSync } from "node:fs";
+import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { userInfo } from "node:os";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+
+/** A failure that names the component, the cause and the log to read. */
+export class StackError extends Error {
+  constructor(component: string, cause: string, logFile?: string) {
+    super(`${component}: ${cause}${logFile ? `\n  see ${logFile}${tail(logFile)}` : ""}`);
+    this.name = "StackError";
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  if (!existsSync(file)) return "";
+  const text = readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines);
+  return `\n  last lines:\n${text.map((line) => `    ${line}`).join("\n")}`;
+}
+
+export const isRoot = () => userInfo().uid === 0;
+
+/** PostgreSQL refuses to run as root: as root its commands run as the `postgres` system user. */
+export function asPostgresUser(command: string, args: string[]): [string, string[]] {
+  return isRoot() ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
+}
+
+export async function chownToPostgres(path: string): Promise<void> {
+  if (!isRoot()) return;
+  const { stdout: uid } = await execFileAsync("id", ["-u", "postgres"]);
+  const { stdout: gid } = await execFileAsync("id", ["-g", "postgres"]);
+  await chown(path, Number(uid), Number(gid));
+}
+
+/** Runs a command to completion; a failure carries its output. */
+export async function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const failure = error as { stderr?: string; stdout?: string; message: string };
+    throw new Error(
+      `${command} ${args.join(" ")} failed: ${(failure.stderr || failure.stdout || failure.message).trim()}`,
+    );
+  }
+}
+
+export async function readPid(pidFile: string): Promise<number | undefined> {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number((await readFile(pidFile, "utf8")).trim().split("\n")[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Starts a long-running process detached from this one, output appended to its log, pid in its pid file. */
+export async function startDaemon(options: {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logFile: string;
+  pidFile: string;
+}): Promise<number> {
+  const log = openSync(options.logFile, "a");
+  const child = spawn(options.command, options.args, {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+  });
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("spawn", () => resolve(child.pid as number));
+  });
+  child.unref();
+  await writeFile(options.pidFile, `${pid}\n`);
+  return pid;
+}
+
+/** SIGTERM (or `signal`), then SIGKILL after `timeoutMs`. Resolves once the process is gone. */
+export async function stopProcess(pid: number | undefined, timeoutMs: number, signal: NodeJS.Signals = "SIGTERM") {
+  if (!isAlive(pid)) return;
+  process.kill(pid as number, signal);
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) process.kill(pid as number, "SIGKILL");
+  while (isAlive(pid)) await sleep(50);
+}
+
+export async function removeFile(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
+
+export async function ensureDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.setTimeout(500);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Polls `check` until it is true. Gives up after `timeoutMs`, or at once if `alive` says the process
+ * died, with an error naming the component and its log.
+ */
+export async function waitUntil(
+  component: string,
+  what: string,
+  check: () => Promise<boolean>,
+  options: { timeoutMs: number; logFile?: string; alive?: () => boolean | Promise<boolean> },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (options.alive && !(await options.alive())) {
+      throw new StackError(component, `the process exited while waiting for ${what}`, options.logFile);
+    }
+    if (Date.now() > deadline) {
+      throw new StackError(
+        component,
+        `timed out after ${options.timeoutMs / 1000} s waiting for ${what}`,
+        options.logFile,
+      );
+    }
+    await sleep(200);
+  }
+}
+
+export async function httpOk(url: string, timeoutMs = 2000): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  await response.body?.cancel();
+  return response.ok;
+}

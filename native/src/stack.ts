@@ -1,0 +1,153 @@
+import { join } from "node:path";
+import type { Component } from "./components/component.js";
+import { KafkaConnect } from "./components/connect.js";
+import { KafkaBroker } from "./components/kafka.js";
+import { Nginx } from "./components/nginx.js";
+import { PostgresCluster } from "./components/postgres.js";
+import { postgresBin } from "./components/prerequisites.js";
+import { Prometheus } from "./components/prometheus.js";
+import { ServiceAInstance } from "./components/service-a.js";
+import { asPostgresUser, run } from "./process.js";
+import { REPO_ROOT, type Settings, serviceAPorts } from "./settings.js";
+
+const REPLICA_SLOT = "replica_slot";
+/** The slot named in debezium/outbox-connector.json. */
+export const OUTBOX_SLOT = "outbox_slot";
+
+/** Service A's database: logical WAL for Debezium, with a cap on what a dead slot may hold. */
+function outboxDatabase(settings: Settings): PostgresCluster {
+  return new PostgresCluster({
+    name: "postgres-outbox",
+    port: settings.OUTBOX_DB_PORT,
+    settings,
+    config: [
+      "wal_level = logical",
+      "max_wal_senders = 10",
+      "max_replication_slots = 10",
+      "max_slot_wal_keep_size = '2GB'",
+      "max_connections = 200",
+    ],
+    hba: [
+      "host outbox outbox_owner,service_a,debezium 127.0.0.1/32 scram-sha-256",
+      "host replication debezium 127.0.0.1/32 scram-sha-256",
+    ],
+    // Roles, schema and the replication slot exist before any Service A starts, so no event can be
+    // committed before Debezium's slot is there to keep it.
+    initialise: async (cluster) => {
+      await run(postgresBin("psql"), [
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-v",
+        `owner_password=${settings.OUTBOX_DB_OWNER_PASSWORD}`,
+        "-v",
+        `service_password=${settings.SERVICE_A_DB_PASSWORD}`,
+        "-v",
+        `debezium_password=${settings.DEBEZIUM_DB_PASSWORD}`,
+        "-d",
+        cluster.url(),
+        "-f",
+        join(REPO_ROOT, "service-a", "db", "bootstrap.sql"),
+      ]);
+      await run(process.execPath, [join(REPO_ROOT, "service-a", "dist", "src", "migrate-main.js")], {
+        env: {
+          ...process.env,
+          MIGRATION_DATABASE_URL: cluster.url("outbox", "outbox_owner", settings.OUTBOX_DB_OWNER_PASSWORD),
+        },
+      });
+      await cluster.query(
+        "SELECT pg_create_logical_replication_slot($1, 'pgoutput') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)",
+        [OUTBOX_SLOT],
+        "outbox",
+      );
+    },
+  });
+}
+
+/** Service B's leader: streams its WAL to the replica through a physical slot. */
+function leaderDatabase(settings: Settings): PostgresCluster {
+  return new PostgresCluster({
+    name: "postgres-leader",
+    port: settings.LEADER_DB_PORT,
+    settings,
+    config: ["wal_level = replica", "max_wal_senders = 10", "max_replication_slots = 10", "wal_keep_size = '256MB'"],
+    hba: ["host all all 127.0.0.1/32 scram-sha-256", "host replication replicator 127.0.0.1/32 scram-sha-256"],
+    initialise: async (cluster) => {
+      await cluster.query(
+        `DO $$ BEGIN
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'replicator') THEN
+             CREATE ROLE replicator LOGIN REPLICATION;
+           END IF;
+         END $$`,
+      );
+      await cluster.query(
+        `ALTER ROLE replicator WITH LOGIN REPLICATION PASSWORD '${settings.REPLICATION_PASSWORD.replaceAll("'", "''")}'`,
+      );
+      await cluster.query(
+        "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)",
+        [REPLICA_SLOT],
+      );
+    },
+  });
+}
+
+/** The leader's hot standby: a pg_basebackup of it, then streaming replication. */
+function replicaDatabase(settings: Settings, leader: PostgresCluster): PostgresCluster {
+  const conninfo = `host=127.0.0.1 port=${leader.port} user=replicator password=${settings.REPLICATION_PASSWORD} application_name=postgres-replica`;
+  return new PostgresCluster({
+    name: "postgres-replica",
+    port: settings.REPLICA_DB_PORT,
+    settings,
+    config: [
+      "hot_standby = on",
+      `primary_conninfo = '${conninfo.replaceAll("'", "''")}'`,
+      `primary_slot_name = '${REPLICA_SLOT}'`,
+    ],
+    hba: [],
+    create: async (replica) => {
+      const [command, args] = asPostgresUser(postgresBin("pg_basebackup"), [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(leader.port),
+        "-U",
+        "replicator",
+        "-D",
+        replica.dataDir,
+        "-X",
+        "stream",
+        "--checkpoint=fast",
+        "--write-recovery-conf",
+      ]);
+      await run(command, args, { env: { ...process.env, PGPASSWORD: settings.REPLICATION_PASSWORD } });
+    },
+  });
+}
+
+export interface Stack {
+  components: Component[];
+  outbox: PostgresCluster;
+  leader: PostgresCluster;
+  replica: PostgresCluster;
+  kafka: KafkaBroker;
+  connect: KafkaConnect;
+}
+
+/** The components in start order; stop goes the other way. */
+export function buildStack(settings: Settings, log: (line: string) => void): Stack {
+  const outbox = outboxDatabase(settings);
+  const leader = leaderDatabase(settings);
+  const replica = replicaDatabase(settings, leader);
+  const kafka = new KafkaBroker(settings, log);
+  const connect = new KafkaConnect(settings, log);
+  const serviceA = serviceAPorts(settings).map((ports) => new ServiceAInstance(settings, ports));
+  return {
+    components: [outbox, leader, replica, kafka, connect, ...serviceA, new Nginx(settings), new Prometheus(settings)],
+    outbox,
+    leader,
+    replica,
+    kafka,
+    connect,
+  };
+}
