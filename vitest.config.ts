@@ -2,11 +2,31 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Each integration file starts its own PostgreSQL; two at a time suit a 2-core machine.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "services",
+          include: ["**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**", "native/test/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "native-stack",
+          include: ["native/test/**/*.test.ts"],
+          // One whole stack for the run, on ports and a run directory of its own.
+          globalSetup: ["native/test/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
   },
 });

@@ -76,7 +76,7 @@ async function stop(stack: Stack): Promise<void> {
   }
 }
 
-async function checkDebezium(settings: Settings, stack: Stack): Promise<boolean> {
+async function checkDebezium(stack: Stack): Promise<boolean> {
   const status = await stack.connect.connectorStatus().catch((error: Error) => {
     console.log(`Kafka Connect is not answering: ${error.message}`);
     return undefined;
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
       log("outbox-connector registered and RUNNING");
       return;
     case "check-debezium":
-      if (!(await checkDebezium(settings, stack))) process.exitCode = 1;
+      if (!(await checkDebezium(stack))) process.exitCode = 1;
       return;
     case "clean":
       await stop(stack);

@@ -6,9 +6,9 @@
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { freePort, postgresBinDir, type TemporaryPostgres } from "@sum/test-support";
+import { freePort, postgresBinDir, summationClient, type TemporaryPostgres } from "@sum/test-support";
 import autocannon from "autocannon";
-import { PASSWORDS, startOutboxDatabase, summationClient } from "../test/harness.js";
+import { PASSWORDS, startOutboxDatabase } from "../test/harness.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);

@@ -1,9 +1,7 @@
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { TemporaryPostgres } from "@sum/test-support";
+import { type SummationClient, summationClient, TemporaryPostgres } from "@sum/test-support";
 import pino from "pino";
 import { type Config, loadConfig } from "../src/config.js";
-import { BOOTSTRAP_SQL, PROTO_FILE } from "../src/paths.js";
+import { BOOTSTRAP_SQL } from "../src/paths.js";
 import { type RunningService, startService } from "../src/service.js";
 
 export const PASSWORDS = { owner: "owner-test", service: "service-a-test", debezium: "debezium-test" };
@@ -63,59 +61,6 @@ export async function startTestService(
       grpcClient.close();
       await service.stop();
     },
-  };
-}
-
-export interface SumReply {
-  result: string;
-  event_id: string;
-  service_id: string;
-}
-
-export interface GrpcOutcome {
-  code: grpc.status;
-  details?: string;
-  reply?: SumReply;
-  replayed?: boolean;
-}
-
-export interface SummationClient {
-  calculateSum(request: Record<string, unknown>, metadata?: Record<string, string>): Promise<GrpcOutcome>;
-  close(): void;
-}
-
-/** A plain grpc-js client of the contract's .proto, as any user would write it. */
-export function summationClient(target: string, protoFile = PROTO_FILE): SummationClient {
-  const definition = protoLoader.loadSync(protoFile, { keepCase: true, longs: String, defaults: true });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    summation: { SummationService: grpc.ServiceClientConstructor };
-  };
-  const client = new proto.summation.SummationService(
-    target,
-    grpc.credentials.createInsecure(),
-  ) as unknown as grpc.Client & {
-    CalculateSum: (
-      request: Record<string, unknown>,
-      metadata: grpc.Metadata,
-      callback: (error: grpc.ServiceError | null, reply?: SumReply) => void,
-    ) => grpc.ClientUnaryCall;
-  };
-  return {
-    calculateSum(request, metadata = {}) {
-      const md = new grpc.Metadata();
-      for (const [key, value] of Object.entries(metadata)) md.set(key, value);
-      return new Promise((resolve) => {
-        let replayed = false;
-        const call = client.CalculateSum(request, md, (error, reply) => {
-          if (error) resolve({ code: error.code, details: error.details });
-          else resolve({ code: grpc.status.OK, ...(reply ? { reply } : {}), replayed });
-        });
-        call.on("metadata", (received) => {
-          replayed = received.get("idempotent-replayed")[0] === "true";
-        });
-      });
-    },
-    close: () => client.close(),
   };
 }
 

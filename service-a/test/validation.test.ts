@@ -2,16 +2,9 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
-import type { TemporaryPostgres } from "@sum/test-support";
+import { summationClient, type TemporaryPostgres } from "@sum/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CommittedEvents,
-  postSum,
-  startOutboxDatabase,
-  startTestService,
-  summationClient,
-  type TestService,
-} from "./harness.js";
+import { CommittedEvents, postSum, startOutboxDatabase, startTestService, type TestService } from "./harness.js";
 
 const MAX = "9007199254740991";
 const JSON_TYPE = { "content-type": "application/json" };

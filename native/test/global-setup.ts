@@ -1,0 +1,45 @@
+import { chmod, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "@sum/test-support";
+import type {} from "vitest";
+import type { TestProject } from "vitest/node";
+import { stackCli } from "./stack-cli.js";
+
+/** Ports and a run directory unlike a developer's stack, so both can run at once. */
+async function isolatedEnvironment(): Promise<Record<string, string>> {
+  const runDir = await mkdtemp(join(tmpdir(), "sum-e2e-"));
+  await chmod(runDir, 0o755);
+  const ports = [
+    "NGINX_HTTP_PORT",
+    "NGINX_GRPC_PORT",
+    "PROMETHEUS_PORT",
+    "KAFKA_PORT",
+    "KAFKA_CONTROLLER_PORT",
+    "CONNECT_PORT",
+    "OUTBOX_DB_PORT",
+    "LEADER_DB_PORT",
+    "REPLICA_DB_PORT",
+  ];
+  const env: Record<string, string> = { RUN_DIR: runDir };
+  for (const name of ports) env[name] = String(await freePort());
+  // Three consecutive ports for each kind of Service A listener.
+  env.SERVICE_A_HTTP_PORT_BASE = String(30000 + Math.floor(Math.random() * 10000));
+  env.SERVICE_A_GRPC_PORT_BASE = String(Number(env.SERVICE_A_HTTP_PORT_BASE) + 10);
+  return env;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    stackEnv: Record<string, string>;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const env = await isolatedEnvironment();
+  await stackCli(env, "start");
+  project.provide("stackEnv", env);
+  return async () => {
+    await stackCli(env, "clean");
+  };
+}

@@ -1,0 +1,146 @@
+import { type GrpcOutcome, summationClient } from "@sum/test-support";
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { readPid } from "../src/process.js";
+import { loadSettings, paths, type Settings } from "../src/settings.js";
+import { stackCli } from "./stack-cli.js";
+
+const env = inject("stackEnv");
+const settings: Settings = loadSettings({ ...process.env, ...env });
+const http = `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`;
+const grpc = summationClient(`127.0.0.1:${settings.NGINX_GRPC_PORT}`);
+
+interface Delivered {
+  partition: number;
+  key: string;
+  headers: Record<string, string>;
+  value: Record<string, unknown>;
+}
+
+/** Reads user-events from the beginning, with a group of its own, until `done` says it has seen enough. */
+async function readUserEvents(done: (seen: Delivered[]) => boolean, timeoutMs = 90_000): Promise<Delivered[]> {
+  const kafka = new Kafka({ brokers: [`127.0.0.1:${settings.KAFKA_PORT}`], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `e2e-${Math.random().toString(36).slice(2)}` });
+  const seen: Delivered[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic: "user-events", fromBeginning: true });
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
+      seen.push({
+        partition,
+        key: message.key?.toString() ?? "",
+        headers,
+        value: JSON.parse(message.value?.toString() ?? "null"),
+      });
+      if (done(seen)) finish();
+    },
+  });
+  const timer = setTimeout(finish, timeoutMs);
+  await finished;
+  clearTimeout(timer);
+  await consumer.disconnect();
+  return seen;
+}
+
+async function sumOverHttp(a: number, b: number, key?: string) {
+  const response = await fetch(`${http}/sum`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+    body: JSON.stringify({ a, b }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+/** The components a `start` said it started. */
+const startedComponents = (output: string) => [...output.matchAll(/^==> starting (\S+)$/gm)].map((m) => m[1]);
+
+afterAll(() => grpc.close());
+
+describe("the native stack", () => {
+  it("sums sent through nginx over HTTP and gRPC reach user-events exactly once each, as the contract says", async () => {
+    const sent: Array<{ id: string; a: number; b: number; service: string }> = [];
+    for (let i = 0; i < 30; i++) {
+      const response = await sumOverHttp(i, 1000);
+      expect(response.status).toBe(200);
+      sent.push({ id: response.body.event_id, a: i, b: 1000, service: response.body.service_id });
+    }
+    const outcomes: GrpcOutcome[] = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => grpc.calculateSum({ a: i, b: 2000 })),
+    );
+    outcomes.forEach((outcome, i) => {
+      expect(outcome.code).toBe(0);
+      sent.push({ id: outcome.reply?.event_id as string, a: i, b: 2000, service: outcome.reply?.service_id as string });
+    });
+    expect(new Set(sent.map((s) => s.service))).toEqual(new Set(["service-a-1", "service-a-2", "service-a-3"]));
+
+    const ids = new Set(sent.map((s) => s.id));
+    const delivered = (await readUserEvents((seen) => seen.filter((d) => ids.has(d.key)).length >= ids.size)).filter(
+      (d) => ids.has(d.key),
+    );
+    expect(delivered).toHaveLength(sent.length);
+    for (const request of sent) {
+      const matches = delivered.filter((d) => d.key === request.id);
+      expect(matches).toHaveLength(1);
+      const [message] = matches;
+      expect(message?.headers).toMatchObject({ id: request.id, eventType: "SumCalculated" });
+      expect(message?.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
+      expect(message?.value).toEqual({
+        event_id: request.id,
+        a: request.a,
+        b: request.b,
+        result: request.a + request.b,
+        service_id: request.service,
+        created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      });
+    }
+    expect(new Set(delivered.map((d) => d.partition)).size).toBeGreaterThanOrEqual(2);
+  });
+
+  it("after kill -9 of Kafka Connect mid-stream and make start, every committed event still reaches Kafka", async () => {
+    const acknowledged: string[] = [];
+    const pid = await readPid(paths(settings).pid("kafka-connect"));
+    let killed = false;
+    for (let i = 0; i < 200; i++) {
+      if (i === 60) {
+        process.kill(pid as number, "SIGKILL");
+        killed = true;
+      }
+      const response = await sumOverHttp(i, 3000);
+      if (response.status === 200) acknowledged.push(response.body.event_id);
+    }
+    expect(killed).toBe(true);
+    expect(acknowledged).toHaveLength(200);
+    const output = await stackCli(env, "start");
+    expect(startedComponents(output)).toEqual(["kafka-connect"]);
+
+    const wanted = new Set(acknowledged);
+    const delivered = await readUserEvents(
+      (seen) => new Set(seen.map((d) => d.key).filter((k) => wanted.has(k))).size >= wanted.size,
+    );
+    const arrived = new Set(delivered.map((d) => d.key));
+    const lost = acknowledged.filter((id) => !arrived.has(id));
+    expect(lost).toEqual([]);
+  });
+
+  it("make start on a running stack starts nothing; make stop then make start keeps all data", async () => {
+    expect(startedComponents(await stackCli(env, "start"))).toEqual([]);
+
+    const before = await sumOverHttp(7, 7, "survives-restart");
+    expect(before.status).toBe(200);
+    await stackCli(env, "stop");
+    const status = await stackCli(env, "status");
+    expect(status).not.toMatch(/\bready\b/);
+    await stackCli(env, "start");
+
+    const replay = await sumOverHttp(7, 7, "survives-restart");
+    expect(replay.body.event_id).toBe(before.body.event_id);
+    const delivered = await readUserEvents((seen) => seen.some((d) => d.key === before.body.event_id));
+    expect(delivered.filter((d) => d.key === before.body.event_id).length).toBeGreaterThanOrEqual(1);
+  });
+});
