@@ -18,6 +18,8 @@ const schema = z.object({
   KAFKA_PORT: port.default(9092),
   KAFKA_CONTROLLER_PORT: port.default(9093),
   CONNECT_PORT: port.default(8083),
+  KAFKA_METRICS_PORT: port.default(9404),
+  CONNECT_METRICS_PORT: port.default(9405),
   OUTBOX_DB_PORT: port.default(5434),
   LEADER_DB_PORT: port.default(5435),
   REPLICA_DB_PORT: port.default(5436),

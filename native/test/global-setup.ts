@@ -17,6 +17,8 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
     "KAFKA_PORT",
     "KAFKA_CONTROLLER_PORT",
     "CONNECT_PORT",
+    "KAFKA_METRICS_PORT",
+    "CONNECT_METRICS_PORT",
     "OUTBOX_DB_PORT",
     "LEADER_DB_PORT",
     "REPLICA_DB_PORT",

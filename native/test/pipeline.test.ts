@@ -1,6 +1,6 @@
 import { type GrpcOutcome, summationClient } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import { readPid } from "../src/process.js";
 import { loadSettings, paths, type Settings } from "../src/settings.js";
 import { stackCli } from "./stack-cli.js";

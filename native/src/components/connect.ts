@@ -46,8 +46,8 @@ export class KafkaConnect implements Component {
   }
 
   async start(): Promise<void> {
-    if (await portInUse(this.settings.CONNECT_PORT)) {
-      throw new StackError(this.name, `port ${this.settings.CONNECT_PORT} is already in use by another process`);
+    for (const port of [this.settings.CONNECT_PORT, this.settings.CONNECT_METRICS_PORT]) {
+      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
     }
     await ensureJars(this.settings, this.log);
     const p = paths(this.settings);
@@ -67,6 +67,7 @@ export class KafkaConnect implements Component {
         logDir: p.logs,
         logFile: "kafka-connect.log",
         main: "org.apache.kafka.connect.cli.ConnectDistributed",
+        metrics: { port: this.settings.CONNECT_METRICS_PORT, rules: join(REPO_ROOT, "prometheus", "jmx-connect.yml") },
         args: [config],
       }),
       logFile: join(p.logs, "kafka-connect.stdout.log"),

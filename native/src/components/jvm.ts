@@ -38,9 +38,21 @@ export async function ensureJars(settings: Settings, log: (line: string) => void
 /** The java command line for a main class, with the stack's Log4j2 config and logs in the run directory. */
 export function javaArgs(
   settings: Settings,
-  options: { heap: string; logDir: string; logFile: string; main: string; args: string[] },
+  options: {
+    heap: string;
+    logDir: string;
+    logFile: string;
+    main: string;
+    args: string[];
+    /** Serves the JMX exporter's Prometheus endpoint on this port, with these rules. */
+    metrics?: { port: number; rules: string };
+  },
 ) {
+  const agent = options.metrics
+    ? [`-javaagent:${jvmLayout(settings).jmxAgent}=127.0.0.1:${options.metrics.port}:${options.metrics.rules}`]
+    : [];
   return [
+    ...agent,
     ...options.heap.split(/\s+/).filter(Boolean),
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",

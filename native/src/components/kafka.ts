@@ -14,7 +14,7 @@ import {
   waitUntil,
 } from "../process.js";
 import { renderFile } from "../render.js";
-import { paths, type Settings } from "../settings.js";
+import { paths, REPO_ROOT, type Settings } from "../settings.js";
 import type { Component } from "./component.js";
 import { ensureJars, JVM_DIR, javaArgs } from "./jvm.js";
 
@@ -69,7 +69,11 @@ export class KafkaBroker implements Component {
   }
 
   async start(): Promise<void> {
-    for (const port of [this.settings.KAFKA_PORT, this.settings.KAFKA_CONTROLLER_PORT]) {
+    for (const port of [
+      this.settings.KAFKA_PORT,
+      this.settings.KAFKA_CONTROLLER_PORT,
+      this.settings.KAFKA_METRICS_PORT,
+    ]) {
       if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
     }
     await ensureJars(this.settings, this.log);
@@ -102,6 +106,7 @@ export class KafkaBroker implements Component {
         logDir: p.logs,
         logFile: "kafka.log",
         main: "kafka.Kafka",
+        metrics: { port: this.settings.KAFKA_METRICS_PORT, rules: join(REPO_ROOT, "prometheus", "jmx-kafka.yml") },
         args: [config],
       }),
       logFile: join(p.logs, "kafka.stdout.log"),

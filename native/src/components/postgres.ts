@@ -2,7 +2,16 @@ import { existsSync } from "node:fs";
 import { appendFile, chmod, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
-import { asPostgresUser, chownToPostgres, ensureDir, isRoot, run, StackError, waitUntil } from "../process.js";
+import {
+  asPostgresUser,
+  chownToPostgres,
+  ensureDir,
+  isRoot,
+  portInUse,
+  run,
+  StackError,
+  waitUntil,
+} from "../process.js";
 import type { Settings } from "../settings.js";
 import { paths } from "../settings.js";
 import type { Component } from "./component.js";
@@ -74,6 +83,9 @@ export class PostgresCluster implements Component {
   }
 
   async start(): Promise<void> {
+    if (await portInUse(this.options.port)) {
+      throw new StackError(this.name, `port ${this.options.port} is already in use by another process`);
+    }
     const fresh = !existsSync(join(this.dataDir, "PG_VERSION"));
     if (fresh) await this.create();
     await chmod(this.dataDir, 0o700);
