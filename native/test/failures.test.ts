@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ let busyPort: number;
 
 beforeAll(async () => {
   runDir = await mkdtemp(join(tmpdir(), "sum-busy-"));
+  await chmod(runDir, 0o755);
   busyPort = await freePort();
   busy = createServer();
   await new Promise<void>((resolve) => busy.listen(busyPort, "127.0.0.1", resolve));
