@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Workspace libraries are used from source in tests (their "source" export), from dist at run time.
+  resolve: { conditions: ["source"] },
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
@@ -12,7 +14,17 @@ export default defineConfig({
         test: {
           name: "services",
           include: ["**/*.test.ts"],
-          exclude: ["**/node_modules/**", "**/dist/**", "native/test/**"],
+          exclude: ["**/node_modules/**", "**/dist/**", "native/test/**", "service-b/test/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "service-b",
+          include: ["service-b/test/**/*.test.ts"],
+          // One Kafka broker for the run; each test file uses topics of its own.
+          globalSetup: ["service-b/test/global-setup.ts"],
+          testTimeout: 180_000,
         },
       },
       {

@@ -51,7 +51,7 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
     });
   }
   log("building the TypeScript services");
-  await run("pnpm", ["--filter", "@sum/service-a", "build"], { cwd: REPO_ROOT });
+  await run("pnpm", ["run", "build"], { cwd: REPO_ROOT });
   await ensureJars(settings, log);
   for (const component of stack.components) {
     if (await component.isReady()) continue;

@@ -1,5 +1,6 @@
 /** `node dist/src/migrate-main.js`: applies the migrations and exits, for set-up scripts that need the schema before the service runs. */
-import { migrate } from "./persistence/migrate.js";
+import { migrate } from "@sum/pg-migrate";
+import { MIGRATIONS_DIR } from "./paths.js";
 
 const url = process.env.MIGRATION_DATABASE_URL;
 if (!url) {
@@ -7,7 +8,7 @@ if (!url) {
   process.exit(2);
 }
 try {
-  const applied = await migrate(url);
+  const applied = await migrate(url, MIGRATIONS_DIR, { applicationName: "service-a-migrate" });
   process.stdout.write(applied.length > 0 ? `applied ${applied.join(", ")}\n` : "schema up to date\n");
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);

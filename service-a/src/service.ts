@@ -1,3 +1,4 @@
+import { migrate } from "@sum/pg-migrate";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
 import {
@@ -8,9 +9,9 @@ import {
   type SumEvent,
 } from "./domain/calculate-sum.js";
 import { ServiceMetrics } from "./metrics.js";
+import { MIGRATIONS_DIR } from "./paths.js";
 import { createPool } from "./persistence/database.js";
 import { GroupCommitter } from "./persistence/group-commit.js";
-import { migrate } from "./persistence/migrate.js";
 import { ping, purgeExpiredKeys, writeEvents } from "./persistence/outbox-store.js";
 import { buildGrpcServer, closeGrpc, listenGrpc } from "./transport/grpc.js";
 import { buildHttpServer } from "./transport/http.js";
@@ -32,7 +33,9 @@ export function createLogger(config: Pick<Config, "LOG_LEVEL" | "SERVICE_ID">): 
 
 /** Wires Service A: migrations, the pool, group commit, and the HTTP and gRPC adapters over one use case. */
 export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
-  const applied = await migrate(config.MIGRATION_DATABASE_URL);
+  const applied = await migrate(config.MIGRATION_DATABASE_URL, MIGRATIONS_DIR, {
+    applicationName: "service-a-migrate",
+  });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
 
   const metrics = new ServiceMetrics();

@@ -1,7 +1,8 @@
+import { migrate } from "@sum/pg-migrate";
 import type { TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate } from "../src/persistence/migrate.js";
+import { MIGRATIONS_DIR } from "../src/paths.js";
 import {
   CommittedEvents,
   PASSWORDS,
@@ -52,9 +53,10 @@ async function canRun(user: string, password: string, sql: string): Promise<bool
 describe("migrations", () => {
   it("three instances migrating at once apply each migration exactly once", async () => {
     const ownerUrl = serviceConfig(postgres).MIGRATION_DATABASE_URL;
-    const results = await Promise.all([migrate(ownerUrl), migrate(ownerUrl), migrate(ownerUrl)]);
+    const migrateOnce = () => migrate(ownerUrl, MIGRATIONS_DIR);
+    const results = await Promise.all([migrateOnce(), migrateOnce(), migrateOnce()]);
     expect(results.flat()).toEqual(["001_outbox.sql"]);
-    expect(await migrate(ownerUrl)).toEqual([]);
+    expect(await migrateOnce()).toEqual([]);
     const rows = await postgres.query("SELECT name FROM schema_migrations", [], "outbox");
     expect(rows).toEqual([{ name: "001_outbox.sql" }]);
   });

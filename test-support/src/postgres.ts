@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -91,6 +91,47 @@ export class TemporaryPostgres {
     await run(join(postgresBinDir(), "psql"), args);
   }
 
+  /**
+   * A hot standby of this server: pg_basebackup, then streaming replication. The server must allow
+   * replication connections from 127.0.0.1 (initdb's default pg_hba.conf does).
+   */
+  async startReplica(): Promise<TemporaryPostgres> {
+    const asUser = this.asUser;
+    const dir = await mkdtemp(join(tmpdir(), "sum-pg-replica-"));
+    await chmod(dir, 0o755);
+    const replica = new TemporaryPostgres(dir, await freePort(), asUser);
+    if (asUser) await replica.chownToServerUser(dir);
+    await replica.exec(
+      "pg_basebackup",
+      [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(this.port),
+        "-U",
+        "postgres",
+        "-D",
+        replica.dataDir,
+        "-X",
+        "stream",
+        "--write-recovery-conf",
+        "--checkpoint=fast",
+      ],
+      { PGPASSWORD: this.superuserPassword },
+    );
+    await writeFile(
+      join(replica.dataDir, "postgresql.auto.conf"),
+      `${await readFile(join(replica.dataDir, "postgresql.auto.conf"), "utf8")}
+port = ${replica.port}
+unix_socket_directories = '${dir}'
+hot_standby = on
+`,
+    );
+    await replica.chownToServerUser(join(replica.dataDir, "postgresql.auto.conf"));
+    await replica.startServer();
+    return replica;
+  }
+
   /** Stops the server at once (fast shutdown), keeping its data. */
   async stopServer(): Promise<void> {
     await this.pgCtl(["stop", "-m", "fast", "-w"]);
@@ -136,12 +177,16 @@ export class TemporaryPostgres {
     await this.exec("pg_ctl", ["-D", this.dataDir, ...args]);
   }
 
-  private async exec(binary: string, args: string[]): Promise<void> {
+  private async exec(binary: string, args: string[], env: Record<string, string> = {}): Promise<void> {
     const path = join(postgresBinDir(), binary);
     const [command, commandArgs] = this.asUser ? ["runuser", ["-u", this.asUser, "--", path, ...args]] : [path, args];
     await new Promise<void>((resolve, reject) => {
       // pg_ctl start leaves postgres running with our pipes open: ignore output so we do not wait on it.
-      const child = spawn(command, commandArgs, { stdio: ["ignore", "ignore", "pipe"], cwd: this.dir });
+      const child = spawn(command, commandArgs, {
+        stdio: ["ignore", "ignore", "pipe"],
+        cwd: this.dir,
+        env: { ...process.env, ...env },
+      });
       let stderr = "";
       child.stderr.on("data", (chunk: Buffer) => {
         stderr += chunk.toString();

@@ -1,22 +1,25 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
-import { MIGRATIONS_DIR } from "../paths.js";
 
-// Any constant works; it only has to be the same for every instance.
-const MIGRATION_LOCK = 7_423_001;
+// Any constant works; it only has to be the same for every instance of a service.
+const DEFAULT_LOCK = 7_423_001;
 
 /**
- * Applies the pending db/migrations/*.sql files in name order, each in its own transaction, as the
+ * Applies the pending *.sql files of `directory` in name order, each in its own transaction, as the
  * schema owner. An advisory lock makes instances that start together take turns; the later ones
  * find nothing left to do. Returns the names it applied.
  */
-export async function migrate(connectionString: string): Promise<string[]> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith(".sql")).sort();
-  const client = new pg.Client({ connectionString, application_name: "service-a-migrate" });
+export async function migrate(
+  connectionString: string,
+  directory: string,
+  options: { lock?: number; applicationName?: string } = {},
+): Promise<string[]> {
+  const files = (await readdir(directory)).filter((name) => name.endsWith(".sql")).sort();
+  const client = new pg.Client({ connectionString, application_name: options.applicationName ?? "migrate" });
   await client.connect();
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await client.query("SELECT pg_advisory_lock($1)", [options.lock ?? DEFAULT_LOCK]);
     await client.query(
       "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
     );
@@ -25,7 +28,7 @@ export async function migrate(connectionString: string): Promise<string[]> {
     );
     const applied: string[] = [];
     for (const name of files.filter((file) => !done.has(file))) {
-      const sql = await readFile(join(MIGRATIONS_DIR, name), "utf8");
+      const sql = await readFile(join(directory, name), "utf8");
       try {
         await client.query("BEGIN");
         await client.query(sql);

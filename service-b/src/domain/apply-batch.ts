@@ -1,0 +1,48 @@
+import { type IncomingMessage, parseSumEvent, type SumEvent } from "./sum-event.js";
+
+export interface DeadLetter {
+  message: IncomingMessage;
+  reason: string;
+}
+
+/** Where poison goes: durably written before apply() resolves. */
+export interface DeadLetters {
+  send(letters: DeadLetter[]): Promise<void>;
+}
+
+/** The total: adds each event whose id it has not seen, in one transaction, and says which were new. */
+export interface Ledger {
+  apply(events: SumEvent[]): Promise<{ applied: SumEvent[]; duplicates: number }>;
+}
+
+export interface BatchOutcome {
+  applied: SumEvent[];
+  duplicates: number;
+  deadLettered: DeadLetter[];
+}
+
+/**
+ * Applies a slice of one partition: poison to the dead-letter topic, valid events to the total
+ * exactly once (an id seen before, in this slice or ever, changes nothing). Resolves only when both
+ * are durable, so the caller may then commit the offsets.
+ */
+export async function applyBatch(deps: { ledger: Ledger; deadLetters: DeadLetters }, messages: IncomingMessage[]) {
+  const events: SumEvent[] = [];
+  const seen = new Set<string>();
+  const deadLettered: DeadLetter[] = [];
+  let duplicatesInBatch = 0;
+  for (const message of messages) {
+    const parsed = parseSumEvent(message);
+    if (parsed.kind === "poison") {
+      deadLettered.push({ message, reason: parsed.reason });
+    } else if (seen.has(parsed.event.eventId)) {
+      duplicatesInBatch += 1;
+    } else {
+      seen.add(parsed.event.eventId);
+      events.push(parsed.event);
+    }
+  }
+  if (deadLettered.length > 0) await deps.deadLetters.send(deadLettered);
+  const { applied, duplicates } = events.length > 0 ? await deps.ledger.apply(events) : { applied: [], duplicates: 0 };
+  return { applied, duplicates: duplicates + duplicatesInBatch, deadLettered } satisfies BatchOutcome;
+}

@@ -1,0 +1,73 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** Every metric Service B exports, on a registry of its own. */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+
+  readonly consumed = new Counter({
+    name: "service_b_events_consumed_total",
+    help: "Messages read from the topic.",
+    registers: [this.registry],
+  });
+
+  readonly applied = new Counter({
+    name: "service_b_events_applied_total",
+    help: "Events added to the running total.",
+    registers: [this.registry],
+  });
+
+  readonly duplicates = new Counter({
+    name: "service_b_events_duplicate_total",
+    help: "Events skipped because their id was applied before.",
+    registers: [this.registry],
+  });
+
+  readonly deadLettered = new Counter({
+    name: "service_b_events_dead_lettered_total",
+    help: "Poison messages sent to the dead-letter topic.",
+    registers: [this.registry],
+  });
+
+  readonly applyFailures = new Counter({
+    name: "service_b_apply_failures_total",
+    help: "Failed attempts to apply a batch (retried with backoff).",
+    registers: [this.registry],
+  });
+
+  readonly batchSize = new Histogram({
+    name: "service_b_batch_size",
+    help: "Messages per applied slice.",
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+    registers: [this.registry],
+  });
+
+  readonly batchDuration = new Histogram({
+    name: "service_b_batch_duration_seconds",
+    help: "Time to apply one slice and commit its offsets.",
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly endToEnd = new Histogram({
+    name: "service_b_end_to_end_latency_seconds",
+    help: "From the event's creation in the outbox to its application to the total.",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly total = new Gauge({
+    name: "service_b_running_total",
+    help: "The running total after the last applied slice (a float here; the API's is exact).",
+    registers: [this.registry],
+  });
+
+  readonly replicaLag = new Gauge({
+    name: "service_b_replica_lag_seconds",
+    help: "How far the read replica is behind the leader, as Service B last saw it.",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

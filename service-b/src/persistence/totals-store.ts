@@ -1,0 +1,78 @@
+import pg from "pg";
+import type { SumEvent } from "../domain/sum-event.js";
+
+// The total and counters are exact: numeric and bigint come back as strings, never as floats.
+pg.types.setTypeParser(pg.types.builtins.INT8, (text) => text);
+
+/**
+ * One statement, one transaction: record the ids (a conflict means seen before), then add the
+ * results of the newly recorded ids alone. The row lock on running_total and the unique index on
+ * processed_events keep concurrent instances exact.
+ */
+const APPLY = `
+  WITH incoming AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS e(event_id, result)
+  ), recorded AS (
+    INSERT INTO processed_events (event_id, result)
+    SELECT event_id, result FROM incoming
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id, result
+  )
+  UPDATE running_total
+     SET total = total + coalesce((SELECT sum(result) FROM recorded), 0),
+         events_applied = events_applied + (SELECT count(*) FROM recorded),
+         updated_at = now()
+   WHERE id = 1
+  RETURNING total::text AS total,
+            (SELECT coalesce(array_agg(event_id::text), '{}') FROM recorded) AS applied_ids`;
+
+const PRUNE = `
+  DELETE FROM processed_events WHERE event_id IN (
+    SELECT event_id FROM processed_events WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)`;
+
+export interface TotalRow {
+  total: string;
+  events_applied: string;
+  updated_at: Date | null;
+}
+
+/** Applies events whose ids are distinct; returns those that were new, and the new total. */
+export async function applyEvents(
+  pool: pg.Pool,
+  events: SumEvent[],
+): Promise<{ applied: SumEvent[]; duplicates: number; total: string }> {
+  const result = await pool.query<{ applied_ids: string[]; total: string }>(APPLY, [
+    events.map((e) => e.eventId),
+    events.map((e) => e.result.toString()),
+  ]);
+  const appliedIds = new Set(result.rows[0]?.applied_ids ?? []);
+  const applied = events.filter((e) => appliedIds.has(e.eventId));
+  return { applied, duplicates: events.length - applied.length, total: result.rows[0]?.total ?? "0" };
+}
+
+export async function readTotal(pool: pg.Pool): Promise<TotalRow> {
+  const result = await pool.query<TotalRow>(
+    "SELECT total::text AS total, events_applied, updated_at FROM running_total WHERE id = 1",
+  );
+  const row = result.rows[0];
+  if (!row) throw new Error("running_total has no row: were the migrations applied?");
+  return row;
+}
+
+/**
+ * How far the replica's data is behind the leader, in seconds: 0 when it has replayed all it has
+ * received, else the age of the last transaction it replayed.
+ */
+export async function replicaLagSeconds(pool: pg.Pool): Promise<number> {
+  const result = await pool.query<{ lag: string | null }>(
+    `SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                 ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag`,
+  );
+  return Number(result.rows[0]?.lag ?? 0);
+}
+
+/** Deletes up to `limit` processed ids older than the retention; returns how many. */
+export async function pruneProcessed(pool: pg.Pool, retentionSeconds: number, limit: number): Promise<number> {
+  const result = await pool.query(PRUNE, [retentionSeconds, limit]);
+  return result.rowCount ?? 0;
+}

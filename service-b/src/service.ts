@@ -1,0 +1,165 @@
+import { migrate } from "@sum/pg-migrate";
+import pg from "pg";
+import pino, { type Logger } from "pino";
+import type { Config } from "./config.js";
+import { applyBatch, type Ledger } from "./domain/apply-batch.js";
+import { ServiceMetrics } from "./metrics.js";
+import { MIGRATIONS_DIR } from "./paths.js";
+import { applyEvents, pruneProcessed, readTotal, replicaLagSeconds } from "./persistence/totals-store.js";
+import { buildHttpServer, type TotalView } from "./transport/http.js";
+import { kafkaDeadLetters, kafkaPipeline } from "./transport/kafka-consumer.js";
+
+const REPLICA_LAG_INTERVAL_MS = 5000;
+
+export interface RunningService {
+  httpPort: number;
+  metrics: ServiceMetrics;
+  stop(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, "LOG_LEVEL" | "SERVICE_ID">): Logger {
+  return pino({ level: config.LOG_LEVEL, base: { service: "service-b", service_id: config.SERVICE_ID } });
+}
+
+function pool(connectionString: string, max: number, connectTimeoutMs: number, logger: Logger): pg.Pool {
+  const created = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: 10_000,
+    query_timeout: 11_000,
+    application_name: "service-b",
+  });
+  created.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
+  return created;
+}
+
+/** Wires Service B: migrations, the leader and replica pools, the Kafka consumer and the REST API. */
+export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
+  const applied = await migrate(config.MIGRATION_DATABASE_URL, MIGRATIONS_DIR, {
+    applicationName: "service-b-migrate",
+  });
+  if (applied.length > 0) logger.info({ applied }, "migrations applied");
+
+  const metrics = new ServiceMetrics();
+  const leader = pool(config.LEADER_DATABASE_URL, config.DB_POOL_SIZE, 2000, logger);
+  const replica = pool(config.REPLICA_DATABASE_URL, 2, 500, logger);
+
+  let lastTotal = "0";
+  const ledger: Ledger = {
+    apply: async (events) => {
+      const outcome = await applyEvents(leader, events);
+      lastTotal = outcome.total;
+      return outcome;
+    },
+  };
+
+  const pipeline = kafkaPipeline({
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.SERVICE_ID,
+    groupId: config.KAFKA_GROUP_ID,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    topic: config.KAFKA_TOPIC,
+    dlqTopic: config.KAFKA_DLQ_TOPIC,
+    sliceSize: config.APPLY_SLICE_SIZE,
+    maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
+    logger,
+    onApplyFailure: () => metrics.applyFailures.inc(),
+    applySlice: async (messages) => {
+      const started = performance.now();
+      const deadLetters = kafkaDeadLetters(pipeline.producer, config.KAFKA_DLQ_TOPIC);
+      const outcome = await applyBatch({ ledger, deadLetters }, messages);
+      const now = Date.now();
+      metrics.consumed.inc(messages.length);
+      metrics.applied.inc(outcome.applied.length);
+      metrics.duplicates.inc(outcome.duplicates);
+      metrics.deadLettered.inc(outcome.deadLettered.length);
+      metrics.batchSize.observe(messages.length);
+      metrics.batchDuration.observe((performance.now() - started) / 1000);
+      metrics.total.set(Number(lastTotal));
+      for (const event of outcome.applied) {
+        metrics.endToEnd.observe((now - event.createdAt.getTime()) / 1000);
+        logger.debug(
+          { event_id: event.eventId, traceparent: event.traceparent, result: event.result },
+          "event applied",
+        );
+      }
+      for (const letter of outcome.deadLettered) {
+        logger.warn(
+          { partition: letter.message.partition, offset: letter.message.offset, reason: letter.reason },
+          "dead-lettered",
+        );
+      }
+    },
+  });
+
+  const fromLeader = async (): Promise<TotalView> => {
+    const row = await readTotal(leader);
+    return { ...view(row), source: "leader", replica_lag_seconds: null };
+  };
+  const readTotalView = async (consistency: "eventual" | "strong"): Promise<TotalView> => {
+    if (consistency === "strong") return fromLeader();
+    try {
+      const [row, lag] = await Promise.all([readTotal(replica), replicaLagSeconds(replica)]);
+      return { ...view(row), source: "replica", replica_lag_seconds: lag };
+    } catch (error) {
+      logger.debug({ err: error }, "replica unreadable; reading the leader");
+      return fromLeader();
+    }
+  };
+
+  const isReady = async () => {
+    if (!pipeline.isJoined()) return false;
+    return leader.query("SELECT 1").then(
+      () => true,
+      () => false,
+    );
+  };
+
+  const http = buildHttpServer({ readTotal: readTotalView, isReady, metrics, logger });
+  await http.listen({ host: config.HOST, port: config.HTTP_PORT });
+  await pipeline.start();
+  const address = http.server.address();
+  const httpPort = typeof address === "object" && address ? address.port : config.HTTP_PORT;
+  logger.info({ httpPort, topic: config.KAFKA_TOPIC, group: config.KAFKA_GROUP_ID }, "service-b running");
+
+  let stopping = false;
+  const prune = setInterval(() => {
+    void (async () => {
+      let deleted = config.PRUNE_BATCH;
+      while (deleted === config.PRUNE_BATCH && !stopping) {
+        deleted = await pruneProcessed(leader, config.PROCESSED_RETENTION_DAYS * 86_400, config.PRUNE_BATCH);
+      }
+    })().catch((error: unknown) => logger.warn({ err: error }, "pruning processed events failed"));
+  }, config.PRUNE_INTERVAL_MS);
+  const lagProbe = setInterval(() => {
+    replicaLagSeconds(replica).then(
+      (lag) => metrics.replicaLag.set(lag),
+      () => undefined,
+    );
+  }, REPLICA_LAG_INTERVAL_MS);
+  prune.unref();
+  lagProbe.unref();
+
+  return {
+    httpPort,
+    metrics,
+    async stop() {
+      stopping = true;
+      clearInterval(prune);
+      clearInterval(lagProbe);
+      await pipeline.stop();
+      await http.close();
+      await Promise.all([leader.end(), replica.end()]);
+      logger.info("service-b stopped");
+    },
+  };
+}
+
+function view(row: { total: string; events_applied: string; updated_at: Date | null }) {
+  return {
+    total: row.total,
+    events_applied: Number(row.events_applied),
+    updated_at: row.updated_at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,70 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Logger } from "pino";
+import type { ServiceMetrics } from "../metrics.js";
+
+export interface TotalView {
+  total: string;
+  events_applied: number;
+  updated_at: string | null;
+  source: "replica" | "leader";
+  replica_lag_seconds: number | null;
+}
+
+export interface HttpDeps {
+  readTotal: (consistency: "eventual" | "strong") => Promise<TotalView>;
+  isReady: () => Promise<boolean>;
+  metrics: ServiceMetrics;
+  logger: Logger;
+}
+
+const unavailable = {
+  error: { code: "UNAVAILABLE", message: "neither the replica nor the leader can be read; retry later" },
+};
+
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: "NOT_FOUND", message: `no route for ${request.method} ${request.url}` } }),
+  );
+  app.setErrorHandler((error, request, reply) => {
+    request.log.warn({ err: error }, "request failed");
+    return reply.code(503).header("Retry-After", "1").send(unavailable);
+  });
+
+  const consistency = (query: unknown) =>
+    (query as { consistency?: string }).consistency === "strong" ? ("strong" as const) : ("eventual" as const);
+
+  // Seed-compatible: the body is a bare JSON number, written exactly (it may exceed 2^53).
+  app.get("/api/summation", async (request, reply) => {
+    const view = await deps.readTotal(consistency(request.query));
+    return reply.header("content-type", "application/json").send(view.total);
+  });
+
+  app.get("/api/total", async (request) => deps.readTotal(consistency(request.query)));
+
+  app.get("/healthz", async () => ({ status: "alive" }));
+
+  app.get("/readyz", async (_request, reply) => {
+    if (await deps.isReady()) return { status: "ready" };
+    return reply
+      .code(503)
+      .header("Retry-After", "1")
+      .send({
+        error: {
+          code: "UNAVAILABLE",
+          message: "not ready: the consumer has not joined its group or the leader is unreachable",
+        },
+      });
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    reply.header("Content-Type", deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  return app;
+}

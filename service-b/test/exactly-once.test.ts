@@ -1,0 +1,192 @@
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  type Databases,
+  produce,
+  ServiceBProcess,
+  serviceEnv,
+  startDatabases,
+  sumEvent,
+  type TestEvent,
+  uniqueNames,
+  waitFor,
+} from "./harness.js";
+
+const brokers = inject("kafkaBrokers");
+let databases: Databases;
+
+beforeAll(async () => {
+  databases = await startDatabases();
+});
+
+afterAll(async () => {
+  await databases?.destroy();
+});
+
+const random = (limit: number) => Math.floor(Math.random() * 2 * limit) - limit;
+
+/** The ways a message can be poison, each labelled by its key. */
+function poisonEvents(count: number): TestEvent[] {
+  const makers: Array<(key: string) => TestEvent> = [
+    (key) => ({ key, value: "not json {", headers: {} }),
+    (key) => ({
+      key,
+      value: JSON.stringify({ ...JSON.parse(sumEvent(1, 2, key).value), a: undefined }),
+      headers: { id: key },
+    }),
+    (key) => ({
+      key,
+      value: JSON.stringify({ ...JSON.parse(sumEvent(1, 2, key).value), b: "2" }),
+      headers: { id: key },
+    }),
+    (key) => ({
+      key,
+      value: JSON.stringify({ ...JSON.parse(sumEvent(1, 2, key).value), result: 4 }),
+      headers: { id: key },
+    }),
+    (key) => ({
+      key,
+      value: JSON.stringify({ ...JSON.parse(sumEvent(1, 2, key).value), a: 2 ** 60, result: 2 ** 60 + 2 }),
+      headers: { id: key },
+    }),
+    (key) => ({
+      key,
+      value: JSON.stringify({ ...JSON.parse(sumEvent(1, 2, key).value), pad: "x".repeat(17_000) }),
+      headers: { id: key },
+    }),
+    (key) => ({ key, value: sumEvent(1, 2, key).value, headers: { id: crypto.randomUUID() } }),
+    (key) => ({ key, value: "[1, 2, 3]", headers: {} }),
+  ];
+  return Array.from({ length: count }, (_, i) =>
+    (makers[i % makers.length] as (key: string) => TestEvent)(crypto.randomUUID()),
+  );
+}
+
+/** `distinct` valid events, 10% of them sent twice, and 1% poison, shuffled. */
+function workload(distinct: number) {
+  const valid = Array.from({ length: distinct }, () => sumEvent(random(1e12), random(1e12)));
+  const duplicates = valid.slice(0, Math.round(distinct / 10));
+  const poison = poisonEvents(Math.round(distinct / 100));
+  const all = [...valid, ...duplicates, ...poison].sort(() => Math.random() - 0.5);
+  const expectedTotal = valid.reduce((sum, e) => sum + BigInt(JSON.parse(e.value).result), 0n);
+  return { all, valid, poison, expectedTotal };
+}
+
+async function readDlq(
+  topic: string,
+  expected: number,
+): Promise<Array<{ key: string; headers: Record<string, string> }>> {
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `dlq-reader-${Math.random()}` });
+  const seen: Array<{ key: string; headers: Record<string, string> }> = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+      seen.push({ key: message.key?.toString() ?? "", headers });
+    },
+  });
+  await waitFor("the dead letters", async () => seen.length >= expected, 60_000);
+  // Anything more would arrive within a moment; give it one.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await consumer.disconnect();
+  return seen;
+}
+
+async function createTopics(names: { topic: string; dlq: string }) {
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
+      { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
+    ],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+}
+
+async function resetTotal() {
+  await databases.leader.query("TRUNCATE processed_events", [], "totals").catch(() => undefined);
+  await databases.leader
+    .query("UPDATE running_total SET total = 0, events_applied = 0, updated_at = NULL", [], "totals")
+    .catch(() => undefined);
+}
+
+describe("Service B applies every event exactly once", () => {
+  it("10,000 events with 10% duplicates and 1% poison: the total is exact and the DLQ holds exactly the poison", async () => {
+    await resetTotal();
+    const names = uniqueNames("exact");
+    await createTopics(names);
+    const { all, valid, poison, expectedTotal } = workload(10_000);
+    await produce(brokers, names.topic, all);
+    const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    try {
+      await waitFor("all valid events applied", async () => (await service.total()).events_applied >= valid.length);
+      const view = await service.total();
+      expect(view.events_applied).toBe(valid.length);
+      expect(view.total).toBe(expectedTotal.toString());
+      const letters = await readDlq(names.dlq, poison.length);
+      expect(letters.map((l) => l.key).sort()).toEqual(poison.map((p) => p.key).sort());
+      for (const letter of letters) {
+        expect(letter.headers["dlq-reason"]).toBeTruthy();
+        expect(letter.headers["dlq-source-partition"]).toMatch(/^\d$/);
+        expect(letter.headers["dlq-source-offset"]).toMatch(/^\d+$/);
+      }
+      const summation = await fetch(`${service.url}/api/summation`);
+      expect(await summation.text()).toMatch(/^-?\d+$/);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("kill -9 in the middle of batches, then a restart: still exact", async () => {
+    await resetTotal();
+    const names = uniqueNames("kill");
+    await createTopics(names);
+    const { all, valid, expectedTotal } = workload(20_000);
+    const first = await ServiceBProcess.start(serviceEnv(databases, brokers, names, { APPLY_SLICE_SIZE: "200" }));
+    const producing = produce(brokers, names.topic, all);
+    await waitFor("some events applied", async () => (await first.total()).events_applied > 2000);
+    first.kill9();
+    await producing;
+    const applied = (
+      await databases.leader.query<{ n: string }>("SELECT events_applied AS n FROM running_total", [], "totals")
+    )[0]?.n;
+    expect(Number(applied)).toBeLessThan(valid.length);
+    const second = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    try {
+      await waitFor("all valid events applied", async () => (await second.total()).events_applied >= valid.length);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const view = await second.total();
+      expect(view.events_applied).toBe(valid.length);
+      expect(view.total).toBe(expectedTotal.toString());
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("two instances consuming at once, one killed half-way: still exact", async () => {
+    await resetTotal();
+    const names = uniqueNames("pair");
+    await createTopics(names);
+    const { all, valid, expectedTotal } = workload(20_000);
+    const env = serviceEnv(databases, brokers, names, { APPLY_SLICE_SIZE: "200" });
+    const [one, two] = await Promise.all([ServiceBProcess.start(env), ServiceBProcess.start(env)]);
+    try {
+      const producing = produce(brokers, names.topic, all);
+      await waitFor("half the events applied", async () => (await one.total()).events_applied > valid.length / 2);
+      one.kill9();
+      await producing;
+      await waitFor("all valid events applied", async () => (await two.total()).events_applied >= valid.length);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const view = await two.total();
+      expect(view.events_applied).toBe(valid.length);
+      expect(view.total).toBe(expectedTotal.toString());
+    } finally {
+      await two.stop();
+    }
+  });
+});
