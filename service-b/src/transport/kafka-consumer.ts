@@ -18,8 +18,9 @@ export interface ConsumerDeps {
   onApplyFailure: (error: unknown) => void;
 }
 
+// kafkajs logs every retried request failure as ERROR; what is not retried surfaces as a crash.
 const KAFKAJS_LEVEL: Record<number, "error" | "warn" | "info" | "debug"> = {
-  [logLevel.ERROR]: "error",
+  [logLevel.ERROR]: "warn",
   [logLevel.WARN]: "warn",
   [logLevel.INFO]: "info",
   [logLevel.DEBUG]: "debug",

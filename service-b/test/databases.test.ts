@@ -1,0 +1,198 @@
+import { Kafka, logLevel } from "kafkajs";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { pruneProcessed } from "../src/persistence/totals-store.js";
+import {
+  type Databases,
+  PASSWORDS,
+  produce,
+  ServiceBProcess,
+  serviceEnv,
+  startDatabases,
+  sumEvent,
+  uniqueNames,
+  waitFor,
+} from "./harness.js";
+
+const brokers = inject("kafkaBrokers");
+const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+let databases: Databases;
+
+beforeAll(async () => {
+  databases = await startDatabases();
+});
+
+afterAll(async () => {
+  await databases?.destroy();
+});
+
+async function createTopic(names: { topic: string; dlq: string }) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
+      { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
+    ],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+}
+
+async function committedOffsets(group: string, topic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return new Map((offsets?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Every (partition, offset, key) of a topic, read from the beginning. */
+async function topicContents(topic: string, expected: number) {
+  const consumer = kafka.consumer({ groupId: `reader-${Math.random()}` });
+  const seen: Array<{ partition: number; offset: bigint; key: string }> = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      seen.push({ partition, offset: BigInt(message.offset), key: message.key?.toString() ?? "" });
+    },
+  });
+  await waitFor("the whole topic", async () => seen.length >= expected, 60_000);
+  await consumer.disconnect();
+  return seen;
+}
+
+describe("Service B and its databases", () => {
+  it("leader stopped for 10 s mid-stream: no offset is committed past an unapplied event, and it ends exact", async () => {
+    const names = uniqueNames("leader");
+    await createTopic(names);
+    const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names, { APPLY_SLICE_SIZE: "100" }));
+    const events = Array.from({ length: 6000 }, (_, i) => sumEvent(i, 1));
+    const expectedTotal = events.reduce((sum, e) => sum + BigInt(JSON.parse(e.value).result), 0n);
+    try {
+      await produce(brokers, names.topic, events.slice(0, 2000));
+      await waitFor("some events applied", async () => (await service.total()).events_applied > 500);
+      await databases.leader.stopServer();
+      const producing = produce(brokers, names.topic, events.slice(2000));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+
+      // The replica holds exactly what the leader had committed when it stopped.
+      const appliedIds = new Set(
+        (
+          await databases.replica.query<{ id: string }>(
+            "SELECT event_id::text AS id FROM processed_events",
+            [],
+            "totals",
+          )
+        ).map((r) => r.id),
+      );
+      const committedEarly = await committedOffsets(names.group, names.topic);
+      await new Promise((resolve) => setTimeout(resolve, 8000));
+      const committedLate = await committedOffsets(names.group, names.topic);
+      expect(committedLate).toEqual(committedEarly);
+      const readyWhileDown = await fetch(`${service.url}/readyz`);
+      expect(readyWhileDown.status).toBe(503);
+      const whileDown = await fetch(`${service.url}/api/total`);
+      expect(((await whileDown.json()) as { source: string }).source).toBe("replica");
+
+      await producing;
+      const contents = await topicContents(names.topic, events.length);
+      const committedButUnapplied = contents.filter(
+        (m) => m.offset < (committedLate.get(m.partition) ?? -1n) && !appliedIds.has(m.key),
+      );
+      expect(committedButUnapplied).toEqual([]);
+
+      await databases.leader.startServer();
+      await waitFor(
+        "every event applied after the leader returned",
+        async () => (await service.total()).events_applied >= events.length,
+      );
+      const view = await service.total();
+      expect(view.events_applied).toBe(events.length);
+      expect(view.total).toBe(expectedTotal.toString());
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("replica stopped: reads come from the leader; replica back: from the replica again, with its lag", async () => {
+    const names = uniqueNames("replica");
+    await createTopic(names);
+    const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    try {
+      const appliedBefore = (await service.total("strong")).events_applied;
+      await produce(brokers, names.topic, [sumEvent(40, 2)]);
+      await waitFor("the event applied", async () => (await service.total("strong")).events_applied > appliedBefore);
+      const before = (await service.total("strong")).total;
+      await waitFor("the replica to catch up", async () => (await service.total("eventual")).total === before, 30_000);
+
+      const fromReplica = await service.total("eventual");
+      expect(fromReplica.source).toBe("replica");
+      expect(typeof fromReplica.replica_lag_seconds).toBe("number");
+
+      await databases.replica.stopServer();
+      const fromLeader = await service.total("eventual");
+      expect(fromLeader).toMatchObject({ source: "leader", replica_lag_seconds: null, total: before });
+      const summation = await fetch(`${service.url}/api/summation`);
+      expect(summation.status).toBe(200);
+      expect(await summation.text()).toBe(before);
+
+      await databases.replica.startServer();
+      await waitFor(
+        "reads from the replica again",
+        async () => (await service.total("eventual")).source === "replica",
+        30_000,
+      );
+      expect((await service.total("eventual")).total).toBe(before);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("processed ids older than the retention are pruned in small batches, and the total does not move", async () => {
+    const names = uniqueNames("prune");
+    await createTopic(names);
+    const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    await produce(
+      brokers,
+      names.topic,
+      Array.from({ length: 25 }, (_, i) => sumEvent(i, i)),
+    );
+    await waitFor("25 events applied", async () => (await service.total()).events_applied >= 25, 60_000);
+    await service.stop();
+    const before = await databases.leader.query("SELECT total, events_applied FROM running_total", [], "totals");
+    const count = async () =>
+      Number(
+        (await databases.leader.query<{ n: string }>("SELECT count(*) AS n FROM processed_events", [], "totals"))[0]?.n,
+      );
+    const all = await count();
+    await databases.leader.query(
+      "UPDATE processed_events SET processed_at = now() - interval '8 days' WHERE event_id IN (SELECT event_id FROM processed_events LIMIT 20)",
+      [],
+      "totals",
+    );
+    // As the service's own role: its grants are enough.
+    const pool = new pg.Pool({
+      connectionString: databases.leader.url("totals", "service_b", PASSWORDS.service),
+      max: 1,
+    });
+    try {
+      const batches: number[] = [];
+      for (let deleted = 8; deleted === 8; ) {
+        deleted = await pruneProcessed(pool, 7 * 86_400, 8);
+        batches.push(deleted);
+      }
+      expect(batches).toEqual([8, 8, 4]);
+    } finally {
+      await pool.end();
+    }
+    expect(await count()).toBe(all - 20);
+    expect(await databases.leader.query("SELECT total, events_applied FROM running_total", [], "totals")).toEqual(
+      before,
+    );
+  });
+});
