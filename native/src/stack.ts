@@ -3,16 +3,23 @@ import type { Component } from "./components/component.js";
 import { KafkaConnect } from "./components/connect.js";
 import { KafkaBroker } from "./components/kafka.js";
 import { Nginx } from "./components/nginx.js";
+import { serviceAInstance, serviceB } from "./components/node-service.js";
 import { PostgresCluster } from "./components/postgres.js";
 import { postgresBin } from "./components/prerequisites.js";
 import { Prometheus } from "./components/prometheus.js";
-import { ServiceAInstance } from "./components/service-a.js";
 import { asPostgresUser, run } from "./process.js";
 import { REPO_ROOT, type Settings, serviceAPorts } from "./settings.js";
 
 const REPLICA_SLOT = "replica_slot";
 /** The slot named in debezium/outbox-connector.json. */
 export const OUTBOX_SLOT = "outbox_slot";
+
+/** Runs a SQL file as the superuser, with psql variables (`:'name'` in the file). */
+async function psqlFile(cluster: PostgresCluster, file: string, variables: Record<string, string>): Promise<void> {
+  const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster.url(), "-f", file];
+  for (const [name, value] of Object.entries(variables)) args.push("-v", `${name}=${value}`);
+  await run(postgresBin("psql"), args);
+}
 
 /** Service A's database: logical WAL for Debezium, with a cap on what a dead slot may hold. */
 function outboxDatabase(settings: Settings): PostgresCluster {
@@ -34,22 +41,11 @@ function outboxDatabase(settings: Settings): PostgresCluster {
     // Roles, schema and the replication slot exist before any Service A starts, so no event can be
     // committed before Debezium's slot is there to keep it.
     initialise: async (cluster) => {
-      await run(postgresBin("psql"), [
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-v",
-        `owner_password=${settings.OUTBOX_DB_OWNER_PASSWORD}`,
-        "-v",
-        `service_password=${settings.SERVICE_A_DB_PASSWORD}`,
-        "-v",
-        `debezium_password=${settings.DEBEZIUM_DB_PASSWORD}`,
-        "-d",
-        cluster.url(),
-        "-f",
-        join(REPO_ROOT, "service-a", "db", "bootstrap.sql"),
-      ]);
+      await psqlFile(cluster, join(REPO_ROOT, "service-a", "db", "bootstrap.sql"), {
+        owner_password: settings.OUTBOX_DB_OWNER_PASSWORD,
+        service_password: settings.SERVICE_A_DB_PASSWORD,
+        debezium_password: settings.DEBEZIUM_DB_PASSWORD,
+      });
       await run(process.execPath, [join(REPO_ROOT, "service-a", "dist", "src", "migrate-main.js")], {
         env: {
           ...process.env,
@@ -74,6 +70,10 @@ function leaderDatabase(settings: Settings): PostgresCluster {
     config: ["wal_level = replica", "max_wal_senders = 10", "max_replication_slots = 10", "wal_keep_size = '256MB'"],
     hba: ["host all all 127.0.0.1/32 scram-sha-256", "host replication replicator 127.0.0.1/32 scram-sha-256"],
     initialise: async (cluster) => {
+      await psqlFile(cluster, join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {
+        owner_password: settings.TOTALS_DB_OWNER_PASSWORD,
+        service_password: settings.SERVICE_B_DB_PASSWORD,
+      });
       await cluster.query(
         `DO $$ BEGIN
            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'replicator') THEN
@@ -141,9 +141,19 @@ export function buildStack(settings: Settings, log: (line: string) => void): Sta
   const replica = replicaDatabase(settings, leader);
   const kafka = new KafkaBroker(settings, log);
   const connect = new KafkaConnect(settings, log);
-  const serviceA = serviceAPorts(settings).map((ports) => new ServiceAInstance(settings, ports));
+  const serviceA = serviceAPorts(settings).map((ports) => serviceAInstance(settings, ports));
   return {
-    components: [outbox, leader, replica, kafka, connect, ...serviceA, new Nginx(settings), new Prometheus(settings)],
+    components: [
+      outbox,
+      leader,
+      replica,
+      kafka,
+      connect,
+      serviceB(settings),
+      ...serviceA,
+      new Nginx(settings),
+      new Prometheus(settings),
+    ],
     outbox,
     leader,
     replica,

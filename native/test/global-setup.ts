@@ -22,12 +22,13 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
     "OUTBOX_DB_PORT",
     "LEADER_DB_PORT",
     "REPLICA_DB_PORT",
+    "SERVICE_B_PORT",
   ];
   const env: Record<string, string> = { RUN_DIR: runDir };
   for (const name of ports) env[name] = String(await freePort());
-  // Three consecutive ports for each kind of Service A listener.
-  env.SERVICE_A_HTTP_PORT_BASE = String(30000 + Math.floor(Math.random() * 10000));
-  env.SERVICE_A_GRPC_PORT_BASE = String(Number(env.SERVICE_A_HTTP_PORT_BASE) + 10);
+  // Consecutive ports for the Service A instances, below the kernel's ephemeral range that freePort draws from.
+  env.SERVICE_A_HTTP_PORT_BASE = String(20000 + Math.floor(Math.random() * 9000));
+  env.SERVICE_A_GRPC_PORT_BASE = String(Number(env.SERVICE_A_HTTP_PORT_BASE) + 100);
   return env;
 }
 

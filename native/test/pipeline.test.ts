@@ -102,6 +102,38 @@ describe("the native stack", () => {
     expect(new Set(delivered.map((d) => d.partition)).size).toBeGreaterThanOrEqual(2);
   });
 
+  it("sums sent to nginx over HTTP and gRPC end up in GET /api/summation exactly", async () => {
+    const serviceB = `http://127.0.0.1:${settings.SERVICE_B_PORT}`;
+    const totals = async () =>
+      (await (await fetch(`${serviceB}/api/total?consistency=strong`)).json()) as {
+        total: string;
+        events_applied: number;
+      };
+    const before = await totals();
+    let expected = 0n;
+    for (let i = 0; i < 50; i++) {
+      const response = await sumOverHttp(1_000_000_007 * i, -3);
+      expect(response.status).toBe(200);
+      expected += BigInt(1_000_000_007 * i - 3);
+    }
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => grpc.calculateSum({ a: i, b: 9_007_199_254_740_000 })),
+    );
+    for (const [i, outcome] of outcomes.entries()) {
+      expect(outcome.code).toBe(0);
+      expected += BigInt(i) + 9_007_199_254_740_000n;
+    }
+    const deadline = Date.now() + 60_000;
+    while ((await totals()).events_applied < before.events_applied + 100 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const after = await totals();
+    expect(after.events_applied - before.events_applied).toBe(100);
+    expect(BigInt(after.total) - BigInt(before.total)).toBe(expected);
+    const summation = await (await fetch(`${serviceB}/api/summation?consistency=strong`)).text();
+    expect(summation).toBe(after.total);
+  });
+
   it("after kill -9 of Kafka Connect mid-stream and make start, every committed event still reaches Kafka", async () => {
     const acknowledged: string[] = [];
     const pid = await readPid(paths(settings).pid("kafka-connect"));

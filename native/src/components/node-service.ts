@@ -1,0 +1,114 @@
+import { join } from "node:path";
+import { httpOk, isAlive, portInUse, readPid, StackError, startDaemon, stopProcess, waitUntil } from "../process.js";
+import { paths, REPO_ROOT, type Settings } from "../settings.js";
+import type { Component } from "./component.js";
+
+export interface NodeServiceOptions {
+  name: string;
+  /** The built entry point, relative to the repository root. */
+  entry: string;
+  httpPort: number;
+  /** Every port it listens on, checked free before it starts. */
+  ports: number[];
+  address: string;
+  env: Record<string, string>;
+}
+
+/** One of our TypeScript services (built to dist/), run with node, ready when its /readyz says so. */
+export class NodeService implements Component {
+  readonly name: string;
+  readonly address: string;
+  readonly logFile: string;
+  private readonly pidFile: string;
+
+  constructor(
+    settings: Settings,
+    private readonly options: NodeServiceOptions,
+  ) {
+    const p = paths(settings);
+    this.name = options.name;
+    this.address = options.address;
+    this.logFile = p.log(this.name);
+    this.pidFile = p.pid(this.name);
+  }
+
+  async isRunning(): Promise<boolean> {
+    return isAlive(await readPid(this.pidFile));
+  }
+
+  async isReady(): Promise<boolean> {
+    return httpOk(`http://127.0.0.1:${this.options.httpPort}/readyz`).catch(() => false);
+  }
+
+  async start(): Promise<void> {
+    for (const port of this.options.ports) {
+      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
+    }
+    await startDaemon({
+      command: process.execPath,
+      args: [join(REPO_ROOT, this.options.entry)],
+      env: { ...process.env, SERVICE_ID: this.name, HOST: "127.0.0.1", ...this.options.env },
+      logFile: this.logFile,
+      pidFile: this.pidFile,
+    });
+    await waitUntil(this.name, "/readyz", () => this.isReady(), {
+      timeoutMs: 60_000,
+      logFile: this.logFile,
+      alive: () => this.isRunning(),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(await readPid(this.pidFile), 20_000);
+  }
+}
+
+const postgresUrl = (port: number, database: string, user: string, password: string) =>
+  `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+
+export function serviceAInstance(
+  settings: Settings,
+  ports: { index: number; http: number; grpc: number },
+): NodeService {
+  const outbox = (user: string, password: string) => postgresUrl(settings.OUTBOX_DB_PORT, "outbox", user, password);
+  return new NodeService(settings, {
+    name: `service-a-${ports.index}`,
+    entry: "service-a/dist/src/main.js",
+    httpPort: ports.http,
+    ports: [ports.http, ports.grpc],
+    address: `127.0.0.1:${ports.http} (gRPC ${ports.grpc})`,
+    env: {
+      HTTP_PORT: String(ports.http),
+      GRPC_PORT: String(ports.grpc),
+      DATABASE_URL: outbox("service_a", settings.SERVICE_A_DB_PASSWORD),
+      MIGRATION_DATABASE_URL: outbox("outbox_owner", settings.OUTBOX_DB_OWNER_PASSWORD),
+    },
+  });
+}
+
+export function serviceB(settings: Settings): NodeService {
+  return new NodeService(settings, {
+    name: "service-b",
+    entry: "service-b/dist/src/main.js",
+    httpPort: settings.SERVICE_B_PORT,
+    ports: [settings.SERVICE_B_PORT],
+    address: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+    env: {
+      HTTP_PORT: String(settings.SERVICE_B_PORT),
+      KAFKA_BROKERS: `127.0.0.1:${settings.KAFKA_PORT}`,
+      LEADER_DATABASE_URL: postgresUrl(settings.LEADER_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),
+      REPLICA_DATABASE_URL: postgresUrl(
+        settings.REPLICA_DB_PORT,
+        "totals",
+        "service_b",
+        settings.SERVICE_B_DB_PASSWORD,
+      ),
+      MIGRATION_DATABASE_URL: postgresUrl(
+        settings.LEADER_DB_PORT,
+        "totals",
+        "totals_owner",
+        settings.TOTALS_DB_OWNER_PASSWORD,
+      ),
+    },
+  });
+}
