@@ -8,7 +8,7 @@ RESULTS := test-results
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 NATIVE := $(PNPM) exec tsx native/src/cli.ts
 
-.PHONY: help install build lint typecheck test bench-service-a start stop status logs logs-service-a \
+.PHONY: help install build lint typecheck test bench-service-a bench-service-b start stop status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
@@ -32,6 +32,9 @@ test: install lint typecheck ## Lint, type-check, then every test (unit, integra
 
 bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, with pgbench as the baseline
 	$(PNPM) --filter @sum/service-a bench
+
+bench-service-b: build ## Benchmark one Service B draining a pre-filled topic (BENCH_EVENTS=200000)
+	$(PNPM) --filter @sum/service-b bench
 
 start: install ## Start the whole stack (STACK=native|compose) and print what runs where
 ifeq ($(STACK),native)

@@ -59,10 +59,16 @@ export class ServiceBProcess {
 
   static async start(env: Record<string, string>): Promise<ServiceBProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "..", "src", "main.ts")], {
-      env: { ...process.env, ...env, HTTP_PORT: String(port) },
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    // From source: workspace libraries through their "source" export, TypeScript through tsx.
+    const child = spawn(
+      process.execPath,
+      ["--conditions=source", "--import", "tsx", join(import.meta.dirname, "..", "src", "main.ts")],
+      {
+        cwd: join(import.meta.dirname, "..", ".."),
+        env: { ...process.env, ...env, HTTP_PORT: String(port) },
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     const service = new ServiceBProcess(child, `http://127.0.0.1:${port}`);
     const deadline = Date.now() + 60_000;
     while (
