@@ -5,7 +5,7 @@ import type { Config } from "./config.js";
 import { applyBatch, type Ledger } from "./domain/apply-batch.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
-import { applyEvents, pruneProcessed, readTotal, replicaLagSeconds } from "./persistence/totals-store.js";
+import { applyEvents, findProcessed, pruneProcessed, readTotal, replicaLagSeconds } from "./persistence/totals-store.js";
 import { buildHttpServer, type TotalView } from "./transport/http.js";
 import { kafkaDeadLetters, kafkaPipeline } from "./transport/kafka-consumer.js";
 
@@ -108,6 +108,12 @@ export async function startService(config: Config, logger: Logger = createLogger
     }
   };
 
+  const findEvent = async (eventId: string, consistency: "eventual" | "strong") => {
+    const read = (from: pg.Pool) => findProcessed(from, eventId);
+    const row = consistency === "strong" ? await read(leader) : await read(replica).catch(() => read(leader));
+    return row && { event_id: row.event_id, result: Number(row.result), applied_at: row.processed_at.toISOString() };
+  };
+
   const isReady = async () => {
     if (!pipeline.isJoined()) return false;
     return leader.query("SELECT 1").then(
@@ -116,7 +122,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     );
   };
 
-  const http = buildHttpServer({ readTotal: readTotalView, isReady, metrics, logger });
+  const http = buildHttpServer({ readTotal: readTotalView, findEvent, isReady, metrics, logger });
   await http.listen({ host: config.HOST, port: config.HTTP_PORT });
   await pipeline.start();
   const address = http.server.address();

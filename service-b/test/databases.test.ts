@@ -125,9 +125,14 @@ describe("Service B and its databases", () => {
     const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
     try {
       const appliedBefore = (await service.total("strong")).events_applied;
-      await produce(brokers, names.topic, [sumEvent(40, 2)]);
+      const event = sumEvent(40, 2);
+      expect((await fetch(`${service.url}/api/events/${event.key}?consistency=strong`)).status).toBe(404);
+      await produce(brokers, names.topic, [event]);
       await waitFor("the event applied", async () => (await service.total("strong")).events_applied > appliedBefore);
       const before = (await service.total("strong")).total;
+      const applied = await fetch(`${service.url}/api/events/${event.key}?consistency=strong`);
+      expect(await applied.json()).toMatchObject({ event_id: event.key, result: 42 });
+      expect((await fetch(`${service.url}/api/events/not-a-uuid`)).status).toBe(400);
       await waitFor("the replica to catch up", async () => (await service.total("eventual")).total === before, 30_000);
 
       const fromReplica = await service.total("eventual");

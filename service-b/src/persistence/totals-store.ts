@@ -59,6 +59,21 @@ export async function readTotal(pool: pg.Pool): Promise<TotalRow> {
   return row;
 }
 
+export interface ProcessedRow {
+  event_id: string;
+  result: string;
+  processed_at: Date;
+}
+
+/** The record of one applied event, or undefined if it was never applied (or was pruned). */
+export async function findProcessed(pool: pg.Pool, eventId: string): Promise<ProcessedRow | undefined> {
+  const result = await pool.query<ProcessedRow>(
+    "SELECT event_id::text AS event_id, result, processed_at FROM processed_events WHERE event_id = $1",
+    [eventId],
+  );
+  return result.rows[0];
+}
+
 /**
  * How far the replica's data is behind the leader, in seconds: 0 when it has replayed all it has
  * received, else the age of the last transaction it replayed.

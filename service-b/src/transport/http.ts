@@ -10,12 +10,21 @@ export interface TotalView {
   replica_lag_seconds: number | null;
 }
 
+export interface EventView {
+  event_id: string;
+  result: number;
+  applied_at: string;
+}
+
 export interface HttpDeps {
   readTotal: (consistency: "eventual" | "strong") => Promise<TotalView>;
+  findEvent: (eventId: string, consistency: "eventual" | "strong") => Promise<EventView | undefined>;
   isReady: () => Promise<boolean>;
   metrics: ServiceMetrics;
   logger: Logger;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const unavailable = {
   error: { code: "UNAVAILABLE", message: "neither the replica nor the leader can be read; retry later" },
@@ -45,6 +54,17 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.get("/api/total", async (request) => deps.readTotal(consistency(request.query)));
+
+  // Whether one event was applied: how a client (or make test-workflow) checks its own events.
+  app.get("/api/events/:id", async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!UUID.test(id)) {
+      return reply.code(400).send({ error: { code: "INVALID_ARGUMENT", message: "the event id must be a UUID" } });
+    }
+    const event = await deps.findEvent(id, consistency(request.query));
+    if (event) return event;
+    return reply.code(404).send({ error: { code: "NOT_FOUND", message: `event ${id} has not been applied` } });
+  });
 
   app.get("/healthz", async () => ({ status: "alive" }));
 
