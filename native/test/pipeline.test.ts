@@ -1,9 +1,10 @@
+import { join } from "node:path";
 import { type GrpcOutcome, summationClient } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { readPid } from "../src/process.js";
-import { loadSettings, paths, type Settings } from "../src/settings.js";
-import { stackCli } from "./stack-cli.js";
+import { loadSettings, paths, REPO_ROOT, type Settings } from "../src/settings.js";
+import { runTypeScript, stackCli } from "./stack-cli.js";
 
 const env = inject("stackEnv");
 const settings: Settings = loadSettings({ ...process.env, ...env });
@@ -132,6 +133,12 @@ describe("the native stack", () => {
     expect(BigInt(after.total) - BigInt(before.total)).toBe(expected);
     const summation = await (await fetch(`${serviceB}/api/summation?consistency=strong`)).text();
     expect(summation).toBe(after.total);
+  });
+
+  it("make test-workflow passes: every acknowledged sum, retries included, is applied once", async () => {
+    const output = await runTypeScript(join(REPO_ROOT, "proof", "src", "workflow-cli.ts"), env);
+    expect(output).toMatch(/^PASS$/m);
+    expect(output).toMatch(/events acknowledged: +340 \(80 replays/);
   });
 
   it("after kill -9 of Kafka Connect mid-stream and make start, every committed event still reaches Kafka", async () => {

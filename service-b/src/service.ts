@@ -5,7 +5,13 @@ import type { Config } from "./config.js";
 import { applyBatch, type Ledger } from "./domain/apply-batch.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
-import { applyEvents, findProcessed, pruneProcessed, readTotal, replicaLagSeconds } from "./persistence/totals-store.js";
+import {
+  applyEvents,
+  findProcessed,
+  pruneProcessed,
+  readTotal,
+  replicaLagSeconds,
+} from "./persistence/totals-store.js";
 import { buildHttpServer, type TotalView } from "./transport/http.js";
 import { kafkaDeadLetters, kafkaPipeline } from "./transport/kafka-consumer.js";
 

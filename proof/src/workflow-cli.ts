@@ -1,0 +1,33 @@
+/** `make test-workflow`: runWorkflow against the running stack (native or Compose), on the ports of .env. */
+import { loadSettings } from "@sum/native/settings";
+import { runWorkflow } from "./workflow.js";
+
+const settings = loadSettings();
+const host = process.env.WORKFLOW_HOST ?? "127.0.0.1";
+const report = await runWorkflow(
+  {
+    http: `http://${host}:${settings.NGINX_HTTP_PORT}`,
+    grpc: `${host}:${settings.NGINX_GRPC_PORT}`,
+    serviceB: `http://${host}:${settings.SERVICE_B_PORT}`,
+  },
+  {
+    requests: Number(process.env.WORKFLOW_REQUESTS ?? 300),
+    keyedRequests: Number(process.env.WORKFLOW_KEYED_REQUESTS ?? 40),
+    timeoutMs: Number(process.env.WORKFLOW_TIMEOUT_MS ?? 60_000),
+    log: (line) => console.log(`==> ${line}`),
+  },
+).catch((error: Error) => {
+  console.error(`FAIL: the stack did not answer: ${error.message}\n(is it running? make start)`);
+  process.exit(1);
+});
+
+console.log(`requests sent:               ${report.sent}`);
+console.log(`events acknowledged:         ${report.distinctEvents} (${report.replays} replays of keyed requests)`);
+console.log(`sum of their results:        ${report.expectedDelta}`);
+console.log(
+  `total grew by:               ${report.totalDelta}${report.totalDelta === report.expectedDelta ? "" : " (other traffic flowed meanwhile)"}`,
+);
+console.log(`all applied within:          ${report.secondsToApply.toFixed(1)} s`);
+for (const problem of report.problems) console.log(`problem: ${problem}`);
+console.log(report.passed ? "PASS" : "FAIL");
+process.exitCode = report.passed ? 0 : 1;
