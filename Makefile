@@ -8,7 +8,7 @@ RESULTS := test-results
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 NATIVE := $(PNPM) exec tsx native/src/cli.ts
 
-.PHONY: help install build lint typecheck test test-workflow bench-service-a bench-service-b start stop status logs logs-service-a \
+.PHONY: help install build lint typecheck test test-workflow test-chaos bench-service-a bench-service-b start stop status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
@@ -32,6 +32,9 @@ test: install lint typecheck ## Lint, type-check, then every test (unit, integra
 
 test-workflow: install ## Prove the running stack: sums through nginx, each applied once by Service B; PASS or FAIL
 	$(PNPM) exec tsx proof/src/workflow-cli.ts
+
+test-chaos: install ## kill -9 each component under load (native stack, to itself); exact total or FAIL
+	$(PNPM) exec tsx proof/src/chaos-cli.ts
 
 bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, with pgbench as the baseline
 	$(PNPM) --filter @sum/service-a bench

@@ -9,7 +9,7 @@
  *   clean            stop, then delete the run directory (this project's data only)
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Component } from "./components/component.js";
@@ -37,6 +37,25 @@ async function printTable(stack: Stack): Promise<void> {
   for (const row of rows) console.log(line(row));
 }
 
+/** The packages `make start` runs from dist/, and whether any source is newer than its build. */
+const BUILT = ["pg-migrate", "service-a", "service-b"];
+
+function newestMtime(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return Math.max(
+    0,
+    ...readdirSync(dir, { recursive: true, encoding: "utf8" }).map((file) => statSync(join(dir, file)).mtimeMs),
+  );
+}
+
+function buildIsStale(): boolean {
+  return BUILT.some((name) => {
+    const dist = newestMtime(join(REPO_ROOT, name, "dist"));
+    const sources = Math.max(newestMtime(join(REPO_ROOT, name, "src")), newestMtime(join(REPO_ROOT, name, "db")));
+    return dist === 0 || sources > dist;
+  });
+}
+
 async function start(settings: Settings, stack: Stack): Promise<void> {
   const started = Date.now();
   await ensurePrerequisites(log);
@@ -50,8 +69,10 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
       );
     });
   }
-  log("building the TypeScript services");
-  await run("pnpm", ["run", "build"], { cwd: REPO_ROOT });
+  if (buildIsStale()) {
+    log("building the TypeScript services");
+    await run("pnpm", ["run", "build"], { cwd: REPO_ROOT });
+  }
   await ensureJars(settings, log);
   for (const component of stack.components) {
     if (await component.isReady()) continue;

@@ -1,0 +1,33 @@
+import { runChaos } from "@sum/proof/chaos";
+import { expect, inject, it } from "vitest";
+import { loadSettings } from "../src/settings.js";
+
+const env = inject("stackEnv");
+const settings = loadSettings({ ...process.env, ...env });
+
+it("under load, kill -9 of each component in turn then make start: the total is exact and every component recovers", async () => {
+  const report = await runChaos(
+    settings,
+    { ...process.env, ...env },
+    {
+      http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
+      grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
+      serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+    },
+    // Shortened for CI: each fault once, a modest rate; `make test-chaos` runs the full one.
+    { rate: 150, downMs: 1000, steadyMs: 1000, minDurationMs: 0, log: (line) => console.log(line) },
+  );
+  console.table(report.faults);
+  expect(report.problems).toEqual([]);
+  expect(report.faults.map((f) => f.fault)).toEqual([
+    "service-a-1",
+    "service-b",
+    "kafka-connect",
+    "kafka",
+    "postgres-replica",
+    "postgres-leader",
+    "postgres-outbox",
+  ]);
+  expect(report.totalDelta).toBe(report.expectedDelta);
+  expect(report.requests).toBeGreaterThan(1000);
+});
