@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: "services",
           include: ["**/*.test.ts"],
-          exclude: ["**/node_modules/**", "**/dist/**", "native/test/**", "service-b/test/**"],
+          exclude: ["**/node_modules/**", "**/dist/**", "native/test/**", "proof/test/**", "service-b/test/**"],
         },
       },
       {
@@ -31,7 +31,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "native-stack",
-          include: ["native/test/**/*.test.ts"],
+          include: ["native/test/**/*.test.ts", "proof/test/**/*.test.ts"],
           // One whole stack for the run, on ports and a run directory of its own.
           globalSetup: ["native/test/global-setup.ts"],
           fileParallelism: false,

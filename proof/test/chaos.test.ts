@@ -1,6 +1,6 @@
-import { runChaos } from "@sum/proof/chaos";
+import { loadSettings } from "@sum/native/settings";
 import { expect, inject, it } from "vitest";
-import { loadSettings } from "../src/settings.js";
+import { runChaos } from "../src/chaos.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
