@@ -78,7 +78,12 @@ function rawRequest(head: string, bodyParts: string[], gapMs: number): Promise<s
 describe("hostile HTTP through nginx gets the contract's answer, never a 5xx", () => {
   it.each([
     ["broken JSON", '{"a": 1, "b": ', 400, "INVALID_ARGUMENT"],
-    ["deep nesting", `{"a": 1, "b": 2, "x": ${"[".repeat(7000)}${"]".repeat(7000)}}`, 400, "INVALID_ARGUMENT"],
+    [
+      "deep nesting beside a missing field",
+      `{"a": 1, "x": ${"[".repeat(7000)}${"]".repeat(7000)}}`,
+      400,
+      "INVALID_ARGUMENT",
+    ],
     ["deep nesting as the body", `${"[".repeat(8000)}${"]".repeat(8000)}`, 400, "INVALID_ARGUMENT"],
     ["a huge number", '{"a": 1e400, "b": 1}', 400, "INVALID_ARGUMENT"],
     ["a long number", `{"a": ${"9".repeat(5000)}, "b": 1}`, 400, "INVALID_ARGUMENT"],
@@ -124,9 +129,9 @@ describe("hostile HTTP through nginx gets the contract's answer, never a 5xx", (
     expect(answer).toMatch(/"code":"INVALID_ARGUMENT"/);
   });
 
-  it("a body that stalls is cut off with 408, and a slow one that finishes is served", async () => {
+  it("a body that stalls is cut off (nginx closes after 10 s), and a slow one that finishes is served", async () => {
     const slow = await rawRequest(
-      "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16\r\nConnection: close\r\n\r\n",
+      "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 17\r\nConnection: close\r\n\r\n",
       ['{"a": ', "40, ", '"b": 2}'],
       400,
     );
@@ -136,7 +141,8 @@ describe("hostile HTTP through nginx gets the contract's answer, never a 5xx", (
       ['{"a": 1'],
       0,
     );
-    expect(stalled).toMatch(/^HTTP\/1.1 408/);
+    // nginx answers a client_body_timeout by closing the connection: nothing reaches Service A.
+    expect(stalled).not.toMatch(/^HTTP\/1.1 [25]/);
   }, 30_000);
 });
 
