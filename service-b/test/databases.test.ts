@@ -3,6 +3,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { pruneProcessed } from "../src/persistence/totals-store.js";
 import {
+  createTopics,
   type Databases,
   PASSWORDS,
   produce,
@@ -25,19 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await databases?.destroy();
 });
-
-async function createTopic(names: { topic: string; dlq: string }) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [
-      { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
-      { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
-    ],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
-}
 
 async function committedOffsets(group: string, topic: string): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
@@ -69,7 +57,7 @@ async function topicContents(topic: string, expected: number) {
 describe("Service B and its databases", () => {
   it("leader stopped for 10 s mid-stream: no offset is committed past an unapplied event, and it ends exact", async () => {
     const names = uniqueNames("leader");
-    await createTopic(names);
+    await createTopics(brokers, names);
     const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names, { APPLY_SLICE_SIZE: "100" }));
     const events = Array.from({ length: 6000 }, (_, i) => sumEvent(i, 1));
     const expectedTotal = events.reduce((sum, e) => sum + BigInt(JSON.parse(e.value).result), 0n);
@@ -121,7 +109,7 @@ describe("Service B and its databases", () => {
 
   it("replica stopped: reads come from the leader; replica back: from the replica again, with its lag", async () => {
     const names = uniqueNames("replica");
-    await createTopic(names);
+    await createTopics(brokers, names);
     const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
     try {
       const appliedBefore = (await service.total("strong")).events_applied;
@@ -160,7 +148,7 @@ describe("Service B and its databases", () => {
 
   it("processed ids older than the retention are pruned in small batches, and the total does not move", async () => {
     const names = uniqueNames("prune");
-    await createTopic(names);
+    await createTopics(brokers, names);
     const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
     await produce(
       brokers,

@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
+  createTopics,
   type Databases,
   produce,
   ServiceBProcess,
@@ -95,19 +96,6 @@ async function readDlq(
   return seen;
 }
 
-async function createTopics(names: { topic: string; dlq: string }) {
-  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [
-      { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
-      { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
-    ],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
-}
-
 async function resetTotal() {
   await databases.leader.query("TRUNCATE processed_events", [], "totals").catch(() => undefined);
   await databases.leader
@@ -119,7 +107,7 @@ describe("Service B applies every event exactly once", () => {
   it("10,000 events with 10% duplicates and 1% poison: the total is exact and the DLQ holds exactly the poison", async () => {
     await resetTotal();
     const names = uniqueNames("exact");
-    await createTopics(names);
+    await createTopics(brokers, names);
     const { all, valid, poison, expectedTotal } = workload(10_000);
     await produce(brokers, names.topic, all);
     const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
@@ -145,7 +133,7 @@ describe("Service B applies every event exactly once", () => {
   it("kill -9 in the middle of batches, then a restart: still exact", async () => {
     await resetTotal();
     const names = uniqueNames("kill");
-    await createTopics(names);
+    await createTopics(brokers, names);
     const { all, valid, expectedTotal } = workload(20_000);
     const first = await ServiceBProcess.start(serviceEnv(databases, brokers, names, { APPLY_SLICE_SIZE: "200" }));
     const producing = produce(brokers, names.topic, all);
@@ -171,7 +159,7 @@ describe("Service B applies every event exactly once", () => {
   it("two instances consuming at once, one killed half-way: still exact", async () => {
     await resetTotal();
     const names = uniqueNames("pair");
-    await createTopics(names);
+    await createTopics(brokers, names);
     const { all, valid, expectedTotal } = workload(20_000);
     const env = serviceEnv(databases, brokers, names, { APPLY_SLICE_SIZE: "200" });
     const [one, two] = await Promise.all([ServiceBProcess.start(env), ServiceBProcess.start(env)]);

@@ -137,3 +137,20 @@ export const uniqueNames = (prefix: string) => {
   const suffix = Math.random().toString(36).slice(2, 8);
   return { topic: `${prefix}-${suffix}`, dlq: `${prefix}-${suffix}.dlq`, group: `service-b-${prefix}-${suffix}` };
 };
+
+/** The test's own topic (6 partitions, as user-events) and its dead-letter topic. */
+export async function createTopics(brokers: string[], names: { topic: string; dlq: string }): Promise<void> {
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [
+        { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
+        { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
+      ],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
