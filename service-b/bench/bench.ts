@@ -5,7 +5,8 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { TemporaryKafka, TemporaryPostgres } from "@sum/test-support";
+import { TemporaryKafka } from "@sum/native/temporary-kafka";
+import { TemporaryPostgres } from "@sum/test-support";
 import { BOOTSTRAP_SQL } from "../src/paths.js";
 import { PASSWORDS, produce, ServiceBProcess, serviceEnv, sumEvent, uniqueNames, waitFor } from "../test/harness.js";
 

@@ -1,4 +1,4 @@
-import { TemporaryKafka } from "@sum/test-support";
+import { TemporaryKafka } from "@sum/native/temporary-kafka";
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 

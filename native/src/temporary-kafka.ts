@@ -1,12 +1,12 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KafkaBroker } from "@sum/native/kafka";
-import { loadSettings } from "@sum/native/settings";
+import { freePort } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
-import { freePort } from "./ports.js";
+import { KafkaBroker } from "./components/kafka.js";
+import { loadSettings } from "./settings.js";
 
-/** A real Kafka broker (the native stack's, from the cached jars) on free ports in a temporary directory. */
+/** For tests and benchmarks: a real Kafka broker (the native stack's, from the cached jars) on free ports in a temporary directory. */
 export class TemporaryKafka {
   private constructor(
     readonly brokers: string[],
