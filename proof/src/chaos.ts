@@ -118,7 +118,8 @@ export async function runChaos(
   let attempts = 0;
   let loadRunning = true;
   let inFlight = 0;
-  const maxInFlight = Math.max(64, options.rate);
+  // Room for the retries that pile up during an outage, so the offered rate holds; still bounded.
+  const maxInFlight = Math.max(64, options.rate * 4);
 
   const settle = async (request: LogicalRequest) => {
     let backoff = 100;
