@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type GrpcOutcome, summationClient } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
@@ -133,6 +134,30 @@ describe("the native stack", () => {
     expect(BigInt(after.total) - BigInt(before.total)).toBe(expected);
     const summation = await (await fetch(`${serviceB}/api/summation?consistency=strong`)).text();
     expect(summation).toBe(after.total);
+  });
+
+  it("a sampled trace id sent to nginx shows up in Service A's log, the Kafka headers and Service B's log", async () => {
+    const traceId = [...crypto.getRandomValues(new Uint8Array(16))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
+    const response = await fetch(`${http}/sum`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent },
+      body: JSON.stringify({ a: 20, b: 22 }),
+    });
+    const { event_id: eventId } = (await response.json()) as { event_id: string };
+    const [message] = (await readUserEvents((seen) => seen.some((d) => d.key === eventId))).filter(
+      (d) => d.key === eventId,
+    );
+    expect(message?.headers.traceparent).toBe(traceparent);
+    const logs = paths(settings).logs;
+    const logged = async (file: string) => (await readFile(join(logs, file), "utf8").catch(() => "")).includes(traceId);
+    const deadline = Date.now() + 30_000;
+    while (!(await logged("service-b.log")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(await logged("service-b.log")).toBe(true);
+    const serviceALogs = await Promise.all(["service-a-1.log", "service-a-2.log", "service-a-3.log"].map(logged));
+    expect(serviceALogs.filter(Boolean)).toHaveLength(1);
   });
 
   it("make test-workflow passes: every acknowledged sum, retries included, is applied once", async () => {

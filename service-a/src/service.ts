@@ -8,6 +8,7 @@ import {
   type SumCommand,
   type SumEvent,
 } from "./domain/calculate-sum.js";
+import { isSampled } from "./domain/trace-context.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { createPool } from "./persistence/database.js";
@@ -66,6 +67,10 @@ export async function startService(config: Config, logger: Logger = createLogger
         const outcome = await committer.submit(event);
         if (outcome.kind === "committed") metrics.eventsCommitted.inc();
         else metrics.idempotentReplays.inc();
+        logger[isSampled(event.traceparent) ? "info" : "debug"](
+          { event_id: event.eventId, traceparent: event.traceparent, outcome: outcome.kind },
+          "event committed",
+        );
         return outcome;
       } catch (error) {
         metrics.databaseErrors.inc();

@@ -3,6 +3,7 @@ import pg from "pg";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
 import { applyBatch, type Ledger } from "./domain/apply-batch.js";
+import { isSampled } from "./domain/sum-event.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import {
@@ -85,7 +86,8 @@ export async function startService(config: Config, logger: Logger = createLogger
       metrics.total.set(Number(lastTotal));
       for (const event of outcome.applied) {
         metrics.endToEnd.observe((now - event.createdAt.getTime()) / 1000);
-        logger.debug(
+        // Sampled traces (the caller asked) at info, so one request can be followed across the services.
+        logger[isSampled(event.traceparent) ? "info" : "debug"](
           { event_id: event.eventId, traceparent: event.traceparent, result: event.result },
           "event applied",
         );

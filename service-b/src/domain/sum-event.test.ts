@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type IncomingMessage, parseSumEvent } from "./sum-event.js";
+import { type IncomingMessage, isSampled, parseSumEvent } from "./sum-event.js";
 
 const ID = "01a20b16-59a9-76e1-b032-5ccd84f9cbbb";
 const valid = {
@@ -47,5 +47,16 @@ describe("parseSumEvent", () => {
       kind: "poison",
       reason: "the id header does not match event_id",
     });
+  });
+});
+
+describe("isSampled", () => {
+  it("reads the sampled bit of a well-formed traceparent", () => {
+    const trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7";
+    expect(isSampled(`${trace}-01`)).toBe(true);
+    expect(isSampled(`${trace}-03`)).toBe(true);
+    expect(isSampled(`${trace}-00`)).toBe(false);
+    expect(isSampled("garbage-01")).toBe(false);
+    expect(isSampled(undefined)).toBe(false);
   });
 });

@@ -80,3 +80,10 @@ export function parseSumEvent(message: IncomingMessage): Parsed {
     },
   };
 }
+
+/** Whether a W3C traceparent asks to be recorded (its flags' bit 0). */
+export function isSampled(traceparent: string | undefined): boolean {
+  const flags =
+    traceparent === undefined ? undefined : /^00-[0-9a-f]{32}-[0-9a-f]{16}-([0-9a-f]{2})$/.exec(traceparent)?.[1];
+  return flags !== undefined && (Number.parseInt(flags, 16) & 1) === 1;
+}
