@@ -61,6 +61,13 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly consumerLag = new Gauge({
+    name: "service_b_consumer_lag",
+    help: "Messages on the topic not yet applied and committed by the group, per partition.",
+    labelNames: ["partition"] as const,
+    registers: [this.registry],
+  });
+
   readonly replicaLag = new Gauge({
     name: "service_b_replica_lag_seconds",
     help: "How far the read replica is behind the leader, as Service B last saw it.",

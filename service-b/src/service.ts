@@ -16,7 +16,7 @@ import {
 import { buildHttpServer, type TotalView } from "./transport/http.js";
 import { kafkaDeadLetters, kafkaPipeline } from "./transport/kafka-consumer.js";
 
-const REPLICA_LAG_INTERVAL_MS = 5000;
+const LAG_INTERVAL_MS = 5000;
 
 export interface RunningService {
   httpPort: number;
@@ -151,7 +151,13 @@ export async function startService(config: Config, logger: Logger = createLogger
       (lag) => metrics.replicaLag.set(lag),
       () => undefined,
     );
-  }, REPLICA_LAG_INTERVAL_MS);
+    pipeline.lag().then(
+      (lags) => {
+        for (const [partition, lag] of lags) metrics.consumerLag.set({ partition: String(partition) }, lag);
+      },
+      (error: unknown) => logger.debug({ err: error }, "consumer lag unavailable"),
+    );
+  }, LAG_INTERVAL_MS);
   prune.unref();
   lagProbe.unref();
 

@@ -123,6 +123,16 @@ describe("Service B applies every event exactly once", () => {
         expect(letter.headers["dlq-source-partition"]).toMatch(/^\d$/);
         expect(letter.headers["dlq-source-offset"]).toMatch(/^\d+$/);
       }
+      // Everything consumed: the lag gauge says 0 on every partition (it refreshes every 5 s).
+      await waitFor(
+        "the lag gauge to reach 0",
+        async () => {
+          const text = await (await fetch(`${service.url}/metrics`)).text();
+          const lags = [...text.matchAll(/^service_b_consumer_lag\{partition="\d"\} (\d+)/gm)].map((m) => Number(m[1]));
+          return lags.length === 6 && lags.every((lag) => lag === 0);
+        },
+        20_000,
+      );
       const summation = await fetch(`${service.url}/api/summation`);
       expect(await summation.text()).toMatch(/^-?\d+$/);
     } finally {

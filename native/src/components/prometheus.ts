@@ -49,6 +49,7 @@ export class Prometheus implements Component {
         SERVICE_A_METRICS_TARGETS: JSON.stringify(serviceAPorts(this.settings).map((i) => `127.0.0.1:${i.http}`)),
         SERVICE_B_METRICS_TARGET: `127.0.0.1:${this.settings.SERVICE_B_PORT}`,
         PROMETHEUS_TARGET: `127.0.0.1:${this.settings.PROMETHEUS_PORT}`,
+        PROMETHEUS_RULE_FILE: join(REPO_ROOT, "prometheus", "alerts.yml"),
         KAFKA_METRICS_TARGET: `127.0.0.1:${this.settings.KAFKA_METRICS_PORT}`,
         CONNECT_METRICS_TARGET: `127.0.0.1:${this.settings.CONNECT_METRICS_PORT}`,
       }),

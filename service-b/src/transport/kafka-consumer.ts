@@ -57,6 +57,8 @@ export interface KafkaPipeline {
   consumer: Consumer;
   producer: Producer;
   isJoined(): boolean;
+  /** Messages not yet committed by the group, per partition (end offset minus committed offset). */
+  lag(): Promise<Map<number, number>>;
   start(): Promise<void>;
   /** Finishes the slice in hand, commits, leaves the group. */
   stop(): Promise<void>;
@@ -124,10 +126,29 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     }
   };
 
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+
   return {
     consumer,
     producer,
     isJoined: () => joined,
+    async lag() {
+      adminConnected ??= admin.connect();
+      await adminConnected;
+      const [ends, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(deps.topic),
+        admin.fetchOffsets({ groupId: deps.groupId, topics: [deps.topic] }),
+      ]);
+      const committedBy = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      return new Map(
+        ends.map((end) => {
+          const done = committedBy.get(end.partition) ?? -1n;
+          const from = done >= 0n ? done : BigInt(end.low);
+          return [end.partition, Number(BigInt(end.high) - from)];
+        }),
+      );
+    },
     async start() {
       await producer.connect();
       await consumer.connect();
@@ -142,6 +163,7 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     async stop() {
       await consumer.disconnect();
       await producer.disconnect();
+      if (adminConnected) await admin.disconnect();
     },
   };
 }

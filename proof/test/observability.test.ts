@@ -1,0 +1,58 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { loadSettings, REPO_ROOT } from "@sum/native/settings";
+import { expect, inject, it } from "vitest";
+
+const env = inject("stackEnv");
+const settings = loadSettings({ ...process.env, ...env });
+const prometheus = `http://127.0.0.1:${settings.PROMETHEUS_PORT}`;
+
+async function api<T>(path: string): Promise<T> {
+  const response = await fetch(`${prometheus}/api/v1/${path}`);
+  const body = (await response.json()) as { status: string; data: T; error?: string };
+  if (body.status !== "success") throw new Error(`${path}: ${body.error}`);
+  return body.data;
+}
+
+it("Prometheus scrapes every component, and every alert expression evaluates there on metrics that exist", async () => {
+  // A little traffic first, so labelled series exist, then two scrapes.
+  for (let i = 0; i < 5; i++) {
+    await fetch(`http://127.0.0.1:${settings.NGINX_HTTP_PORT}/sum`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ a: i, b: 1 }),
+    });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 12_000));
+  const targets = await api<{ activeTargets: Array<{ labels: { job: string }; health: string }> }>("targets");
+  const deadline = Date.now() + 30_000;
+  let jobs = targets.activeTargets;
+  while (jobs.some((t) => t.health !== "up") && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    jobs = (await api<{ activeTargets: Array<{ labels: { job: string }; health: string }> }>("targets")).activeTargets;
+  }
+  expect(new Set(jobs.map((t) => t.labels.job))).toEqual(
+    new Set(["service-a", "service-b", "kafka", "kafka-connect", "prometheus"]),
+  );
+  expect(jobs.filter((t) => t.health !== "up")).toEqual([]);
+
+  const rules = await api<{ groups: Array<{ rules: Array<{ name: string; query: string; health: string }> }> }>(
+    "rules",
+  );
+  const loaded = rules.groups.flatMap((g) => g.rules);
+  expect(loaded).toHaveLength(8);
+
+  const names = new Set(await api<string[]>("label/__name__/values"));
+  const text = await readFile(join(REPO_ROOT, "prometheus", "alerts.yml"), "utf8");
+  const expressions = [...text.matchAll(/expr: (\|\n((?: {10}.*\n)+)|.*)/g)].map((m) => (m[2] ?? m[1] ?? "").trim());
+  expect(expressions).toHaveLength(8);
+  for (const expression of expressions) {
+    await api(`query?query=${encodeURIComponent(expression)}`);
+    const metrics =
+      expression.match(
+        /\b(?:service_[ab]_\w+|kafka_\w+|debezium_\w+|up)\b(?=\s*[{[)>=<]|\s*$|\s+(?:and|or|==|>|<))/g,
+      ) ?? [];
+    expect(metrics.length).toBeGreaterThan(0);
+    for (const metric of metrics) expect(names, `${metric} in ${expression}`).toContain(metric);
+  }
+});
