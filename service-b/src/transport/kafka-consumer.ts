@@ -1,4 +1,12 @@
-import { type Consumer, type EachBatchPayload, type IHeaders, Kafka, logLevel, type Producer } from "kafkajs";
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from "kafkajs";
 import type { Logger } from "pino";
 import type { DeadLetter, DeadLetters } from "../domain/apply-batch.js";
 import type { IncomingMessage } from "../domain/sum-event.js";
@@ -87,7 +95,11 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     sessionTimeout: deps.sessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(deps.sessionTimeoutMs / 3)),
   });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
