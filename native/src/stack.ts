@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Component } from "./components/component.js";
 import { KafkaConnect } from "./components/connect.js";
+import { Exporter } from "./components/exporter.js";
 import { KafkaBroker } from "./components/kafka.js";
 import { Nginx } from "./components/nginx.js";
 import { serviceAInstance, serviceB } from "./components/node-service.js";
@@ -13,6 +14,17 @@ import { REPO_ROOT, type Settings, serviceAPorts } from "./settings.js";
 const REPLICA_SLOT = "replica_slot";
 /** The slot named in debezium/outbox-connector.json. */
 export const OUTBOX_SLOT = "outbox_slot";
+
+/** A monitoring role (pg_monitor) for postgres_exporter; on the leader it reaches the replica by replication. */
+async function createExporterRole(cluster: PostgresCluster, password: string): Promise<void> {
+  await cluster.query(
+    `DO $$ BEGIN
+       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'exporter') THEN CREATE ROLE exporter LOGIN; END IF;
+     END $$`,
+  );
+  await cluster.query(`ALTER ROLE exporter WITH LOGIN PASSWORD '${password.replaceAll("'", "''")}'`);
+  await cluster.query("GRANT pg_monitor TO exporter");
+}
 
 /** Runs a SQL file as the superuser, with psql variables (`:'name'` in the file). */
 async function psqlFile(cluster: PostgresCluster, file: string, variables: Record<string, string>): Promise<void> {
@@ -36,6 +48,7 @@ function outboxDatabase(settings: Settings): PostgresCluster {
     ],
     hba: [
       "host outbox outbox_owner,service_a,debezium 127.0.0.1/32 scram-sha-256",
+      "host postgres exporter 127.0.0.1/32 scram-sha-256",
       "host replication debezium 127.0.0.1/32 scram-sha-256",
     ],
     // Roles, schema and the replication slot exist before any Service A starts, so no event can be
@@ -57,9 +70,16 @@ function outboxDatabase(settings: Settings): PostgresCluster {
         [OUTBOX_SLOT],
         "outbox",
       );
+      await createExporterRole(cluster, settings.EXPORTER_DB_PASSWORD);
     },
   });
 }
+
+/** Who may connect to Service B's leader, and so to its replica (which serves the same roles). */
+const LEADER_HBA = [
+  "host all all 127.0.0.1/32 scram-sha-256",
+  "host replication replicator 127.0.0.1/32 scram-sha-256",
+];
 
 /** Service B's leader: streams its WAL to the replica through a physical slot. */
 function leaderDatabase(settings: Settings): PostgresCluster {
@@ -68,7 +88,7 @@ function leaderDatabase(settings: Settings): PostgresCluster {
     port: settings.LEADER_DB_PORT,
     settings,
     config: ["wal_level = replica", "max_wal_senders = 10", "max_replication_slots = 10", "wal_keep_size = '256MB'"],
-    hba: ["host all all 127.0.0.1/32 scram-sha-256", "host replication replicator 127.0.0.1/32 scram-sha-256"],
+    hba: LEADER_HBA,
     initialise: async (cluster) => {
       await psqlFile(cluster, join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {
         owner_password: settings.TOTALS_DB_OWNER_PASSWORD,
@@ -88,6 +108,7 @@ function leaderDatabase(settings: Settings): PostgresCluster {
         "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)",
         [REPLICA_SLOT],
       );
+      await createExporterRole(cluster, settings.EXPORTER_DB_PASSWORD);
     },
   });
 }
@@ -104,7 +125,7 @@ function replicaDatabase(settings: Settings, leader: PostgresCluster): PostgresC
       `primary_conninfo = '${conninfo.replaceAll("'", "''")}'`,
       `primary_slot_name = '${REPLICA_SLOT}'`,
     ],
-    hba: [],
+    hba: LEADER_HBA,
     create: async (replica) => {
       const [command, args] = asPostgresUser(postgresBin("pg_basebackup"), [
         "-h",
@@ -123,6 +144,33 @@ function replicaDatabase(settings: Settings, leader: PostgresCluster): PostgresC
       await run(command, args, { env: { ...process.env, PGPASSWORD: settings.REPLICATION_PASSWORD } });
     },
   });
+}
+
+/** postgres_exporter for each PostgreSQL (slot queries on the primaries), and nginx's stub_status exporter. */
+function exporters(settings: Settings): Exporter[] {
+  const postgres = (name: string, port: number, dbPort: number, primary: boolean) =>
+    new Exporter(
+      settings,
+      `postgres-exporter-${name}`,
+      port,
+      "prometheus-postgres-exporter",
+      [
+        `--web.listen-address=127.0.0.1:${port}`,
+        ...(primary ? [`--extend.query-path=${join(REPO_ROOT, "prometheus", "postgres-queries.yml")}`] : []),
+      ],
+      {
+        DATA_SOURCE_NAME: `postgresql://exporter:${encodeURIComponent(settings.EXPORTER_DB_PASSWORD)}@127.0.0.1:${dbPort}/postgres?sslmode=disable`,
+      },
+    );
+  return [
+    postgres("outbox", settings.POSTGRES_OUTBOX_EXPORTER_PORT, settings.OUTBOX_DB_PORT, true),
+    postgres("leader", settings.POSTGRES_LEADER_EXPORTER_PORT, settings.LEADER_DB_PORT, true),
+    postgres("replica", settings.POSTGRES_REPLICA_EXPORTER_PORT, settings.REPLICA_DB_PORT, false),
+    new Exporter(settings, "nginx-exporter", settings.NGINX_EXPORTER_PORT, "prometheus-nginx-exporter", [
+      `-nginx.scrape-uri=http://127.0.0.1:${settings.NGINX_STATUS_PORT}/stub_status`,
+      `-web.listen-address=127.0.0.1:${settings.NGINX_EXPORTER_PORT}`,
+    ]),
+  ];
 }
 
 export interface Stack {
@@ -152,6 +200,7 @@ export function buildStack(settings: Settings, log: (line: string) => void): Sta
       serviceB(settings),
       ...serviceA,
       new Nginx(settings),
+      ...exporters(settings),
       new Prometheus(settings),
     ],
     outbox,

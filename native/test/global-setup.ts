@@ -23,10 +23,15 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
     "LEADER_DB_PORT",
     "REPLICA_DB_PORT",
     "SERVICE_B_PORT",
+    "POSTGRES_OUTBOX_EXPORTER_PORT",
+    "POSTGRES_LEADER_EXPORTER_PORT",
+    "POSTGRES_REPLICA_EXPORTER_PORT",
+    "NGINX_STATUS_PORT",
+    "NGINX_EXPORTER_PORT",
   ];
   const env: Record<string, string> = { RUN_DIR: runDir };
   for (const name of ports) env[name] = String(await freePort());
-  // Consecutive ports for the Service A instances, below the kernel's ephemeral range that freePort draws from.
+  // Consecutive ports for the Service A instances, in a range freePort never hands out (it uses 10000-19999).
   env.SERVICE_A_HTTP_PORT_BASE = String(20000 + Math.floor(Math.random() * 9000));
   env.SERVICE_A_GRPC_PORT_BASE = String(Number(env.SERVICE_A_HTTP_PORT_BASE) + 100);
   return env;

@@ -32,25 +32,35 @@ it("Prometheus scrapes every component, and every alert expression evaluates the
     jobs = (await api<{ activeTargets: Array<{ labels: { job: string }; health: string }> }>("targets")).activeTargets;
   }
   expect(new Set(jobs.map((t) => t.labels.job))).toEqual(
-    new Set(["service-a", "service-b", "kafka", "kafka-connect", "prometheus"]),
+    new Set(["service-a", "service-b", "kafka", "kafka-connect", "postgres", "nginx", "prometheus"]),
   );
   expect(jobs.filter((t) => t.health !== "up")).toEqual([]);
+
+  // The exporters reach what they export: every PostgreSQL and nginx itself.
+  const up = await api<{ result: Array<{ value: [number, string] }> }>(
+    `query?query=${encodeURIComponent("pg_up or nginx_up")}`,
+  );
+  expect(up.result.map((r) => r.value[1])).toEqual(["1", "1", "1", "1"]);
+  const slot = await api<{ result: unknown[] }>(
+    `query?query=${encodeURIComponent('pg_replication_slot_retained_wal_bytes{slot_name="outbox_slot"}')}`,
+  );
+  expect(slot.result).toHaveLength(1);
 
   const rules = await api<{ groups: Array<{ rules: Array<{ name: string; query: string; health: string }> }> }>(
     "rules",
   );
   const loaded = rules.groups.flatMap((g) => g.rules);
-  expect(loaded).toHaveLength(8);
+  expect(loaded).toHaveLength(9);
 
   const names = new Set(await api<string[]>("label/__name__/values"));
   const text = await readFile(join(REPO_ROOT, "prometheus", "alerts.yml"), "utf8");
   const expressions = [...text.matchAll(/expr: (\|\n((?: {10}.*\n)+)|.*)/g)].map((m) => (m[2] ?? m[1] ?? "").trim());
-  expect(expressions).toHaveLength(8);
+  expect(expressions).toHaveLength(9);
   for (const expression of expressions) {
     await api(`query?query=${encodeURIComponent(expression)}`);
     const metrics =
       expression.match(
-        /\b(?:service_[ab]_\w+|kafka_\w+|debezium_\w+|up)\b(?=\s*[{[)>=<]|\s*$|\s+(?:and|or|==|>|<))/g,
+        /\b(?:service_[ab]_\w+|kafka_\w+|debezium_\w+|pg_\w+|up)\b(?=\s*[{[)>=<]|\s*$|\s+(?:and|or|==|>|<))/g,
       ) ?? [];
     expect(metrics.length).toBeGreaterThan(0);
     for (const metric of metrics) expect(names, `${metric} in ${expression}`).toContain(metric);

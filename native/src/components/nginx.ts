@@ -42,7 +42,11 @@ export class Nginx implements Component {
   }
 
   async start(): Promise<void> {
-    for (const port of [this.settings.NGINX_HTTP_PORT, this.settings.NGINX_GRPC_PORT]) {
+    for (const port of [
+      this.settings.NGINX_HTTP_PORT,
+      this.settings.NGINX_GRPC_PORT,
+      this.settings.NGINX_STATUS_PORT,
+    ]) {
       if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
     }
     const p = paths(this.settings);
@@ -60,6 +64,7 @@ export class Nginx implements Component {
         NGINX_LISTEN_HOST: "127.0.0.1",
         NGINX_HTTP_PORT: this.settings.NGINX_HTTP_PORT,
         NGINX_GRPC_PORT: this.settings.NGINX_GRPC_PORT,
+        NGINX_STATUS_LISTEN: `127.0.0.1:${this.settings.NGINX_STATUS_PORT}`,
         SERVICE_A_HTTP_SERVERS: instances.map((i) => `server 127.0.0.1:${i.http} max_fails=0;`).join(" "),
         SERVICE_A_GRPC_SERVERS: instances.map((i) => `server 127.0.0.1:${i.grpc} max_fails=0;`).join(" "),
       }),

@@ -89,6 +89,14 @@ export class PostgresCluster implements Component {
     const fresh = !existsSync(join(this.dataDir, "PG_VERSION"));
     if (fresh) await this.create();
     await chmod(this.dataDir, 0o700);
+    // Rewritten at every start, so a stack made by an older version gets today's access rules.
+    const hba = [
+      "local all postgres scram-sha-256",
+      "host all postgres 127.0.0.1/32 scram-sha-256",
+      ...this.options.hba,
+    ];
+    await writeFile(join(this.dataDir, "pg_hba.conf"), `${hba.join("\n")}\n`);
+    await chownToPostgres(join(this.dataDir, "pg_hba.conf"));
     await appendFile(this.logFile, "");
     await chownToPostgres(this.logFile);
     const [command, args] = asPostgresUser(postgresBin("pg_ctl"), [
@@ -150,15 +158,6 @@ export class PostgresCluster implements Component {
           "--locale=C.UTF-8",
         ]);
         await run(command, args).finally(() => rm(pwfile, { force: true }));
-        await writeFile(
-          join(this.dataDir, "pg_hba.conf"),
-          [
-            "local all postgres scram-sha-256",
-            "host all postgres 127.0.0.1/32 scram-sha-256",
-            ...this.options.hba,
-            "",
-          ].join("\n"),
-        );
       }
       await appendFile(
         join(this.dataDir, "postgresql.auto.conf"),

@@ -21,6 +21,12 @@ const PREREQUISITES: Prerequisite[] = [
   { what: "psql", present: () => existsSync(postgresBin("psql")), debianPackage: "postgresql-client-15" },
   { what: "nginx", present: () => existsSync("/usr/sbin/nginx") || onPath("nginx")(), debianPackage: "nginx" },
   { what: "Prometheus", present: onPath("prometheus"), debianPackage: "prometheus" },
+  {
+    what: "postgres_exporter",
+    present: onPath("prometheus-postgres-exporter"),
+    debianPackage: "prometheus-postgres-exporter",
+  },
+  { what: "nginx exporter", present: onPath("prometheus-nginx-exporter"), debianPackage: "prometheus-nginx-exporter" },
   { what: "Java 17", present: onPath("java"), debianPackage: "openjdk-17-jre-headless" },
   { what: "Maven", present: onPath("mvn"), debianPackage: "maven" },
 ];
@@ -45,7 +51,7 @@ export async function ensurePrerequisites(log: (line: string) => void): Promise<
   await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], {
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
   });
-  for (const service of ["prometheus", "nginx"]) {
+  for (const service of ["prometheus", "nginx", "prometheus-postgres-exporter", "prometheus-nginx-exporter"]) {
     await run("systemctl", ["disable", "--now", service]).catch(() => undefined);
     await run("service", [service, "stop"]).catch(() => undefined);
   }
