@@ -1,6 +1,6 @@
 import { loadSettings } from "@sum/native/settings";
 import { expect, inject, it } from "vitest";
-import { runChaos } from "../src/chaos.js";
+import { FAULTS, runChaos } from "../src/chaos.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
@@ -19,15 +19,7 @@ it("under load, kill -9 of each component in turn then make start: the total is 
   );
   console.table(report.faults);
   expect(report.problems).toEqual([]);
-  expect(report.faults.map((f) => f.fault)).toEqual([
-    "service-a-1",
-    "service-b",
-    "kafka-connect",
-    "kafka",
-    "postgres-replica",
-    "postgres-leader",
-    "postgres-outbox",
-  ]);
+  expect(report.faults.map((f) => f.fault)).toEqual([...FAULTS]);
   expect(report.totalDelta).toBe(report.expectedDelta);
   expect(report.requests).toBeGreaterThan(1000);
 });
