@@ -152,10 +152,23 @@ describe("with a running service", () => {
   it("when the queue is full, requests are refused at once with 503 and Retry-After; every 200 is committed", async () => {
     const committed = await CommittedEvents.watch(postgres);
     const lock = await lockOutbox();
+    let answered = 0;
     const answers = Promise.all(
-      Array.from({ length: 300 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 1 }))),
+      Array.from({ length: 300 }, (_, i) =>
+        postSum(service.http, JSON.stringify({ a: i, b: 1 })).then((response) => {
+          answered += 1;
+          return response;
+        }),
+      ),
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Hold the lock until every request has arrived: the refusals have stopped coming for a second.
+    for (
+      let last = -1, deadline = Date.now() + 20_000;
+      (answered === 0 || answered !== last) && Date.now() < deadline;
+    ) {
+      last = answered;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     // Answered while the outbox is still locked: refused without waiting for the database.
     const refusedAtOnce = await Promise.race([
       postSum(service.http, '{"a": 1, "b": 1}'),
