@@ -52,7 +52,7 @@ endif
 stop: ## Stop everything gracefully, keeping data
 	$(NATIVE) stop
 
-status: ## Each component, its address and its state
+status: ## Each component and its state, then the pipeline: requests/s, lag at each hop, end-to-end p99, total, dead letters
 	$(NATIVE) status
 
 logs: ## Follow every log

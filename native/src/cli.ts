@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { Component } from "./components/component.js";
 import { ensureJars } from "./components/jvm.js";
 import { ensurePrerequisites } from "./components/prerequisites.js";
+import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
 import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
 import { buildStack, type Stack } from "./stack.js";
@@ -35,6 +36,12 @@ async function printTable(stack: Stack): Promise<void> {
     `${(r.component ?? "").padEnd(width("component"))}  ${(r.address ?? "").padEnd(width("address"))}  ${r.state}`;
   console.log(line({ component: "COMPONENT", address: "ADDRESS", state: "STATE" }));
   for (const row of rows) console.log(line(row));
+}
+
+async function printStatus(settings: Settings, stack: Stack): Promise<void> {
+  await printTable(stack);
+  console.log("");
+  for (const line of await pipelineStatus(settings)) console.log(line);
 }
 
 /** The packages `make start` runs from dist/, and whether any source is newer than its build. */
@@ -141,7 +148,7 @@ async function main(): Promise<void> {
     case "stop":
       return stop(stack);
     case "status":
-      return printTable(stack);
+      return printStatus(settings, stack);
     case "logs":
       return followLogs(settings, argument);
     case "setup-debezium":

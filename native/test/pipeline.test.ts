@@ -194,6 +194,11 @@ describe("the native stack", () => {
 
   it("make start on a running stack starts nothing; make stop then make start keeps all data", async () => {
     expect(startedComponents(await stackCli(env, "start"))).toEqual([]);
+    const figures = await stackCli(env, "status");
+    expect(figures).toMatch(/^running total +-?\d+ \(\d+ events\)$/m);
+    expect(figures).toMatch(/^requests\/s into Service A +\d+\.\d$/m);
+    expect(figures).toMatch(/^Service B consumer lag +\d+ messages$/m);
+    expect(figures).toMatch(/^WAL kept by Debezium's slot +[\d.]+ MiB$/m);
 
     const before = await sumOverHttp(7, 7, "survives-restart");
     expect(before.status).toBe(200);

@@ -1,0 +1,60 @@
+import type { Settings } from "./settings.js";
+
+/** What `make status` reads from Prometheus: one line per hop, from ingress to the total. */
+const QUERIES: Array<{ label: string; query: string; unit: (value: number) => string }> = [
+  { label: "requests/s into Service A", query: "sum(rate(service_a_requests_total[1m]))", unit: (v) => v.toFixed(1) },
+  {
+    label: "refused or failed/s",
+    query: 'sum(rate(service_a_requests_total{status=~"5..|UNAVAILABLE|INTERNAL"}[1m])) or vector(0)',
+    unit: (v) => v.toFixed(1),
+  },
+  {
+    label: "Debezium behind source",
+    query: "max(debezium_streaming_millisecondsbehindsource)",
+    unit: (v) => `${v} ms`,
+  },
+  {
+    label: "WAL kept by Debezium's slot",
+    query: 'max(pg_replication_slot_retained_wal_bytes{slot_type="logical"})',
+    unit: (v) => `${(v / 1024 / 1024).toFixed(1)} MiB`,
+  },
+  { label: "Service B consumer lag", query: "sum(service_b_consumer_lag)", unit: (v) => `${v} messages` },
+  { label: "events applied/s", query: "sum(rate(service_b_events_applied_total[1m]))", unit: (v) => v.toFixed(1) },
+  {
+    label: "end-to-end p99 (outbox to total)",
+    query: "histogram_quantile(0.99, sum by (le) (rate(service_b_end_to_end_latency_seconds_bucket[5m])))",
+    unit: (v) => (Number.isNaN(v) ? "no events in 5 min" : `${(v * 1000).toFixed(0)} ms`),
+  },
+  { label: "dead letters", query: "sum(service_b_events_dead_lettered_total)", unit: (v) => v.toFixed(0) },
+  { label: "replica lag", query: "max(service_b_replica_lag_seconds)", unit: (v) => `${v.toFixed(1)} s` },
+];
+
+async function instant(prometheus: string, query: string): Promise<number | undefined> {
+  const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`, {
+    signal: AbortSignal.timeout(3000),
+  });
+  const body = (await response.json()) as { data?: { result?: Array<{ value: [number, string] }> } };
+  const value = body.data?.result?.[0]?.value[1];
+  return value === undefined ? undefined : Number(value);
+}
+
+/** The pipeline's figures, or a line saying why there are none. */
+export async function pipelineStatus(settings: Settings): Promise<string[]> {
+  const prometheus = `http://127.0.0.1:${settings.PROMETHEUS_PORT}`;
+  const lines: string[] = [];
+  try {
+    const total = (await (
+      await fetch(`http://127.0.0.1:${settings.SERVICE_B_PORT}/api/total?consistency=strong`, {
+        signal: AbortSignal.timeout(3000),
+      })
+    ).json()) as { total: string; events_applied: number };
+    lines.push(`${"running total".padEnd(34)} ${total.total} (${total.events_applied} events)`);
+  } catch {
+    lines.push(`${"running total".padEnd(34)} unavailable (Service B does not answer)`);
+  }
+  for (const { label, query, unit } of QUERIES) {
+    const value = await instant(prometheus, query).catch(() => undefined);
+    lines.push(`${label.padEnd(34)} ${value === undefined ? "no data" : unit(value)}`);
+  }
+  return lines;
+}
