@@ -111,7 +111,14 @@ describe("the native stack", () => {
         total: string;
         events_applied: number;
       };
-    const before = await totals();
+    // Earlier tests' events may still be on their way: start from a total that has settled.
+    let before = await totals();
+    for (let settled = false; !settled; ) {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const again = await totals();
+      settled = again.events_applied === before.events_applied;
+      before = again;
+    }
     let expected = 0n;
     for (let i = 0; i < 50; i++) {
       const response = await sumOverHttp(1_000_000_007 * i, -3);
