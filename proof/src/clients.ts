@@ -82,6 +82,17 @@ export class PipelineClient {
     return { total: BigInt(body.total), eventsApplied: body.events_applied };
   }
 
+  /** The total once it has stopped moving (nothing applied for `quietMs`): a clean start for a delta. */
+  async settledTotal(quietMs = 1500): Promise<{ total: bigint; eventsApplied: number }> {
+    let last = await this.total();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+      const now = await this.total();
+      if (now.eventsApplied === last.eventsApplied) return now;
+      last = now;
+    }
+  }
+
   /** The result Service B applied for this event, or undefined if it has not been applied. */
   async appliedResult(eventId: string): Promise<bigint | undefined> {
     const response = await fetch(`${this.endpoints.serviceB}/api/events/${eventId}?consistency=strong`, {
