@@ -139,7 +139,7 @@ export async function runChaos(
   };
 
   try {
-    const before = await client.total();
+    const before = await client.settledTotal();
     const started = Date.now();
     const settling: Array<Promise<void>> = [];
     const load = (async () => {
