@@ -8,7 +8,7 @@ RESULTS := test-results
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 NATIVE := $(PNPM) exec tsx native/src/cli.ts
 
-.PHONY: help install build lint typecheck test test-workflow test-chaos bench-service-a bench-service-b start stop status logs logs-service-a \
+.PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-service-a bench-service-b start stop status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
@@ -35,6 +35,13 @@ test-workflow: install ## Prove the running stack: sums through nginx, each appl
 
 test-chaos: install ## kill -9 each component under load (native stack, to itself); exact total or FAIL
 	$(PNPM) exec tsx proof/src/chaos-cli.ts
+
+bench: install ## The whole pipeline under load (native stack): sums/s, latency, lag, end-to-end, CPU per component, pgbench ratio, exact total
+	$(NATIVE) start
+	$(PNPM) exec tsx proof/src/bench-cli.ts
+
+load: install ## Load through nginx from Node (LOAD_TRANSPORT=http|grpc LOAD_CONCURRENCY=64 LOAD_SECONDS=30 [LOAD_RATE=1000]); checks the total
+	$(PNPM) exec tsx proof/src/load-cli.ts
 
 bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, with pgbench as the baseline
 	$(PNPM) --filter @sum/service-a bench

@@ -90,3 +90,15 @@ export const paths = (settings: Settings) => {
     pid: (name: string) => join(run, "pids", `${name}.pid`),
   };
 };
+
+/** The pid of a running component: PostgreSQL's postmaster from its data directory, the others from the run's pid files. */
+export function componentPid(settings: Settings, name: string): number | undefined {
+  const p = paths(settings);
+  const pidFile =
+    name.startsWith("postgres-") && !name.startsWith("postgres-exporter")
+      ? join(p.data(name), "postmaster.pid")
+      : p.pid(name);
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}

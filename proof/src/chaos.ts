@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { paths, REPO_ROOT, type Settings } from "@sum/native/settings";
+import { componentPid, REPO_ROOT, type Settings } from "@sum/native/settings";
 import { type Answer, type Endpoints, inParallel, PipelineClient } from "./clients.js";
 
 /** The faults, in order: each is a kill -9 of one component, then `make start`. */
@@ -51,10 +51,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** kill -9 of a component: its recorded pid; for PostgreSQL the postmaster and every backend, as a crash would. */
 function killComponent(settings: Settings, name: string): void {
-  const p = paths(settings);
-  const pidFile = name.startsWith("postgres-") ? join(p.data(name), "postmaster.pid") : p.pid(name);
-  if (!existsSync(pidFile)) throw new Error(`${name}: no pid file at ${pidFile}`);
-  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  const pid = componentPid(settings, name);
+  if (pid === undefined) throw new Error(`${name}: no pid file in ${settings.RUN_DIR}`);
   if (name.startsWith("postgres-")) {
     const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
     process.kill(pid, "SIGKILL");

@@ -1,0 +1,76 @@
+/** `make bench`: runBench against the running native stack (make start), printed as tables and kept in results/bench.json. */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { loadSettings, REPO_ROOT } from "@sum/native/settings";
+import { runBench } from "./bench.js";
+
+const numbers = (value: string | undefined, fallback: number[]) =>
+  value ? value.split(",").map((n) => Number(n.trim())) : fallback;
+
+const settings = loadSettings();
+const report = await runBench(
+  settings,
+  {
+    http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
+    grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
+    serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+  },
+  {
+    levels: numbers(process.env.BENCH_LEVELS, [16, 64, 256]),
+    levelSeconds: Number(process.env.BENCH_SECONDS ?? 20),
+    rate: Number(process.env.BENCH_RATE ?? 1000),
+    rateSeconds: Number(process.env.BENCH_RATE_SECONDS ?? 30),
+    pgbenchClients: numbers(process.env.BENCH_PGBENCH_CLIENTS, [24, 64]),
+    pgbenchSeconds: Number(process.env.BENCH_PGBENCH_SECONDS ?? 15),
+    log: (line) => console.log(`==> ${line}`),
+  },
+);
+
+const ms = (value: number) => (Number.isNaN(value) ? "-" : value.toFixed(1));
+console.log("\nService A through nginx (durable sums: each answered only after its commit)");
+console.table(
+  report.phases.map((p) => ({
+    phase: p.name,
+    "sums/s": Math.round(p.perSecond),
+    "p50 ms": ms(p.p50),
+    "p99 ms": ms(p.p99),
+    "p99.9 ms": ms(p.p999),
+    acked: p.acked,
+    failed: p.failed,
+  })),
+);
+console.log("Pipeline at a fixed rate (Service B)");
+console.table(
+  report.pipeline.map((p) => ({
+    phase: p.phase,
+    "applied/s": Math.round(p.appliedPerSecond),
+    "max lag": p.maxLag,
+    "lag at end": p.endLag,
+    "lag bounded": p.lagBounded,
+    "e2e p50 ms": ms(p.endToEndP50Ms),
+    "e2e p99 ms": ms(p.endToEndP99Ms),
+  })),
+);
+console.log("CPU seconds per 1,000 acknowledged requests, by component");
+const components = Object.keys(report.phases[0]?.cpuPer1000 ?? {});
+console.table(
+  Object.fromEntries(
+    components.map((component) => [
+      component,
+      Object.fromEntries(report.phases.map((p) => [p.name, (p.cpuPer1000[component] ?? 0).toFixed(3)])),
+    ]),
+  ),
+);
+for (const { clients, tps } of report.pgbench) {
+  console.log(`pgbench single-row INSERT commits on the outbox database, ${clients} clients: ${Math.round(tps)} tps`);
+}
+console.log(
+  `Service A's best rate / pgbench's best: HTTP ${report.ratioToPgbench.http.toFixed(2)}x, gRPC ${report.ratioToPgbench.grpc.toFixed(2)}x`,
+);
+const { correctness } = report;
+console.log(
+  `Correctness: ${correctness.acked} acknowledged, ${correctness.eventsApplied} applied; the total grew by ${correctness.totalDelta}, the acknowledged results sum to ${correctness.expectedDelta}: ${correctness.passed ? "PASS" : "FAIL"}`,
+);
+await mkdir(join(REPO_ROOT, "results"), { recursive: true });
+await writeFile(join(REPO_ROOT, "results", "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
+process.exitCode = correctness.passed ? 0 : 1;

@@ -1,0 +1,38 @@
+import { loadSettings } from "@sum/native/settings";
+import { expect, inject, it } from "vitest";
+import { runBench } from "../src/bench.js";
+
+const env = inject("stackEnv");
+const settings = loadSettings({ ...process.env, ...env });
+
+it("make bench measures every phase, names each component's CPU, runs pgbench and proves the total exact", async () => {
+  const report = await runBench(
+    settings,
+    {
+      http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
+      grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
+      serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+    },
+    { levels: [4], levelSeconds: 2, rate: 100, rateSeconds: 3, pgbenchClients: [2], pgbenchSeconds: 2, log: () => {} },
+  );
+
+  expect(report.phases.map((p) => p.name)).toEqual(["http x4", "grpc x4", "http @100/s", "grpc @100/s"]);
+  for (const phase of report.phases) {
+    expect(phase.acked, phase.name).toBeGreaterThan(0);
+    expect(phase.failed, phase.name).toBe(0);
+    expect(phase.p50).toBeLessThanOrEqual(phase.p99);
+    // Every request went through nginx to some Service A, which committed to the outbox, which Debezium streamed.
+    for (const component of ["nginx", "service-a-1", "postgres-outbox", "kafka", "kafka-connect", "service-b"]) {
+      expect(phase.cpuPer1000[component], `${phase.name} ${component}`).toBeGreaterThan(0);
+    }
+  }
+  for (const pipeline of report.pipeline) {
+    expect(pipeline.appliedPerSecond, pipeline.phase).toBeGreaterThan(0);
+    expect(pipeline.endToEndP50Ms).toBeGreaterThan(0);
+    expect(pipeline.endToEndP99Ms).toBeGreaterThanOrEqual(pipeline.endToEndP50Ms);
+  }
+  expect(report.pgbench[0]?.tps).toBeGreaterThan(0);
+  expect(report.ratioToPgbench.http).toBeGreaterThan(0);
+  expect(report.correctness).toMatchObject({ passed: true, eventsApplied: report.correctness.acked });
+  expect(report.correctness.totalDelta).toBe(report.correctness.expectedDelta);
+});
