@@ -1,3 +1,4 @@
+import { readdir } from "node:fs/promises";
 import { migrate } from "@sum/pg-migrate";
 import type { TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";
@@ -54,11 +55,16 @@ describe("migrations", () => {
   it("three instances migrating at once apply each migration exactly once", async () => {
     const ownerUrl = serviceConfig(postgres).MIGRATION_DATABASE_URL;
     const migrateOnce = () => migrate(ownerUrl, MIGRATIONS_DIR);
+    const files = (await readdir(MIGRATIONS_DIR)).filter((file) => file.endsWith(".sql")).sort();
     const results = await Promise.all([migrateOnce(), migrateOnce(), migrateOnce()]);
-    expect(results.flat()).toEqual(["001_outbox.sql"]);
+    expect(results.flat().sort()).toEqual(files);
     expect(await migrateOnce()).toEqual([]);
-    const rows = await postgres.query("SELECT name FROM schema_migrations", [], "outbox");
-    expect(rows).toEqual([{ name: "001_outbox.sql" }]);
+    const rows = await postgres.query<{ name: string }>(
+      "SELECT name FROM schema_migrations ORDER BY name",
+      [],
+      "outbox",
+    );
+    expect(rows.map((row) => row.name)).toEqual(files);
   });
 });
 

@@ -19,6 +19,13 @@ const schema = z.object({
   KAFKA_GROUP_ID: z.string().min(1).default("service-b"),
   /** How long the group waits for a silent member (a crashed one) before giving its partitions away. */
   KAFKA_SESSION_TIMEOUT_MS: positive.min(6000).default(30_000),
+  /**
+   * A fetch waits for this many bytes (or FETCH_MAX_WAIT_MS): under load, batches of a few hundred
+   * events instead of a handful, so one statement and one offset commit serve many events.
+   */
+  FETCH_MIN_BYTES: positive.default(65_536),
+  /** The longest a fetch waits for FETCH_MIN_BYTES; the most it adds to an event's end-to-end latency. */
+  FETCH_MAX_WAIT_MS: positive.max(5000).default(100),
   /** Most events applied in one transaction (a fetched batch is cut into slices of this size). */
   APPLY_SLICE_SIZE: positive.max(10_000).default(2000),
   LEADER_DATABASE_URL: postgresUrl,

@@ -66,6 +66,8 @@ export async function startService(config: Config, logger: Logger = createLogger
     clientId: config.SERVICE_ID,
     groupId: config.KAFKA_GROUP_ID,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    fetchMinBytes: config.FETCH_MIN_BYTES,
+    fetchMaxWaitMs: config.FETCH_MAX_WAIT_MS,
     topic: config.KAFKA_TOPIC,
     dlqTopic: config.KAFKA_DLQ_TOPIC,
     sliceSize: config.APPLY_SLICE_SIZE,

@@ -3,9 +3,6 @@ import type { AppendOutcome, OriginalSum, SumEvent } from "../domain/calculate-s
 import { AppError } from "../domain/errors.js";
 import { inTransaction, isRowError, unavailable } from "./database.js";
 
-export const OUTBOX_TOPIC = "user-events";
-export const EVENT_TYPE = "SumCalculated";
-
 /** The Kafka message value, as the contract defines it. */
 export function eventPayload(event: SumEvent): string {
   return JSON.stringify({
@@ -30,13 +27,9 @@ const CLAIM_KEYS = `
 const READ_KEYS = `
   SELECT key, a, b, event_id, service_id, created_at FROM idempotency_keys WHERE key = ANY($1::text[])`;
 
-const INSERT_EVENTS = `
-  INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, traceparent, created_at)
-  SELECT id, '${OUTBOX_TOPIC}', id::text, '${EVENT_TYPE}', payload, traceparent, created_at
-  FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::timestamptz[]) AS e(id, payload, traceparent, created_at)`;
-
-// Deleted in the same transaction: the insert is in the WAL for Debezium, and the table stays empty.
-const DELETE_EVENTS = "DELETE FROM outbox WHERE id = ANY($1::uuid[])";
+// Inserts and deletes the events in one statement (db/migrations/002_append_events.sql): the insert
+// is in the WAL for Debezium, and the table stays empty.
+const APPEND_EVENTS = "SELECT append_events($1::uuid[], $2::jsonb[], $3::text[], $4::timestamptz[])";
 
 const PURGE_EXPIRED_KEYS = `
   DELETE FROM idempotency_keys WHERE key IN (
@@ -51,10 +44,24 @@ interface KeyRow {
   created_at: Date;
 }
 
+function appendParameters(events: SumEvent[]): unknown[] {
+  return [
+    events.map((e) => e.eventId),
+    events.map(eventPayload),
+    events.map((e) => e.traceparent),
+    events.map((e) => e.createdAt),
+  ];
+}
+
 /** Commits one transaction for the whole batch: new keys claimed, their events written to the outbox. */
 async function writeTransaction(pool: pg.Pool, events: SumEvent[]): Promise<AppendOutcome[]> {
+  const keyed = events.filter((event) => event.idempotencyKey !== undefined);
+  if (keyed.length === 0) {
+    // No keys to claim: one statement, committed on its own.
+    await pool.query(APPEND_EVENTS, appendParameters(events));
+    return events.map(() => ({ kind: "committed" }));
+  }
   return inTransaction(pool, async (client) => {
-    const keyed = events.filter((event) => event.idempotencyKey !== undefined);
     const originals = new Map<string, OriginalSum>();
     if (keyed.length > 0) {
       const claimed = await client.query<{ key: string }>(CLAIM_KEYS, [
@@ -85,16 +92,7 @@ async function writeTransaction(pool: pg.Pool, events: SumEvent[]): Promise<Appe
       return original ? { kind: "key-already-used", original } : { kind: "committed" };
     });
     const fresh = events.filter((_, index) => outcomes[index]?.kind === "committed");
-    if (fresh.length > 0) {
-      const ids = fresh.map((e) => e.eventId);
-      await client.query(INSERT_EVENTS, [
-        ids,
-        fresh.map(eventPayload),
-        fresh.map((e) => e.traceparent),
-        fresh.map((e) => e.createdAt),
-      ]);
-      await client.query(DELETE_EVENTS, [ids]);
-    }
+    if (fresh.length > 0) await client.query(APPEND_EVENTS, appendParameters(fresh));
     return outcomes;
   });
 }

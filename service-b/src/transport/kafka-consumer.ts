@@ -16,6 +16,8 @@ export interface ConsumerDeps {
   clientId: string;
   groupId: string;
   sessionTimeoutMs: number;
+  fetchMinBytes: number;
+  fetchMaxWaitMs: number;
   topic: string;
   dlqTopic: string;
   sliceSize: number;
@@ -94,6 +96,8 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     groupId: deps.groupId,
     sessionTimeout: deps.sessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(deps.sessionTimeoutMs / 3)),
+    minBytes: deps.fetchMinBytes,
+    maxWaitTimeInMs: deps.fetchMaxWaitMs,
   });
   const producer = kafka.producer({
     idempotent: true,
