@@ -7,6 +7,10 @@ RESULTS := test-results
 # Docker Compose where a Docker engine answers, the native stack of local processes otherwise.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 NATIVE := $(PNPM) exec tsx native/src/cli.ts
+# .env.example holds the defaults (GRAFANA_ADMIN_PASSWORD among them); .env, when present, overrides them.
+COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml --env-file .env.example \
+	$(if $(wildcard .env),--env-file .env)
+COMPOSE_CLI := $(PNPM) exec tsx docker-compose/cli.ts
 
 .PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-service-a bench-service-b start stop status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
@@ -53,32 +57,71 @@ start: install ## Start the whole stack (STACK=native|compose) and print what ru
 ifeq ($(STACK),native)
 	$(NATIVE) start
 else
-	@echo "STACK=compose arrives with the Compose files; use STACK=native" >&2; exit 2
+	$(COMPOSE_CLI) render
+	$(COMPOSE) up -d --build --wait
+	$(COMPOSE) ps
 endif
 
 stop: ## Stop everything gracefully, keeping data
+ifeq ($(STACK),native)
 	$(NATIVE) stop
+else
+	$(COMPOSE) stop
+endif
 
 status: ## Each component and its state, then the pipeline: requests/s, lag at each hop, end-to-end p99, total, dead letters
+ifeq ($(STACK),native)
 	$(NATIVE) status
+else
+	$(COMPOSE) ps --all
+	@echo
+	@$(COMPOSE_CLI) status
+endif
 
 logs: ## Follow every log
+ifeq ($(STACK),native)
 	$(NATIVE) logs
+else
+	$(COMPOSE) logs -f --tail=50
+endif
 
 logs-service-a: ## Follow the Service A instances' logs
+ifeq ($(STACK),native)
 	$(NATIVE) logs service-a
+else
+	$(COMPOSE) logs -f --tail=50 service-a-1 service-a-2 service-a-3
+endif
 
 logs-service-b: ## Follow Service B's log
+ifeq ($(STACK),native)
 	$(NATIVE) logs service-b
+else
+	$(COMPOSE) logs -f --tail=50 service-b
+endif
 
 logs-kafka-connect: ## Follow Kafka Connect's log
+ifeq ($(STACK),native)
 	$(NATIVE) logs kafka-connect
+else
+	$(COMPOSE) logs -f --tail=50 kafka-connect
+endif
 
 setup-debezium: ## Re-apply debezium/outbox-connector.json (idempotent)
+ifeq ($(STACK),native)
 	$(NATIVE) setup-debezium
+else
+	$(COMPOSE_CLI) render
+	$(COMPOSE) run --rm --no-deps debezium-setup
+endif
 
+# Both stacks publish Connect and Service A's database on the same host ports: one check serves both.
 check-debezium: ## Connector and task state, replication slot lag, publication
 	$(NATIVE) check-debezium
 
-clean: ## Stop, then delete this project's run data (.run/) only
+clean: ## Stop, then delete this project's run data only (.run/, or the Compose project's containers and volumes)
+ifeq ($(STACK),native)
 	$(NATIVE) clean
+else
+	$(COMPOSE) down -v --remove-orphans
+	rm -rf docker-compose/rendered
+endif
