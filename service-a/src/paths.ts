@@ -17,3 +17,5 @@ export const MIGRATIONS_DIR = join(serviceRoot(), "db", "migrations");
 export const BOOTSTRAP_SQL = join(serviceRoot(), "db", "bootstrap.sql");
 /** proto/ sits beside service-a/ in the repository (and in the container image). */
 export const PROTO_FILE = process.env.PROTO_FILE ?? join(serviceRoot(), "..", "proto", "summation.proto");
+/** The health service as server reflection describes it (see the file's header). */
+export const HEALTH_PROTO_FILE = join(dirname(PROTO_FILE), "grpc", "health", "v1", "health.proto");

@@ -5,7 +5,7 @@ import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
 import type { ServiceMetrics } from "../metrics.js";
-import { PROTO_FILE } from "../paths.js";
+import { HEALTH_PROTO_FILE, PROTO_FILE } from "../paths.js";
 import { asAppError, ERROR_STATUS } from "./error-status.js";
 
 export const SERVICE_NAME = "summation.SummationService";
@@ -97,7 +97,8 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   server.addService(proto.summation.SummationService.service, { CalculateSum: calculateSum });
   const health = new HealthImplementation({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
   health.addToServer(server);
-  new ReflectionService(packageDefinition).addToServer(server);
+  // Reflection describes the health service too, so `grpcurl ... grpc.health.v1.Health/Check` works without a .proto.
+  new ReflectionService({ ...packageDefinition, ...protoLoader.loadSync(HEALTH_PROTO_FILE) }).addToServer(server);
   return { server, health };
 }
 
