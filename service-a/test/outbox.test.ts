@@ -125,6 +125,25 @@ describe("with a running service", () => {
     await committed.drop();
   });
 
+  it("Debezium's publication carries each event's insert and not its delete", async () => {
+    await postgres.query("SELECT pg_create_logical_replication_slot('pgoutput_probe', 'pgoutput')", [], "outbox");
+    try {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 1 }))));
+      // What pgoutput would send Debezium: each message's first byte is its kind (I insert, D delete...).
+      const messages = await postgres.query<{ kind: string }>(
+        `SELECT chr(get_byte(data, 0)) AS kind FROM pg_logical_slot_peek_binary_changes(
+           'pgoutput_probe', NULL, NULL, 'proto_version', '1', 'publication_names', 'outbox_publication')`,
+        [],
+        "outbox",
+      );
+      const kinds = messages.map((m) => m.kind);
+      expect(kinds.filter((kind) => kind === "I")).toHaveLength(10);
+      expect(kinds.filter((kind) => kind === "D")).toHaveLength(0);
+    } finally {
+      await postgres.query("SELECT pg_drop_replication_slot('pgoutput_probe')", [], "outbox");
+    }
+  });
+
   it("a row the database rejects fails alone; the rest of its batch commits", async () => {
     await postgres.query(
       "ALTER TABLE outbox ADD CONSTRAINT no_thirteen CHECK ((payload->>'a')::bigint <> 13)",
