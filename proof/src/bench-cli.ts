@@ -39,7 +39,7 @@ console.table(
     failed: p.failed,
   })),
 );
-console.log("Pipeline at a fixed rate (Service B)");
+console.log("The pipeline behind each phase (Service B)");
 console.table(
   report.pipeline.map((p) => ({
     phase: p.phase,

@@ -26,6 +26,7 @@ it("make bench measures every phase, names each component's CPU, runs pgbench an
       expect(phase.cpuPer1000[component], `${phase.name} ${component}`).toBeGreaterThan(0);
     }
   }
+  expect(report.pipeline.map((p) => p.phase)).toEqual(report.phases.map((p) => p.name));
   for (const pipeline of report.pipeline) {
     expect(pipeline.appliedPerSecond, pipeline.phase).toBeGreaterThan(0);
     expect(pipeline.endToEndP50Ms).toBeGreaterThan(0);
