@@ -1,0 +1,44 @@
+import { expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+const urls = {
+  LEADER_DATABASE_URL: "postgresql://service_b:pw@127.0.0.1:5435/totals",
+  REPLICA_DATABASE_URL: "postgresql://service_b:pw@127.0.0.1:5436/totals",
+  MIGRATION_DATABASE_URL: "postgresql://totals_owner:pw@127.0.0.1:5435/totals",
+};
+
+it("the database URLs are all Service B needs; everything else has its default", () => {
+  const config = loadConfig(urls);
+  expect(config).toMatchObject({
+    HTTP_PORT: 8082,
+    KAFKA_BROKERS: ["127.0.0.1:9092"],
+    KAFKA_TOPIC: "user-events",
+    FETCH_MIN_BYTES: 65_536,
+    FETCH_MAX_WAIT_MS: 100,
+    APPLY_SLICE_SIZE: 2000,
+  });
+  expect(loadConfig({ ...urls, KAFKA_BROKERS: "a:9092, b:9092" }).KAFKA_BROKERS).toEqual(["a:9092", "b:9092"]);
+});
+
+it("bad settings stop the start with one message naming every bad variable", () => {
+  const load = () =>
+    loadConfig({
+      ...urls,
+      LEADER_DATABASE_URL: "mysql://x@y/z",
+      FETCH_MAX_WAIT_MS: "0",
+      FETCH_MIN_BYTES: "lots",
+      KAFKA_SESSION_TIMEOUT_MS: "1000",
+      LOG_LEVEL: "loud",
+    });
+  expect(load).toThrow(/invalid Service B configuration/);
+  for (const name of [
+    "LEADER_DATABASE_URL: must be a postgresql:// URL",
+    "FETCH_MAX_WAIT_MS",
+    "FETCH_MIN_BYTES",
+    "KAFKA_SESSION_TIMEOUT_MS",
+    "LOG_LEVEL",
+  ]) {
+    expect(load).toThrow(name);
+  }
+  expect(() => loadConfig({})).toThrow(/REPLICA_DATABASE_URL/);
+});
