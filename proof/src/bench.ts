@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { run } from "@sum/native/process";
 import { componentPid, type Settings } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
 import { postgresBinDir } from "@sum/test-support";
@@ -126,21 +126,6 @@ async function measuringCpu<T>(pids: Map<string, number>, work: () => Promise<T>
   return { result, seconds };
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} failed: ${output}`))));
-  });
-}
-
 /**
  * pgbench's single-row INSERT transactions on the outbox database, into a copy of the outbox table
  * (not the outbox itself: Debezium would stream those rows and Service B would count them).
@@ -149,7 +134,7 @@ async function pgbench(settings: Settings, clients: number, seconds: number): Pr
   const bin = postgresBinDir();
   const env = { ...process.env, PGPASSWORD: settings.POSTGRES_SUPERUSER_PASSWORD };
   const connection = ["-h", "127.0.0.1", "-p", String(settings.OUTBOX_DB_PORT), "-U", "postgres"];
-  const psql = (sql: string) => run(join(bin, "psql"), [...connection, "-d", "outbox", "-qAt", "-c", sql], env);
+  const psql = (sql: string) => run(join(bin, "psql"), [...connection, "-d", "outbox", "-qAt", "-c", sql], { env });
   await psql("DROP TABLE IF EXISTS bench_outbox; CREATE TABLE bench_outbox (LIKE outbox INCLUDING ALL)");
   const dir = await mkdtemp(join(tmpdir(), "pgbench-"));
   try {
@@ -162,7 +147,7 @@ INSERT INTO bench_outbox (id, aggregatetype, aggregateid, type, payload)
 `,
     );
     const args = [...connection, "-n", "-c", String(clients), "-j", "2", "-T", String(seconds), "-f", script, "outbox"];
-    const output = await run(join(bin, "pgbench"), args, env);
+    const output = await run(join(bin, "pgbench"), args, { env });
     const tps = /tps = ([\d.]+)/.exec(output)?.[1];
     if (!tps) throw new Error(`pgbench printed no rate: ${output}`);
     return Number(tps);
