@@ -31,6 +31,7 @@ typecheck: ## Strict TypeScript check of every package
 	$(PNPM) run typecheck
 
 test: install lint typecheck ## Lint, type-check, then every test: unit, integration (real PostgreSQL, Kafka), end-to-end on a stack of its own, short chaos
+	$(NATIVE) prerequisites
 	@mkdir -p $(RESULTS)
 	$(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=$(RESULTS)/vitest.json
 

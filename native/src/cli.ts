@@ -7,6 +7,7 @@
  *   setup-debezium   re-apply debezium/outbox-connector.json (idempotent)
  *   check-debezium   connector and task state, slot lag, publication
  *   clean            stop, then delete the run directory (this project's data only)
+ *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl), start nothing
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -14,7 +15,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Component } from "./components/component.js";
 import { ensureJars } from "./components/jvm.js";
-import { ensurePrerequisites } from "./components/prerequisites.js";
+import { ensureGrpcurl, ensurePrerequisites } from "./components/prerequisites.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
 import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
@@ -158,6 +159,11 @@ async function main(): Promise<void> {
     case "check-debezium":
       if (!(await checkDebezium(stack))) process.exitCode = 1;
       return;
+    case "prerequisites":
+      await ensurePrerequisites(log);
+      await ensureJars(settings, log);
+      await ensureGrpcurl(log);
+      return;
     case "clean":
       await stop(stack);
       await rm(settings.RUN_DIR, { recursive: true, force: true });
@@ -165,7 +171,7 @@ async function main(): Promise<void> {
       return;
     default:
       throw new Error(
-        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, setup-debezium, check-debezium or clean`,
+        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, setup-debezium, check-debezium, clean or prerequisites`,
       );
   }
 }

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { isRoot, run } from "../process.js";
 
 /** PostgreSQL 15's server programs (PG_BIN overrides). */
@@ -57,4 +57,24 @@ export async function ensurePrerequisites(log: (line: string) => void): Promise<
   }
   const still = PREREQUISITES.filter((p) => !p.present());
   if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.map((p) => p.what).join(", ")}`);
+}
+
+export const GRPCURL_MODULE = "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4";
+
+/**
+ * grpcurl, which the README's gRPC examples (and the test that runs them) use. Debian has no package:
+ * it is built with `go install` when Go is on the PATH, into ~/go/bin.
+ */
+export async function ensureGrpcurl(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const dirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
+  const goBin = join(env.HOME ?? "", "go", "bin");
+  if ([...dirs, goBin].some((dir) => existsSync(join(dir, "grpcurl")))) return;
+  const go = dirs.map((dir) => join(dir, "go")).find((file) => existsSync(file));
+  if (go === undefined) {
+    throw new Error(
+      `grpcurl is missing and there is no Go to build it: install Go 1.21+ and run\n  go install ${GRPCURL_MODULE}\nor put a grpcurl release binary on the PATH`,
+    );
+  }
+  log(`building grpcurl (go install ${GRPCURL_MODULE})`);
+  await run(go, ["install", GRPCURL_MODULE], { env: { ...env, GOBIN: goBin } });
 }
