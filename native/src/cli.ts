@@ -162,7 +162,8 @@ async function main(): Promise<void> {
     case "prerequisites":
       await ensurePrerequisites(log);
       await ensureJars(settings, log);
-      await ensureGrpcurl(log);
+      // Only the README's gRPC examples need grpcurl: without it their test fails and says why, the rest runs.
+      await ensureGrpcurl(log).catch((error: Error) => log(`warning: ${error.message}`));
       return;
     case "clean":
       await stop(stack);
