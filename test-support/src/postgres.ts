@@ -20,7 +20,7 @@ export function postgresBinDir(): string {
     : [];
   if (versions[0] === undefined) {
     throw new Error(
-      "PostgreSQL server binaries not found under /usr/lib/postgresql; install them (apt-get install postgresql-15) or set PG_BIN",
+      "PostgreSQL server binaries not found under /usr/lib/postgresql; install them (apt-get install postgresql) or set PG_BIN",
     );
   }
   return join(root, versions[0], "bin");

@@ -1,10 +1,21 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { isRoot, run } from "../process.js";
 
-/** PostgreSQL 15's server programs (PG_BIN overrides). */
+const POSTGRES_ROOT = "/usr/lib/postgresql";
+
+/**
+ * PostgreSQL's server programs: PG_BIN, or the newest version the distribution installed (15 on
+ * Debian 12, 14 on Ubuntu 22.04, 16 on 24.04; Debezium and the stack's settings need 13 or later).
+ */
 export function postgresBin(program: string): string {
-  return join(process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin", program);
+  const installed = existsSync(POSTGRES_ROOT)
+    ? readdirSync(POSTGRES_ROOT)
+        .filter((version) => Number(version) >= 13 && existsSync(join(POSTGRES_ROOT, version, "bin", "initdb")))
+        .sort((x, y) => Number(y) - Number(x))
+    : [];
+  const dir = process.env.PG_BIN ?? (installed[0] === undefined ? undefined : join(POSTGRES_ROOT, installed[0], "bin"));
+  return join(dir ?? join(POSTGRES_ROOT, "none", "bin"), program);
 }
 
 interface Prerequisite {
@@ -17,8 +28,9 @@ const onPath = (program: string) => () =>
   (process.env.PATH ?? "").split(":").some((dir) => existsSync(join(dir, program)));
 
 const PREREQUISITES: Prerequisite[] = [
-  { what: "PostgreSQL 15 server", present: () => existsSync(postgresBin("initdb")), debianPackage: "postgresql-15" },
-  { what: "psql", present: () => existsSync(postgresBin("psql")), debianPackage: "postgresql-client-15" },
+  // The distribution's default PostgreSQL (the metapackages pick its version).
+  { what: "PostgreSQL server", present: () => existsSync(postgresBin("initdb")), debianPackage: "postgresql" },
+  { what: "psql", present: () => existsSync(postgresBin("psql")), debianPackage: "postgresql-client" },
   { what: "nginx", present: () => existsSync("/usr/sbin/nginx") || onPath("nginx")(), debianPackage: "nginx" },
   { what: "Prometheus", present: onPath("prometheus"), debianPackage: "prometheus" },
   {
