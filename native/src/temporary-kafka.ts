@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
-import { KafkaBroker } from "./components/kafka.js";
+import { createTopicsAndWait, KafkaBroker } from "./components/kafka.js";
 import { loadSettings } from "./settings.js";
 
 /** For tests and benchmarks: a real Kafka broker (the native stack's, from the cached jars) on free ports in a temporary directory. */
@@ -38,7 +38,10 @@ export class TemporaryKafka {
     const admin = this.client().admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: topics.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+      await createTopicsAndWait(
+        admin,
+        topics.map((t) => ({ ...t, replicationFactor: 1 })),
+      );
     } finally {
       await admin.disconnect();
     }

@@ -1,14 +1,17 @@
 import { spawn } from "node:child_process";
-import { expect, it } from "vitest";
+import { waitFor } from "@sum/test-support";
+import { it } from "vitest";
 import { cpuSecondsByTree } from "./cpu.js";
 
 it("a component's CPU includes the CPU of the processes it started", async () => {
-  // A shell that starts a busy child, as a postmaster starts its backends.
-  const parent = spawn("sh", ["-c", "timeout 1.5 sh -c 'while :; do :; done'; sleep 5"], { stdio: "ignore" });
+  // A shell that only waits, and a busy child it started, as a postmaster starts its backends.
+  const parent = spawn("sh", ["-c", "sh -c 'while :; do :; done' & wait"], { stdio: "ignore", detached: true });
   const pid = parent.pid as number;
-  const before = cpuSecondsByTree(new Map([["parent", pid]])).get("parent") ?? 0;
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  const after = cpuSecondsByTree(new Map([["parent", pid]])).get("parent") ?? 0;
-  parent.kill("SIGKILL");
-  expect(after - before).toBeGreaterThan(0.5);
+  const tree = () => cpuSecondsByTree(new Map([["parent", pid]])).get("parent") ?? 0;
+  try {
+    // The waiting shell alone never gets there; only the child's CPU, counted in its tree, does.
+    await waitFor("the busy child's CPU to count in its parent's tree", () => tree() >= 0.3, 60_000);
+  } finally {
+    process.kill(-pid, "SIGKILL");
+  }
 });

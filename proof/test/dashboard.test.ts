@@ -1,5 +1,6 @@
 import { kafkaClient } from "@sum/native/kafka";
 import { loadSettings } from "@sum/native/settings";
+import { waitFor } from "@sum/test-support";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { metricNames, panelsInRows, readDashboard } from "../../grafana/dashboard.js";
 import { inParallel, PipelineClient } from "../src/clients.js";
@@ -40,14 +41,6 @@ async function api<T>(path: string): Promise<T> {
 
 async function query(promql: string): Promise<Series[]> {
   return (await api<{ result: Series[] }>(`query?query=${encodeURIComponent(promql)}`)).result;
-}
-
-async function waitFor(what: string, done: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 async function deadLettered(): Promise<number> {

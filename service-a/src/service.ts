@@ -15,7 +15,7 @@ import { createPool } from "./persistence/database.js";
 import { GroupCommitter } from "./persistence/group-commit.js";
 import { ping, purgeExpiredKeys, writeEvents } from "./persistence/outbox-store.js";
 import { buildGrpcServer, closeGrpc, listenGrpc } from "./transport/grpc.js";
-import { buildHttpServer } from "./transport/http.js";
+import { buildHttpServer, closeHttp } from "./transport/http.js";
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 const PURGE_BATCH = 1000;
@@ -118,7 +118,10 @@ export async function startService(config: Config, logger: Logger = createLogger
       clearInterval(purge);
       grpc.health.setStatus("", "NOT_SERVING");
       grpc.health.setStatus("summation.SummationService", "NOT_SERVING");
-      await Promise.all([http.close(), closeGrpc(grpc.server, config.SHUTDOWN_TIMEOUT_MS)]);
+      await Promise.all([
+        closeHttp(http, config.SHUTDOWN_TIMEOUT_MS),
+        closeGrpc(grpc.server, config.SHUTDOWN_TIMEOUT_MS),
+      ]);
       await committer.drain();
       await pool.end();
       logger.info("service-a stopped");

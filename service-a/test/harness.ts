@@ -64,6 +64,18 @@ export async function startTestService(
   };
 }
 
+/**
+ * How many sums an instance has taken in so far: waiting for a batch, in a batch, or refused. A
+ * test that holds the outbox locked waits on this, so it knows every request has arrived.
+ */
+export async function sumsTakenIn(service: RunningService): Promise<number> {
+  const { queueWait, queueDepth, refusals } = service.metrics;
+  const started = (await queueWait.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
+  const queued = (await queueDepth.get()).values[0]?.value ?? 0;
+  const refused = (await refusals.get()).values[0]?.value ?? 0;
+  return started + queued + refused;
+}
+
 /** POSTs a raw body to /sum. */
 export async function postSum(
   base: string,

@@ -1,6 +1,8 @@
 import { readdir } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
 import { migrate } from "@sum/pg-migrate";
-import type { TemporaryPostgres } from "@sum/test-support";
+import { type TemporaryPostgres, waitFor } from "@sum/test-support";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR } from "../src/paths.js";
@@ -11,6 +13,7 @@ import {
   serviceConfig,
   startOutboxDatabase,
   startTestService,
+  sumsTakenIn,
   type TestService,
 } from "./harness.js";
 
@@ -153,10 +156,14 @@ describe("with a running service", () => {
     const committed = await CommittedEvents.watch(postgres);
     try {
       const lock = await lockOutbox();
+      const takenInBefore = await sumsTakenIn(service.service);
       const answers = Promise.all(
         Array.from({ length: 20 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 0 }))),
       );
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitFor(
+        "the 20 sums to reach the committer",
+        async () => (await sumsTakenIn(service.service)) >= takenInBefore + 20,
+      );
       await lock.release();
       const responses = await answers;
       expect(responses.map((r) => r.status)).toEqual(responses.map((_, i) => (i === 13 ? 500 : 200)));
@@ -177,23 +184,15 @@ describe("with a running service", () => {
   it("when the queue is full, requests are refused at once with 503 and Retry-After; every 200 is committed", async () => {
     const committed = await CommittedEvents.watch(postgres);
     const lock = await lockOutbox();
-    let answered = 0;
+    const takenInBefore = await sumsTakenIn(service.service);
     const answers = Promise.all(
-      Array.from({ length: 300 }, (_, i) =>
-        postSum(service.http, JSON.stringify({ a: i, b: 1 })).then((response) => {
-          answered += 1;
-          return response;
-        }),
-      ),
+      Array.from({ length: 300 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 1 }))),
     );
-    // Hold the lock until every request has arrived: the refusals have stopped coming for a second.
-    for (
-      let last = -1, deadline = Date.now() + 20_000;
-      (answered === 0 || answered !== last) && Date.now() < deadline;
-    ) {
-      last = answered;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
+    // Hold the lock until every request has arrived: queued, in a blocked batch, or refused.
+    await waitFor(
+      "the 300 sums to reach the instance",
+      async () => (await sumsTakenIn(service.service)) >= takenInBefore + 300,
+    );
     // Answered while the outbox is still locked: refused without waiting for the database.
     const refusedAtOnce = await Promise.race([
       postSum(service.http, '{"a": 1, "b": 1}'),
@@ -217,7 +216,7 @@ describe("with a running service", () => {
   });
 });
 
-it("a graceful stop lets requests in flight commit and answer, then refuses new connections", async () => {
+it("a graceful stop lets requests in flight commit and answer, and refuses new connections at once", async () => {
   const service = await startTestService(postgres);
   const committed = await CommittedEvents.watch(postgres);
   const lock = await lockOutbox();
@@ -225,15 +224,73 @@ it("a graceful stop lets requests in flight commit and answer, then refuses new 
     ...Array.from({ length: 5 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 2 }))),
     ...Array.from({ length: 5 }, (_, i) => service.grpc.calculateSum({ a: i, b: 3 })),
   ]);
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const stopped = service.service.stop();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  await lock.release();
+  let stopped: Promise<void> | undefined;
+  try {
+    await waitFor("the 10 sums to reach the committer", async () => (await sumsTakenIn(service.service)) >= 10);
+    stopped = service.service.stop();
+    expect(await connectionRefused(service.service.httpPort)).toBe(true);
+  } finally {
+    await lock.release();
+  }
   const [answers] = await Promise.all([inFlight, stopped]);
   const ids = answers.map((answer) => ("status" in answer ? answer.body.event_id : answer.reply?.event_id));
   expect(ids.every((id) => typeof id === "string")).toBe(true);
   expect((await committed.take()).map((e) => e.id).sort()).toEqual([...ids].sort());
-  await expect(fetch(`http://127.0.0.1:${service.service.httpPort}/healthz`)).rejects.toThrow();
   service.grpc.close();
   await committed.drop();
 });
+
+it("a request sent on a kept-alive connection while the instance stops is answered, not reset", async () => {
+  const service = await startTestService(postgres);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const first = await postOver(agent, service.service.httpPort, { a: 1, b: 1 });
+    expect(first).toMatchObject({ status: 200, connection: "keep-alive" });
+    // The connection now idles, kept alive; the instance starts its stop and the next request
+    // goes out on that same connection.
+    const stopped = service.service.stop();
+    const second = await postOver(agent, service.service.httpPort, { a: 2, b: 2 });
+    expect(second).toMatchObject({ status: 200, connection: "close", reusedSocket: true });
+    await stopped;
+  } finally {
+    agent.destroy();
+    service.grpc.close();
+  }
+});
+
+/** Whether a new TCP connection to the port is refused. */
+function connectionRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
+  });
+}
+
+/** POST /sum through a given agent, so a test controls which connection carries it. */
+function postOver(
+  agent: http.Agent,
+  port: number,
+  body: object,
+): Promise<{ status: number; connection: string | undefined; reusedSocket: boolean }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { agent, host: "127.0.0.1", port, path: "/sum", method: "POST", headers: { "content-type": "application/json" } },
+      (response) => {
+        response.resume();
+        response.on("end", () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            connection: response.headers.connection,
+            reusedSocket: request.reusedSocket,
+          }),
+        );
+      },
+    );
+    request.on("error", reject);
+    request.end(JSON.stringify(body));
+  });
+}

@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { createTopicsAndWait } from "@sum/native/kafka";
 import { freePort, TemporaryPostgres } from "@sum/test-support";
+
+export { waitFor } from "@sum/test-support";
+
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { BOOTSTRAP_SQL } from "../src/paths.js";
 
@@ -125,14 +129,6 @@ export async function produce(brokers: string[], topic: string, events: TestEven
   await producer.disconnect();
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 export const uniqueNames = (prefix: string) => {
   const suffix = Math.random().toString(36).slice(2, 8);
   return { topic: `${prefix}-${suffix}`, dlq: `${prefix}-${suffix}.dlq`, group: `service-b-${prefix}-${suffix}` };
@@ -143,13 +139,10 @@ export async function createTopics(brokers: string[], names: { topic: string; dl
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [
-        { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
-        { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
-      ],
-      waitForLeaders: true,
-    });
+    await createTopicsAndWait(admin, [
+      { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
+      { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
+    ]);
   } finally {
     await admin.disconnect();
   }

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
 import {
   ensureDir,
   isAlive,
@@ -30,6 +30,31 @@ export function kafkaClient(settings: Settings, clientId = "native-stack") {
     logLevel: logLevel.NOTHING,
     retry: { retries: 2 },
   });
+}
+
+/**
+ * Creates topics (an existing one is left as it is) and waits until every partition has a leader
+ * that the broker serves. kafkajs's own `waitForLeaders` gives up on "This server does not host
+ * this topic-partition", which a KRaft broker answers until its metadata catches up with the
+ * controller's, so the wait here treats every error as "not yet".
+ */
+export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], timeoutMs = 60_000): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
+  const deadline = Date.now() + timeoutMs;
+  const names = topics.map((t) => t.topic);
+  const expected = new Map(topics.map((t) => [t.topic, t.numPartitions ?? 1]));
+  for (;;) {
+    const metadata = await admin.fetchTopicMetadata({ topics: names }).catch(() => undefined);
+    const ready = metadata?.topics.every(
+      (topic) =>
+        topic.partitions.length >= (expected.get(topic.name) ?? 1) &&
+        topic.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0),
+    );
+    if (ready) return;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for leaders of ${names.join(", ")}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The Kafka broker: one KRaft node that is both broker and controller. */
@@ -144,10 +169,10 @@ export class KafkaBroker implements Component {
       const existing = new Set(await admin.listTopics());
       const missing = TOPICS.filter((t) => !existing.has(t.topic));
       if (missing.length > 0) {
-        await admin.createTopics({
-          topics: missing.map((t) => ({ ...t, replicationFactor: 1 })),
-          waitForLeaders: true,
-        });
+        await createTopicsAndWait(
+          admin,
+          missing.map((t) => ({ ...t, replicationFactor: 1 })),
+        );
       }
     } catch (error) {
       throw new StackError(this.name, `creating topics failed: ${(error as Error).message}`, this.logFile);

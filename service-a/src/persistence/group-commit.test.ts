@@ -1,3 +1,4 @@
+import { waitFor } from "@sum/test-support";
 import { describe, expect, it } from "vitest";
 import type { AppError } from "../domain/errors.js";
 import { GroupCommitter } from "./group-commit.js";
@@ -28,7 +29,7 @@ describe("GroupCommitter", () => {
     const writer = gatedWriter();
     const committer = new GroupCommitter(writer.write, options);
     const first = committer.submit(1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor("the first batch to start", () => writer.batches.length === 1);
     const rest = [2, 3, 4, 5].map((n) => committer.submit(n));
     await writer.openAll();
     expect(await Promise.all([first, ...rest])).toEqual([10, 20, 30, 40, 50]);
@@ -77,7 +78,7 @@ describe("GroupCommitter", () => {
       },
     );
     const inFlight = committer.submit(1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor("the first batch to start", () => writer.batches.length === 1);
     const queued = [committer.submit(2), committer.submit(3)];
     await expect(committer.submit(4)).rejects.toMatchObject({ code: "UNAVAILABLE" } satisfies Partial<AppError>);
     expect(refused).toBe(1);
@@ -93,7 +94,7 @@ describe("GroupCommitter", () => {
     const draining = committer.drain().then(() => {
       drained = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor("the batch to start", () => writer.batches.length === 1);
     expect(drained).toBe(false);
     await writer.openAll();
     await draining;

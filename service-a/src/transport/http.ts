@@ -1,3 +1,4 @@
+import net from "node:net";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -13,6 +14,13 @@ import { asAppError, ERROR_STATUS } from "./error-status.js";
 import { parseJsonObject } from "./json-body.js";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * How long an idle keep-alive connection stays open, advertised to clients as `Keep-Alive: timeout=5`.
+ * Clients close their idle connections before this (nginx's upstream keepalive_timeout is shorter),
+ * so the server never closes a connection on which a request may be on its way.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
 export interface HttpDeps {
   calculateSum: (command: SumCommand) => Promise<SumReceipt>;
@@ -68,9 +76,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     // One log line per request is too many at thousands per second; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Connections idle between requests are closed at shutdown; busy ones finish their request.
-    forceCloseConnections: "idle",
-    return503OnClosing: true,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // closeHttp() drains the connections before Fastify closes; nothing reaches Fastify's own 503.
+    forceCloseConnections: false,
+    return503OnClosing: false,
   });
 
   app.removeAllContentTypeParsers();
@@ -82,13 +91,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     }
   });
 
-  // Requests in flight at shutdown finish, and their connections close instead of idling on keep-alive.
-  let closing = false;
-  app.addHook("preClose", async () => {
-    closing = true;
-  });
+  // Once the instance stops listening (closeHttp), each connection closes after its next answer.
   app.addHook("onSend", async (_request, reply) => {
-    if (closing) reply.header("Connection", "close");
+    if (!app.server.listening) reply.header("Connection", "close");
   });
 
   app.addHook("onResponse", async (request, reply) => {
@@ -152,4 +157,22 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   return app;
+}
+
+/**
+ * Graceful stop without resetting a request: stop accepting connections, then let each open one
+ * end by itself. A busy connection closes after its answer (`Connection: close`); an idle one, at
+ * its keep-alive timeout, which clients know and stay clear of. So a request already on its way over
+ * a kept-alive connection is answered, never reset. What is still open after `timeoutMs` is cut.
+ */
+export async function closeHttp(app: FastifyInstance, timeoutMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const deadline = setTimeout(() => app.server.closeAllConnections(), timeoutMs);
+    // net.Server's own close: unlike http.Server's, it leaves idle keep-alive connections open.
+    net.Server.prototype.close.call(app.server, () => {
+      clearTimeout(deadline);
+      resolve();
+    });
+  });
+  await app.close();
 }
