@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type GrpcOutcome, summationClient } from "@sum/test-support";
+import { type GrpcOutcome, summationClient, waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { PipelineClient } from "../../proof/src/clients.js";
 import { readPid } from "../src/process.js";
 import { loadSettings, paths, REPO_ROOT, type Settings } from "../src/settings.js";
 import { runTypeScript, stackCli } from "./stack-cli.js";
@@ -10,7 +11,8 @@ import { runTypeScript, stackCli } from "./stack-cli.js";
 const env = inject("stackEnv");
 const settings: Settings = loadSettings({ ...process.env, ...env });
 const http = `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`;
-const grpc = summationClient(`127.0.0.1:${settings.NGINX_GRPC_PORT}`);
+const grpcTarget = `127.0.0.1:${settings.NGINX_GRPC_PORT}`;
+const grpc = summationClient(grpcTarget);
 
 interface Delivered {
   partition: number;
@@ -111,14 +113,11 @@ describe("the native stack", () => {
         total: string;
         events_applied: number;
       };
-    // Earlier tests' events may still be on their way: start from a total that has settled.
-    let before = await totals();
-    for (let settled = false; !settled; ) {
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      const again = await totals();
-      settled = again.events_applied === before.events_applied;
-      before = again;
-    }
+    // Earlier tests' events may still be on their way: start once they are all applied.
+    const client = new PipelineClient({ http, grpc: grpcTarget, serviceB, kafka: `127.0.0.1:${settings.KAFKA_PORT}` });
+    await client.settledTotal();
+    client.close();
+    const before = await totals();
     let expected = 0n;
     for (let i = 0; i < 50; i++) {
       const response = await sumOverHttp(1_000_000_007 * i, -3);
@@ -132,10 +131,10 @@ describe("the native stack", () => {
       expect(outcome.code).toBe(0);
       expected += BigInt(i) + 9_007_199_254_740_000n;
     }
-    const deadline = Date.now() + 60_000;
-    while ((await totals()).events_applied < before.events_applied + 100 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitFor(
+      "the 100 sums to be applied",
+      async () => (await totals()).events_applied >= before.events_applied + 100,
+    );
     const after = await totals();
     expect(after.events_applied - before.events_applied).toBe(100);
     expect(BigInt(after.total) - BigInt(before.total)).toBe(expected);
@@ -160,8 +159,7 @@ describe("the native stack", () => {
     expect(message?.headers.traceparent).toBe(traceparent);
     const logs = paths(settings).logs;
     const logged = async (file: string) => (await readFile(join(logs, file), "utf8").catch(() => "")).includes(traceId);
-    const deadline = Date.now() + 30_000;
-    while (!(await logged("service-b.log")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    await waitFor("the trace id in Service B's log", () => logged("service-b.log"), 30_000);
     expect(await logged("service-b.log")).toBe(true);
     const serviceALogs = await Promise.all(["service-a-1.log", "service-a-2.log", "service-a-3.log"].map(logged));
     expect(serviceALogs.filter(Boolean)).toHaveLength(1);

@@ -14,6 +14,7 @@ const report = await runBench(
     http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
     grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
     serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+    kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
   },
   {
     levels: numbers(process.env.BENCH_LEVELS, [16, 64, 256]),

@@ -12,6 +12,7 @@ const report = await runChaos(
     http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
     grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
     serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+    kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
   },
   {
     rate: Number(process.env.CHAOS_RATE ?? 500),

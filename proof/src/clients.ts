@@ -1,4 +1,7 @@
-import { type SummationClient, summationClient } from "@sum/test-support";
+import { randomUUID } from "node:crypto";
+import { TOPICS } from "@sum/native/kafka";
+import { type SummationClient, summationClient, waitFor } from "@sum/test-support";
+import { Kafka, logLevel } from "kafkajs";
 
 export interface Endpoints {
   /** nginx, HTTP */
@@ -7,7 +10,19 @@ export interface Endpoints {
   grpc: string;
   /** Service B */
   serviceB: string;
+  /** Kafka (host:port), where settledTotal() reads how far Service B has consumed */
+  kafka?: string;
 }
+
+const EVENTS_TOPIC = TOPICS[0]?.topic ?? "user-events";
+/** Service B's consumer group (its default, as the stacks run it). */
+const SERVICE_B_GROUP = "service-b";
+
+/**
+ * Marker sums (0 + 0) this process sent to find where the pipeline stands. Readings leave them out
+ * of events_applied, so a delta between two readings counts the real sums alone.
+ */
+let markersSent = 0;
 
 export interface Acknowledged {
   eventId: string;
@@ -73,24 +88,61 @@ export class PipelineClient {
     };
   }
 
+  /** The total and the events applied (less this process's marker sums), read from the leader. */
   async total(): Promise<{ total: bigint; eventsApplied: number }> {
     const response = await fetch(`${this.endpoints.serviceB}/api/total?consistency=strong`, {
       signal: AbortSignal.timeout(5000),
     });
     if (!response.ok) throw new Error(`GET /api/total: ${response.status}`);
     const body = (await response.json()) as { total: string; events_applied: number };
-    return { total: BigInt(body.total), eventsApplied: body.events_applied };
+    return { total: BigInt(body.total), eventsApplied: body.events_applied - markersSent };
   }
 
-  /** The total once it has stopped moving (nothing applied for `quietMs`): a clean start for a delta. */
-  async settledTotal(quietMs = 1500): Promise<{ total: bigint; eventsApplied: number }> {
-    let last = await this.total();
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, quietMs));
-      const now = await this.total();
-      if (now.eventsApplied === last.eventsApplied) return now;
-      last = now;
+  /**
+   * The total once every sum committed before this call is applied. A marker sum committed now
+   * comes after all of them in the outbox's WAL, so in Debezium's stream; once it is applied and
+   * Service B's group has consumed every partition to the end it had then, nothing earlier is left.
+   */
+  async settledTotal(timeoutMs = 180_000): Promise<{ total: bigint; eventsApplied: number }> {
+    const kafka = this.endpoints.kafka;
+    if (kafka === undefined) throw new Error("settledTotal() needs the Kafka address in the endpoints");
+    // The same key on every try: however many answers are lost, the marker is one event.
+    const key = `settle-marker-${randomUUID()}`;
+    let eventId = "";
+    await waitFor(
+      "a marker sum to be acknowledged",
+      async () => {
+        const marker = await this.sumOverHttp(0, 0, key);
+        if (marker.ok) eventId = marker.ack.eventId;
+        return marker.ok;
+      },
+      timeoutMs,
+    );
+    markersSent += 1;
+    await waitFor(
+      "the marker sum to be applied",
+      async () => (await this.appliedResult(eventId)) !== undefined,
+      timeoutMs,
+    );
+    const admin = new Kafka({ brokers: [kafka], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const ends = await admin.fetchTopicOffsets(EVENTS_TOPIC);
+      await waitFor(
+        "Service B to consume every partition to its end",
+        async () => {
+          const [committed] = await admin.fetchOffsets({ groupId: SERVICE_B_GROUP, topics: [EVENTS_TOPIC] });
+          const done = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+          return ends.every(
+            (end) => BigInt(end.high) === BigInt(end.low) || (done.get(end.partition) ?? -1n) >= BigInt(end.high),
+          );
+        },
+        timeoutMs,
+      );
+    } finally {
+      await admin.disconnect();
     }
+    return this.total();
   }
 
   /** The result Service B applied for this event, or undefined if it has not been applied. */

@@ -28,6 +28,7 @@ const endpoints = {
   http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
   grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
   serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+  kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
 };
 const client = new PipelineClient(endpoints);
 const start = await client.settledTotal();

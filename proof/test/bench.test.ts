@@ -12,6 +12,7 @@ it("make bench measures every phase, names each component's CPU, runs pgbench an
       http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
       grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
       serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+      kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
     },
     { levels: [4], levelSeconds: 2, rate: 100, rateSeconds: 3, pgbenchClients: [2], pgbenchSeconds: 2, log: () => {} },
   );

@@ -13,6 +13,7 @@ it("under load, kill -9 of each component in turn then make start: the total is 
       http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
       grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
       serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+      kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
     },
     // Shortened for CI: each fault once, a modest rate; `make test-chaos` runs the full one.
     { rate: 150, downMs: 1000, steadyMs: 1000, minDurationMs: 0, log: (line) => console.log(line) },

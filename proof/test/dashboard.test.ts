@@ -12,6 +12,7 @@ const pipeline = new PipelineClient({
   http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
   grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
   serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+  kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
 });
 
 // What Grafana puts in place of $__rate_interval is at least 4 scrapes (20 s here); a minute spans the

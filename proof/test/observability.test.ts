@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadSettings, REPO_ROOT } from "@sum/native/settings";
+import { waitFor } from "@sum/test-support";
 import { expect, inject, it } from "vitest";
 
 const env = inject("stackEnv");
@@ -23,13 +24,18 @@ it("Prometheus scrapes every component, and every alert expression evaluates the
       body: JSON.stringify({ a: i, b: 1 }),
     });
   }
-  await new Promise((resolve) => setTimeout(resolve, 12_000));
-  const targets = await api<{ activeTargets: Array<{ labels: { job: string }; health: string }> }>("targets");
-  const deadline = Date.now() + 30_000;
-  let jobs = targets.activeTargets;
-  while (jobs.some((t) => t.health !== "up") && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    jobs = (await api<{ activeTargets: Array<{ labels: { job: string }; health: string }> }>("targets")).activeTargets;
+  type Target = { labels: { job: string }; health: string; lastScrape: string };
+  let jobs: Target[] = [];
+  for (let scrape = 0; scrape < 2; scrape++) {
+    const since = Date.now();
+    await waitFor(
+      "every target up and scraped again",
+      async () => {
+        jobs = (await api<{ activeTargets: Target[] }>("targets")).activeTargets;
+        return jobs.every((t) => t.health === "up" && Date.parse(t.lastScrape) > since);
+      },
+      60_000,
+    );
   }
   expect(new Set(jobs.map((t) => t.labels.job))).toEqual(
     new Set(["service-a", "service-b", "kafka", "kafka-connect", "postgres", "nginx", "prometheus"]),
