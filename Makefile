@@ -12,7 +12,7 @@ COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml -
 	$(if $(wildcard .env),--env-file .env)
 COMPOSE_CLI := $(PNPM) exec tsx docker-compose/cli.ts
 
-.PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-service-a bench-service-b start stop status logs logs-service-a \
+.PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
@@ -68,6 +68,18 @@ ifeq ($(STACK),native)
 	$(NATIVE) stop
 else
 	$(COMPOSE) stop
+endif
+
+restart-service-a: install ## Restart the Service A instances one at a time (each drains, then is ready before the next): no request fails
+ifeq ($(STACK),native)
+	$(NATIVE) restart-service-a
+else
+	@set -e; for instance in $$($(COMPOSE_CLI) service-a-instances); do \
+	  echo "==> $$instance: restarting"; \
+	  $(COMPOSE) restart --timeout 20 $$instance; \
+	  $(COMPOSE) up -d --wait $$instance; \
+	  echo "==> $$instance: ready again"; \
+	done
 endif
 
 status: ## Each component and its state, then the pipeline: requests/s, lag at each hop, end-to-end p99, total, dead letters

@@ -6,6 +6,7 @@
  *   logs [name]      follow the logs (all, or those whose name starts with `name`)
  *   setup-debezium   re-apply debezium/outbox-connector.json (idempotent)
  *   check-debezium   connector and task state, slot lag, publication
+ *   restart-service-a  restart the Service A instances one at a time, failing no request
  *   clean            stop, then delete the run directory (this project's data only)
  *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl), start nothing
  */
@@ -105,6 +106,22 @@ async function stop(stack: Stack): Promise<void> {
   }
 }
 
+/**
+ * A rolling restart that fails no request: one instance at a time stops gracefully and is ready
+ * again before the next one stops. A stopping instance refuses new connections at once (nginx
+ * takes those to another instance, safely: nothing was sent) and finishes the requests on the
+ * connections it has; those connections then close by nginx's side first (HTTP keep-alive) or
+ * after a GOAWAY that still serves what is on its way (gRPC).
+ */
+async function restartServiceA(stack: Stack): Promise<void> {
+  for (const instance of stack.serviceA) {
+    log(`${instance.name}: restarting`);
+    await instance.stop();
+    await instance.start();
+    log(`${instance.name}: ready again`);
+  }
+}
+
 async function checkDebezium(stack: Stack): Promise<boolean> {
   const status = await stack.connect.connectorStatus().catch((error: Error) => {
     console.log(`Kafka Connect is not answering: ${error.message}`);
@@ -152,6 +169,8 @@ async function main(): Promise<void> {
       return printStatus(settings, stack);
     case "logs":
       return followLogs(settings, argument);
+    case "restart-service-a":
+      return restartServiceA(stack);
     case "setup-debezium":
       await stack.connect.registerConnector();
       log("outbox-connector registered and RUNNING");

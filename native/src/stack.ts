@@ -4,7 +4,7 @@ import { KafkaConnect } from "./components/connect.js";
 import { Exporter } from "./components/exporter.js";
 import { KafkaBroker } from "./components/kafka.js";
 import { Nginx } from "./components/nginx.js";
-import { serviceAInstance, serviceB } from "./components/node-service.js";
+import { type NodeService, serviceAInstance, serviceB } from "./components/node-service.js";
 import { PostgresCluster } from "./components/postgres.js";
 import { postgresBin } from "./components/prerequisites.js";
 import { Prometheus } from "./components/prometheus.js";
@@ -180,6 +180,7 @@ export interface Stack {
   replica: PostgresCluster;
   kafka: KafkaBroker;
   connect: KafkaConnect;
+  serviceA: NodeService[];
 }
 
 /** The components in start order; stop goes the other way. */
@@ -208,5 +209,6 @@ export function buildStack(settings: Settings, log: (line: string) => void): Sta
     replica,
     kafka,
     connect,
+    serviceA,
   };
 }

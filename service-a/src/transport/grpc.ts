@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
@@ -110,9 +111,29 @@ export function listenGrpc(server: grpc.Server, host: string, port: number): Pro
   });
 }
 
-/** Lets calls in flight finish, up to `timeoutMs`, then cuts the rest. */
-export function closeGrpc(server: grpc.Server, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
+/** What grpc-js keeps to itself and a graceful stop needs: its HTTP/2 listeners and sessions. */
+interface GrpcInternals {
+  http2Servers: Map<http2.Http2Server, unknown>;
+  sessions: Map<http2.ServerHttp2Session, unknown>;
+}
+
+/** Time for a client (nginx) to read the first GOAWAY and stop opening streams on its connection. */
+const GOAWAY_GRACE_MS = 1000;
+
+/**
+ * Lets calls in flight finish, up to `timeoutMs`, then cuts the rest. grpc-js's own shutdown sends
+ * one GOAWAY that refuses streams already on their way, which a proxy that reuses connections
+ * (nginx) then answers as failed. So first the listeners stop accepting, and each session gets a
+ * GOAWAY with the highest stream id (RFC 9113 6.8, as grpc-js does at max connection age): the
+ * client opens no new streams there, and the ones on their way are still served. Then the shutdown.
+ */
+export async function closeGrpc(server: grpc.Server, timeoutMs: number): Promise<void> {
+  const internals = server as unknown as GrpcInternals;
+  for (const listener of internals.http2Servers.keys()) listener.close();
+  const sessions = [...internals.sessions.keys()].filter((session) => !session.closed);
+  for (const session of sessions) session.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+  if (sessions.length > 0) await new Promise((resolve) => setTimeout(resolve, GOAWAY_GRACE_MS));
+  await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();
       resolve();

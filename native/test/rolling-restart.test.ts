@@ -1,0 +1,44 @@
+import { expect, inject, it } from "vitest";
+import { PipelineClient } from "../../proof/src/clients.js";
+import { type LoadResult, runLoad } from "../../proof/src/load.js";
+import { loadSettings } from "../src/settings.js";
+import { stackCli } from "./stack-cli.js";
+
+const env = inject("stackEnv");
+const settings = loadSettings({ ...process.env, ...env });
+
+it("a rolling restart of Service A under steady HTTP and gRPC load fails no request, and the total is exact", async () => {
+  const endpoints = {
+    http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
+    grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
+    serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+    kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
+  };
+  const client = new PipelineClient(endpoints);
+  const before = await client.settledTotal();
+
+  // Load over both transports, phase after phase, for as long as the restart takes.
+  let restarting = true;
+  const phases: LoadResult[] = [];
+  const steadyLoad = async (transport: "http" | "grpc") => {
+    while (restarting) phases.push(await runLoad(endpoints, { transport, concurrency: 8, seconds: 2, rate: 100 }));
+  };
+  const loads = [steadyLoad("http"), steadyLoad("grpc")];
+  const output = await stackCli(env, "restart-service-a").finally(() => {
+    restarting = false;
+  });
+  await Promise.all(loads);
+
+  for (let index = 1; index <= settings.SERVICE_A_INSTANCES; index++) {
+    expect(output).toContain(`service-a-${index}: ready again`);
+  }
+  const failed = phases.reduce((sum, phase) => sum + phase.failed, 0);
+  const acked = phases.reduce((sum, phase) => sum + phase.acked, 0);
+  const ackedSum = phases.reduce((sum, phase) => sum + phase.ackedSum, 0n);
+  expect(failed).toBe(0);
+  expect(acked).toBeGreaterThan(500);
+  const after = await client.settledTotal();
+  client.close();
+  expect(after.eventsApplied - before.eventsApplied).toBe(acked);
+  expect(after.total - before.total).toBe(ackedSum);
+});
