@@ -12,7 +12,11 @@ COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml -
 	$(if $(wildcard .env),--env-file .env)
 COMPOSE_CLI := $(PNPM) exec tsx docker-compose/cli.ts
 
+<<<<<<< HEAD
 .PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
+=======
+.PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-cost-attack bench-service-a bench-service-b start stop status logs logs-service-a \
+>>>>>>> wip-a
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
@@ -47,6 +51,9 @@ bench: install ## The whole pipeline under load (native stack): sums/s, latency,
 
 load: install ## Load through nginx from Node (LOAD_TRANSPORT=http|grpc LOAD_CONCURRENCY=64 LOAD_SECONDS=30 [LOAD_RATE=1000]); checks the total
 	$(PNPM) exec tsx proof/src/load-cli.ts
+
+bench-cost-attack: install ## Normal load's p99 through nginx, alone and beside 8 callers sending the costliest bodies (NGINX_URL, LOAD_SECONDS=15)
+	$(PNPM) exec tsx proof/src/cost-attack.ts
 
 bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, with pgbench as the baseline
 	$(PNPM) --filter @sum/service-a bench

@@ -5,7 +5,7 @@ const QUERIES: Array<{ label: string; query: string; unit: (value: number) => st
   { label: "requests/s into Service A", query: "sum(rate(service_a_requests_total[1m]))", unit: (v) => v.toFixed(1) },
   {
     label: "refused or failed/s",
-    query: 'sum(rate(service_a_requests_total{status=~"5..|UNAVAILABLE|INTERNAL"}[1m])) or vector(0)',
+    query: 'sum(rate(service_a_requests_total{status=~"5..|UNAVAILABLE|UNKNOWN|INTERNAL"}[1m])) or vector(0)',
     unit: (v) => v.toFixed(1),
   },
   {

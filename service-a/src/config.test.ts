@@ -13,6 +13,7 @@ it("the database URLs are all Service A needs; everything else has its default",
     DB_POOL_SIZE: 8,
     GROUP_COMMIT_MAX_BATCH: 500,
     GROUP_COMMIT_WINDOW_MS: 1,
+    REQUEST_TIMEOUT_MS: 8000,
   });
 });
 
@@ -23,6 +24,7 @@ it("bad settings stop the start with one message naming every bad variable", () 
       DATABASE_URL: "http://x",
       HTTP_PORT: "70000",
       GROUP_COMMIT_WINDOW_MS: "-1",
+      REQUEST_TIMEOUT_MS: "15000",
       LOG_LEVEL: "loud",
     });
   expect(load).toThrow(/invalid Service A configuration/);
@@ -30,6 +32,7 @@ it("bad settings stop the start with one message naming every bad variable", () 
     "DATABASE_URL: must be a postgresql:// URL",
     "HTTP_PORT",
     "GROUP_COMMIT_WINDOW_MS",
+    "REQUEST_TIMEOUT_MS",
     "LOG_LEVEL",
   ]) {
     expect(load).toThrow(name);

@@ -17,6 +17,9 @@ const schema = z.object({
   GROUP_COMMIT_MAX_BATCH: positive.max(5000).default(500),
   GROUP_COMMIT_WINDOW_MS: z.coerce.number().min(0).max(100).default(1),
   GROUP_COMMIT_MAX_QUEUED: positive.default(5000),
+  // Every sum is answered within this; nginx's read timeouts (nginx/nginx.conf, 15 s) stay above it,
+  // so the proxy never gives up on a request Service A may still commit.
+  REQUEST_TIMEOUT_MS: positive.max(14_000).default(8000),
   SHUTDOWN_TIMEOUT_MS: positive.default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -57,6 +57,7 @@ export async function startService(config: Config, logger: Logger = createLogger
       maxQueued: config.GROUP_COMMIT_MAX_QUEUED,
       // One connection stays free for readiness checks and the purge.
       maxConcurrentBatches: config.DB_POOL_SIZE - 1,
+      timeoutMs: config.REQUEST_TIMEOUT_MS,
     },
     metrics.groupCommitObserver(),
   );

@@ -8,7 +8,9 @@ let service: TestService;
 
 beforeAll(async () => {
   postgres = await startOutboxDatabase();
-  service = await startTestService(postgres);
+  // Seven connections open at once when the load starts; on a loaded machine their SCRAM handshakes
+  // can take more than the default 1 s, which is not what this test is about.
+  service = await startTestService(postgres, { DB_CONNECT_TIMEOUT_MS: "10000" });
 });
 
 afterAll(async () => {

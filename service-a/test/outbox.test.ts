@@ -109,7 +109,12 @@ describe("with a running service", () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService(postgres, { GROUP_COMMIT_MAX_QUEUED: "50", DB_POOL_SIZE: "3" });
+    // The longest request deadline: these tests hold the outbox locked for seconds on a loaded machine.
+    service = await startTestService(postgres, {
+      GROUP_COMMIT_MAX_QUEUED: "50",
+      DB_POOL_SIZE: "3",
+      REQUEST_TIMEOUT_MS: "14000",
+    });
   });
 
   afterAll(async () => {

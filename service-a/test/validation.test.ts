@@ -60,6 +60,13 @@ describe("POST /sum refuses bad input with the contract's status and code", () =
     ],
     ["a numeric string", '{"a": "1", "b": 2}', 400, "INVALID_ARGUMENT", /a must be an integer, got a string/],
     ["1e400", '{"a": 1e400, "b": 2}', 400, "INVALID_ARGUMENT", /a is out of range/],
+    [
+      "a 16,000-digit literal",
+      `{"a": 1${"0".repeat(16_000)}1, "b": 2}`,
+      400,
+      "INVALID_ARGUMENT",
+      /a is a number 16002 characters long; an operand is at most 400/,
+    ],
     ["null", '{"a": null, "b": 2}', 400, "INVALID_ARGUMENT", /got null/],
     ["an array operand", '{"a": [1], "b": 2}', 400, "INVALID_ARGUMENT", /got an array/],
     ["an array body", "[1, 2]", 400, "INVALID_ARGUMENT", /must be a JSON object/],

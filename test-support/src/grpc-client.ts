@@ -15,6 +15,8 @@ export interface SumReply {
 export interface GrpcOutcome {
   code: grpc.status;
   details?: string;
+  /** The `error-code` trailer of a failed call: the contract's error code. */
+  errorCode?: string;
   reply?: SumReply;
   replayed?: boolean;
 }
@@ -47,8 +49,10 @@ export function summationClient(target: string, protoFile = PROTO_FILE): Summati
       return new Promise((resolve) => {
         let replayed = false;
         const call = client.CalculateSum(request, md, (error, reply) => {
-          if (error) resolve({ code: error.code, details: error.details });
-          else resolve({ code: grpc.status.OK, ...(reply ? { reply } : {}), replayed });
+          if (error) {
+            const errorCode = error.metadata?.get("error-code")[0]?.toString();
+            resolve({ code: error.code, details: error.details, ...(errorCode ? { errorCode } : {}) });
+          } else resolve({ code: grpc.status.OK, ...(reply ? { reply } : {}), replayed });
         });
         call.on("metadata", (received) => {
           replayed = received.get("idempotent-replayed")[0] === "true";

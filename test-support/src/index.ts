@@ -1,4 +1,5 @@
 export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
 export { freePort } from "./ports.js";
 export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";
+export { requestShapes, type SumRequestShape } from "./request-shapes.js";
 export { waitFor } from "./wait.js";

@@ -12,26 +12,43 @@ export class NumberLiteral {
 
 const JSON_NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
+/**
+ * The longest number literal read as an operand. A valid one needs 16 significant digits; the rest is
+ * room for zeros ("1.000" or "0.0001e4" are exact integers). Longer ones are refused unread.
+ */
+export const MAX_LITERAL_LENGTH = 400;
+
 type Exact = { kind: "integer"; value: bigint } | { kind: "fraction" } | { kind: "too-large" };
+
+/** How many zeros `digits` starts and ends with; in "000" all three lead. */
+function zerosAround(digits: string): { leading: number; trailing: number } {
+  // Loops, not /^0+/ and /0*$/: an unanchored /0*$/ backtracks over a run of zeros from every start
+  // in it, so "1" + "0".repeat(n) + "1" costs n² steps.
+  let leading = 0;
+  while (leading < digits.length && digits[leading] === "0") leading += 1;
+  let trailing = 0;
+  while (trailing < digits.length - leading && digits[digits.length - 1 - trailing] === "0") trailing += 1;
+  return { leading, trailing };
+}
 
 /** The exact value of a JSON number literal, without ever building a huge BigInt (1e999999999). */
 export function exactValue(literal: string): Exact {
   const match = JSON_NUMBER.exec(literal);
   if (!match) throw new AppError("INVALID_ARGUMENT", `not a JSON number: ${literal}`);
   const [, sign = "", whole = "", fraction = "", exponentText = "0"] = match;
-  let digits = (whole + fraction).replace(/^0+/, "");
-  if (digits === "") return { kind: "integer", value: 0n };
+  const digits = whole + fraction;
+  const zeros = zerosAround(digits);
+  if (zeros.leading === digits.length) return { kind: "integer", value: 0n };
   // Exponents too long to matter are decided by their sign alone.
-  if (exponentText.replace(/^[+-]?0*/, "").length > 6) {
+  const exponentDigits = exponentText.replace(/^[+-]/, "");
+  if (exponentDigits.length - zerosAround(exponentDigits).leading > 6) {
     return exponentText.startsWith("-") ? { kind: "fraction" } : { kind: "too-large" };
   }
-  let scale = Number(exponentText) - fraction.length;
-  const trailingZeros = /0*$/.exec(digits)?.[0].length ?? 0;
-  digits = digits.slice(0, digits.length - trailingZeros);
-  scale += trailingZeros;
+  const significant = digits.slice(zeros.leading, digits.length - zeros.trailing);
+  const scale = Number(exponentText) - fraction.length + zeros.trailing;
   if (scale < 0) return { kind: "fraction" };
-  if (digits.length + scale > 16) return { kind: "too-large" };
-  const magnitude = BigInt(digits) * 10n ** BigInt(scale);
+  if (significant.length + scale > 16) return { kind: "too-large" };
+  const magnitude = BigInt(significant) * 10n ** BigInt(scale);
   return { kind: "integer", value: sign === "-" ? -magnitude : magnitude };
 }
 
@@ -57,6 +74,12 @@ export function parseOperand(name: string, value: unknown): bigint {
   if (value === undefined) throw new AppError("INVALID_ARGUMENT", `${name} is required`);
   let exact: bigint;
   if (value instanceof NumberLiteral) {
+    if (value.text.length > MAX_LITERAL_LENGTH) {
+      throw new AppError(
+        "INVALID_ARGUMENT",
+        `${name} is a number ${value.text.length} characters long; an operand is at most ${MAX_LITERAL_LENGTH}`,
+      );
+    }
     const parsed = exactValue(value.text);
     if (parsed.kind === "fraction") {
       throw new AppError("INVALID_ARGUMENT", `${name} must be an integer, got ${value.text}`);

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { AppError } from "../domain/errors.js";
+import { AppError, RETRY_WITH_THE_SAME_KEY } from "../domain/errors.js";
 
 // int8 columns come back as strings by default; the only ones read here fit a bigint exactly.
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => BigInt(text));
@@ -34,28 +34,70 @@ export function isRowError(error: unknown): boolean {
   return typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
-/** Anything else that fails a write means the database cannot take it now. */
-export function unavailable(error: unknown): AppError {
-  return new AppError("UNAVAILABLE", "the database is unavailable; retry later", { cause: error });
+/**
+ * What a failed write means for the client. Only a statement that commits can fail with an unknown
+ * outcome (see committing()); every other failure happened before anything could commit.
+ */
+export function writeFailure(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (isRowError(error)) {
+    return new AppError("INTERNAL", "the database rejected this event; nothing was committed", { cause: error });
+  }
+  return new AppError("UNAVAILABLE", "the database is unavailable; nothing was committed; retry later", {
+    cause: error,
+  });
 }
 
-/** Runs `work` in a transaction on its own connection; a failed connection is discarded, not reused. */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs a statement that commits (COMMIT, or a statement in autocommit). PostgreSQL answers ERROR only
+ * before the commit is durable, and then rolls back. Any other failure (the connection lost, a FATAL
+ * such as pg_terminate_backend, the client's own query timeout) may come after the commit: the
+ * transaction may or may not be committed, and only a retry with the same idempotency key can tell.
+ * (A server with translated messages never says "ERROR", so there every failure counts as unknown:
+ * the safe side.)
+ */
+async function committing<T>(statement: Promise<T>): Promise<T> {
+  try {
+    return await statement;
+  } catch (error) {
+    if ((error as { severity?: unknown }).severity === "ERROR") throw error;
+    throw new AppError(
+      "OUTCOME_UNKNOWN",
+      `the commit was cut off (connection lost or timed out), so the sum may or may not be recorded; ${RETRY_WITH_THE_SAME_KEY}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Runs `work` on a connection of its own; a connection that failed is discarded (and with it any open transaction). */
+async function onConnection<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   // A connection that dies between our queries emits 'error'; the next query fails and reports it.
   const ignore = () => undefined;
   client.on("error", ignore);
   try {
-    await client.query("BEGIN");
     const result = await work(client);
-    await client.query("COMMIT");
     client.off("error", ignore);
     client.release();
     return result;
   } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
     client.off("error", ignore);
     client.release(error instanceof Error ? error : true);
     throw error;
   }
+}
+
+/** Runs `work` in a transaction; only a failure of the COMMIT itself leaves the outcome unknown. */
+export function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return onConnection(pool, async (client) => {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await committing(client.query("COMMIT"));
+    return result;
+  });
+}
+
+/** Runs one statement in autocommit: it commits by itself, so its failure may leave the outcome unknown. */
+export function autocommit(pool: pg.Pool, sql: string, parameters: unknown[]): Promise<pg.QueryResult> {
+  return onConnection(pool, (client) => committing(client.query(sql, parameters)));
 }

@@ -22,7 +22,7 @@ function gatedWriter() {
   return { batches, write, openAll };
 }
 
-const options = { maxBatchSize: 100, windowMs: 1, maxQueued: 1000, maxConcurrentBatches: 1 };
+const options = { maxBatchSize: 100, windowMs: 1, maxQueued: 1000, maxConcurrentBatches: 1, timeoutMs: 60_000 };
 
 describe("GroupCommitter", () => {
   it("coalesces items that arrive while a batch is being written into the next batch", async () => {
@@ -99,5 +99,27 @@ describe("GroupCommitter", () => {
     await writer.openAll();
     await draining;
     expect(await result).toBe(70);
+  });
+
+  it("answers by each item's deadline: OUTCOME_UNKNOWN if its batch is being written, UNAVAILABLE if still queued", {
+    timeout: 10_000,
+  }, async () => {
+    const writer = gatedWriter();
+    const committer = new GroupCommitter(writer.write, { ...options, timeoutMs: 50 });
+    const writing = committer.submit(1);
+    while (writer.batches.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    const queued = committer.submit(2);
+    await expect(writing).rejects.toMatchObject({
+      code: "OUTCOME_UNKNOWN",
+      message: expect.stringMatching(/same Idempotency-Key/),
+    } satisfies Partial<AppError>);
+    await expect(queued).rejects.toMatchObject({
+      code: "UNAVAILABLE",
+      message: expect.stringMatching(/nothing was written/),
+    } satisfies Partial<AppError>);
+    await writer.openAll();
+    await committer.drain();
+    // The expired item left the queue: it is never written after its answer.
+    expect(writer.batches).toEqual([[1]]);
   });
 });

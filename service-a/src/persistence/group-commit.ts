@@ -1,4 +1,4 @@
-import { AppError } from "../domain/errors.js";
+import { AppError, RETRY_WITH_THE_SAME_KEY } from "../domain/errors.js";
 
 export interface GroupCommitOptions {
   /** Most items written in one transaction. */
@@ -9,6 +9,8 @@ export interface GroupCommitOptions {
   maxQueued: number;
   /** Most batches written at the same time (one database connection each). */
   maxConcurrentBatches: number;
+  /** Every item is answered within this, written or not (REQUEST_TIMEOUT_MS). */
+  timeoutMs: number;
 }
 
 export interface GroupCommitObserver {
@@ -24,6 +26,9 @@ export type BatchWriter<T, R> = (items: T[]) => Promise<Array<R | Error>>;
 interface Pending<T, R> {
   item: T;
   enqueuedAt: number;
+  /** Whether its batch has left the queue: from then on, only the database knows if it commits. */
+  writing: boolean;
+  deadline: NodeJS.Timeout;
   resolve: (result: R) => void;
   reject: (error: Error) => void;
 }
@@ -53,10 +58,40 @@ export class GroupCommitter<T, R> {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, enqueuedAt: performance.now(), resolve, reject });
+      const pending: Pending<T, R> = {
+        item,
+        enqueuedAt: performance.now(),
+        writing: false,
+        deadline: setTimeout(() => this.expire(pending), this.options.timeoutMs),
+        resolve,
+        reject,
+      };
+      this.queue.push(pending);
       this.observer?.queueDepth(this.queue.length);
       this.schedule();
     });
+  }
+
+  /** The deadline passed: answer now. A later result of its batch changes nothing for the client. */
+  private expire(pending: Pending<T, R>): void {
+    if (pending.writing) {
+      pending.reject(
+        new AppError(
+          "OUTCOME_UNKNOWN",
+          `the sum was still being committed at the request deadline, so it may or may not be recorded; ${RETRY_WITH_THE_SAME_KEY}`,
+        ),
+      );
+      return;
+    }
+    this.queue.splice(this.queue.indexOf(pending), 1);
+    this.observer?.queueDepth(this.queue.length);
+    pending.reject(
+      new AppError(
+        "UNAVAILABLE",
+        "the database was too slow to take the sum before the request deadline; nothing was written, retry later",
+      ),
+    );
+    if (this.queue.length === 0 && this.inFlight === 0) this.notifyIdle();
   }
 
   /** Resolves once nothing is queued or being written. */
@@ -92,7 +127,10 @@ export class GroupCommitter<T, R> {
 
   private async writeBatch(batch: Array<Pending<T, R>>): Promise<void> {
     const started = performance.now();
-    for (const pending of batch) this.observer?.waited((started - pending.enqueuedAt) / 1000);
+    for (const pending of batch) {
+      pending.writing = true;
+      this.observer?.waited((started - pending.enqueuedAt) / 1000);
+    }
     let results: Array<R | Error>;
     try {
       results = await this.write(batch.map((pending) => pending.item));
@@ -102,6 +140,7 @@ export class GroupCommitter<T, R> {
     }
     this.observer?.batchWritten(batch.length, (performance.now() - started) / 1000);
     batch.forEach((pending, index) => {
+      clearTimeout(pending.deadline);
       const result = results[index];
       if (result instanceof Error) pending.reject(result);
       else if (result === undefined) pending.reject(new AppError("INTERNAL", "batch writer returned no result"));

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { AppendOutcome, OriginalSum, SumEvent } from "../domain/calculate-sum.js";
 import { AppError } from "../domain/errors.js";
-import { inTransaction, isRowError, unavailable } from "./database.js";
+import { autocommit, inTransaction, isRowError, writeFailure } from "./database.js";
 
 /** The Kafka message value, as the contract defines it. */
 export function eventPayload(event: SumEvent): string {
@@ -15,6 +15,8 @@ export function eventPayload(event: SumEvent): string {
   });
 }
 
+// Rows are claimed in the order given, each locking its key until commit: every batch gives its
+// keys sorted, so two batches sharing keys wait for each other instead of deadlocking.
 const CLAIM_KEYS = `
   INSERT INTO idempotency_keys (key, a, b, event_id, service_id, created_at)
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[])
@@ -53,38 +55,42 @@ function appendParameters(events: SumEvent[]): unknown[] {
   ];
 }
 
+/** The one order in which every batch claims its keys (see CLAIM_KEYS). */
+function byKey(x: SumEvent, y: SumEvent): number {
+  const [first, second] = [x.idempotencyKey ?? "", y.idempotencyKey ?? ""];
+  return first < second ? -1 : first > second ? 1 : 0;
+}
+
 /** Commits one transaction for the whole batch: new keys claimed, their events written to the outbox. */
 async function writeTransaction(pool: pg.Pool, events: SumEvent[]): Promise<AppendOutcome[]> {
-  const keyed = events.filter((event) => event.idempotencyKey !== undefined);
+  const keyed = events.filter((event) => event.idempotencyKey !== undefined).sort(byKey);
   if (keyed.length === 0) {
     // No keys to claim: one statement, committed on its own.
-    await pool.query(APPEND_EVENTS, appendParameters(events));
+    await autocommit(pool, APPEND_EVENTS, appendParameters(events));
     return events.map(() => ({ kind: "committed" }));
   }
   return inTransaction(pool, async (client) => {
+    const claimed = await client.query<{ key: string }>(CLAIM_KEYS, [
+      keyed.map((e) => e.idempotencyKey),
+      keyed.map((e) => e.a.toString()),
+      keyed.map((e) => e.b.toString()),
+      keyed.map((e) => e.eventId),
+      keyed.map((e) => e.serviceId),
+      keyed.map((e) => e.createdAt),
+    ]);
+    const claimedKeys = new Set(claimed.rows.map((row) => row.key));
+    const taken = keyed.map((e) => e.idempotencyKey as string).filter((key) => !claimedKeys.has(key));
     const originals = new Map<string, OriginalSum>();
-    if (keyed.length > 0) {
-      const claimed = await client.query<{ key: string }>(CLAIM_KEYS, [
-        keyed.map((e) => e.idempotencyKey),
-        keyed.map((e) => e.a.toString()),
-        keyed.map((e) => e.b.toString()),
-        keyed.map((e) => e.eventId),
-        keyed.map((e) => e.serviceId),
-        keyed.map((e) => e.createdAt),
-      ]);
-      const claimedKeys = new Set(claimed.rows.map((row) => row.key));
-      const taken = keyed.map((e) => e.idempotencyKey as string).filter((key) => !claimedKeys.has(key));
-      if (taken.length > 0) {
-        const rows = await client.query<KeyRow>(READ_KEYS, [taken]);
-        for (const row of rows.rows) {
-          originals.set(row.key, {
-            eventId: row.event_id,
-            a: row.a,
-            b: row.b,
-            serviceId: row.service_id,
-            createdAt: row.created_at,
-          });
-        }
+    if (taken.length > 0) {
+      const rows = await client.query<KeyRow>(READ_KEYS, [taken]);
+      for (const row of rows.rows) {
+        originals.set(row.key, {
+          eventId: row.event_id,
+          a: row.a,
+          b: row.b,
+          serviceId: row.service_id,
+          createdAt: row.created_at,
+        });
       }
     }
     const outcomes: AppendOutcome[] = events.map((event) => {
@@ -124,22 +130,18 @@ async function writeLeaders(pool: pg.Pool, events: SumEvent[]): Promise<Array<Ap
   try {
     return await writeTransaction(pool, events);
   } catch (error) {
-    if (!isRowError(error)) return events.map(() => unavailable(error));
-    if (events.length === 1) return [rejected(error)];
+    if (!isRowError(error) || events.length === 1) return events.map(() => writeFailure(error));
+    // A row the database rejected fails the whole transaction: write each alone so it fails by itself.
     const outcomes: Array<AppendOutcome | Error> = [];
     for (const event of events) {
       try {
         outcomes.push(...(await writeTransaction(pool, [event])));
       } catch (rowError) {
-        outcomes.push(isRowError(rowError) ? rejected(rowError) : unavailable(rowError));
+        outcomes.push(writeFailure(rowError));
       }
     }
     return outcomes;
   }
-}
-
-function rejected(error: unknown): AppError {
-  return new AppError("INTERNAL", "the database rejected this event; nothing was committed", { cause: error });
 }
 
 /** Deletes up to `limit` expired idempotency keys; returns how many. */

@@ -21,6 +21,8 @@ export interface GrpcDeps {
 }
 
 // int64 fields arrive as decimal strings, so no precision is lost before the domain checks the range.
+// Each is at most 20 characters (protobuf decodes a varint of at most 10 bytes), so BigInt() of it
+// costs nothing, and the decoder skips whatever else a message holds in one pass.
 const packageDefinition = protoLoader.loadSync(PROTO_FILE, {
   keepCase: true,
   longs: String,

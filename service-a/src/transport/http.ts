@@ -50,8 +50,8 @@ const FASTIFY_ERRORS: Record<string, AppError> = {
 };
 
 function send(reply: FastifyReply, error: AppError): FastifyReply {
-  const status = ERROR_STATUS[error.code].http;
-  if (error.code === "UNAVAILABLE") reply.header("Retry-After", "1");
+  const { http: status, retryable } = ERROR_STATUS[error.code];
+  if (retryable) reply.header("Retry-After", "1");
   return reply.code(status).send({ error: { code: error.code, message: error.message } });
 }
 

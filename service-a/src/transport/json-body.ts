@@ -1,10 +1,17 @@
 import { AppError } from "../domain/errors.js";
 import { NumberLiteral } from "../domain/operand.js";
 
+const NUMBER_CHARS = "0123456789eE.+-";
+
+/** A key as JSON.parse reads it; only one with escapes needs parsing. */
+function keyText(quoted: string): string {
+  return quoted.includes("\\") ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+}
+
 /**
  * The number literals written as values of the top-level object's keys, exactly as sent.
- * `text` must be a JSON object that JSON.parse accepted. One pass, no recursion, so deep nesting
- * costs nothing extra. At depth 1 a string after `{` or `,` is a key, and a number after `:` is its value.
+ * `text` must be a JSON object that JSON.parse accepted. One pass, no recursion, no backtracking:
+ * the cost is linear in the text whatever its shape (deep nesting, many keys, long literals). At depth 1 a string after `{` or `,` is a key, and a number after `:` is its value.
  */
 export function topLevelNumberLiterals(text: string): Map<string, string> {
   const literals = new Map<string, string>();
@@ -16,11 +23,11 @@ export function topLevelNumberLiterals(text: string): Map<string, string> {
     if (c === '"') {
       let end = i + 1;
       while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
-      if (depth === 1 && (previous === "{" || previous === ",")) key = JSON.parse(text.slice(i, end + 1)) as string;
+      if (depth === 1 && (previous === "{" || previous === ",")) key = keyText(text.slice(i, end + 1));
       i = end;
     } else if (c === "-" || (c >= "0" && c <= "9")) {
       let end = i + 1;
-      while (end < text.length && /[0-9eE.+-]/.test(text[end] as string)) end += 1;
+      while (end < text.length && NUMBER_CHARS.includes(text[end] as string)) end += 1;
       if (depth === 1 && previous === ":" && key !== undefined) literals.set(key, text.slice(i, end));
       i = end - 1;
     } else if (c === "{" || c === "[") {
