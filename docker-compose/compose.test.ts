@@ -230,7 +230,7 @@ describe("docker-compose.yml", () => {
 
   it("builds the service images with the workspace commands CI uses", () => {
     // .ci/run runs `make test`, which installs first; `make build` runs the root build script.
-    expect(read(".ci/run")).toMatch(/^make test$/m);
+    expect(read(".ci/run")).toMatch(/^make test\b/m);
     const makefile = read("Makefile");
     expect(makefile).toMatch(/^test: install\b/m);
     const install = /^install:.*\n\t(.+)$/m.exec(makefile)?.[1]?.replace("$(PNPM)", "pnpm");
