@@ -12,11 +12,7 @@ COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml -
 	$(if $(wildcard .env),--env-file .env)
 COMPOSE_CLI := $(PNPM) exec tsx docker-compose/cli.ts
 
-<<<<<<< HEAD
-.PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
-=======
-.PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-cost-attack bench-service-a bench-service-b start stop status logs logs-service-a \
->>>>>>> wip-a
+.PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
