@@ -81,13 +81,21 @@ const LEADER_HBA = [
   "host replication replicator 127.0.0.1/32 scram-sha-256",
 ];
 
-/** Service B's leader: streams its WAL to the replica through a physical slot. */
+/** Service B's leader: streams its WAL to the replica through a physical slot, with a cap on what it may hold. */
 function leaderDatabase(settings: Settings): PostgresCluster {
   return new PostgresCluster({
     name: "postgres-leader",
     port: settings.LEADER_DB_PORT,
     settings,
-    config: ["wal_level = replica", "max_wal_senders = 10", "max_replication_slots = 10", "wal_keep_size = '256MB'"],
+    config: [
+      "wal_level = replica",
+      "max_wal_senders = 10",
+      "max_replication_slots = 10",
+      "wal_keep_size = '256MB'",
+      // A replica gone for good must not fill the leader's disk: past this its slot is given up (the
+      // replica is then made again from a base backup). ReplicaSlotRetainingWAL warns at half of it.
+      "max_slot_wal_keep_size = '2GB'",
+    ],
     hba: LEADER_HBA,
     initialise: async (cluster) => {
       await psqlFile(cluster, join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {

@@ -92,10 +92,11 @@ export class TemporaryPostgres {
   }
 
   /**
-   * A hot standby of this server: pg_basebackup, then streaming replication. The server must allow
+   * A hot standby of this server: pg_basebackup, then streaming replication, through the physical
+   * replication slot `slot` (created) when given, as the stack's replica. The server must allow
    * replication connections from 127.0.0.1 (initdb's default pg_hba.conf does).
    */
-  async startReplica(): Promise<TemporaryPostgres> {
+  async startReplica(options: { slot?: string } = {}): Promise<TemporaryPostgres> {
     const asUser = this.asUser;
     const dir = await mkdtemp(join(tmpdir(), "sum-pg-replica-"));
     await chmod(dir, 0o755);
@@ -116,6 +117,7 @@ export class TemporaryPostgres {
         "stream",
         "--write-recovery-conf",
         "--checkpoint=fast",
+        ...(options.slot ? ["--create-slot", `--slot=${options.slot}`] : []),
       ],
       { PGPASSWORD: this.superuserPassword },
     );

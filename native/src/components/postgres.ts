@@ -52,6 +52,11 @@ export class PostgresCluster implements Component {
     return this.options.port;
   }
 
+  /** Its postgresql.conf lines beyond port and listen address. */
+  get config(): string[] {
+    return this.options.config;
+  }
+
   url(database = "postgres", user = "postgres", password = this.options.settings.POSTGRES_SUPERUSER_PASSWORD): string {
     return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}/${database}`;
   }
