@@ -35,18 +35,20 @@ export async function chownToPostgres(path: string): Promise<void> {
   await chown(path, Number(uid), Number(gid));
 }
 
-/** Runs a command to completion; a failure carries its output. */
+/** Runs a command to completion, `input` on its standard input; a failure carries its output. */
 export async function run(
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
 ): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(command, args, {
+    const running = execFileAsync(command, args, {
       env: options.env ?? process.env,
       cwd: options.cwd,
       maxBuffer: 64 * 1024 * 1024,
     });
+    if (options.input !== undefined) running.child.stdin?.end(options.input);
+    const { stdout } = await running;
     return stdout;
   } catch (error) {
     const failure = error as { stderr?: string; stdout?: string; message: string };

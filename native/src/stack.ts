@@ -26,13 +26,6 @@ async function createExporterRole(cluster: PostgresCluster, password: string): P
   await cluster.query("GRANT pg_monitor TO exporter");
 }
 
-/** Runs a SQL file as the superuser, with psql variables (`:'name'` in the file). */
-async function psqlFile(cluster: PostgresCluster, file: string, variables: Record<string, string>): Promise<void> {
-  const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster.url(), "-f", file];
-  for (const [name, value] of Object.entries(variables)) args.push("-v", `${name}=${value}`);
-  await run(postgresBin("psql"), args);
-}
-
 /** Service A's database: logical WAL for Debezium, with a cap on what a dead slot may hold. */
 function outboxDatabase(settings: Settings): PostgresCluster {
   return new PostgresCluster({
@@ -54,7 +47,7 @@ function outboxDatabase(settings: Settings): PostgresCluster {
     // Roles, schema and the replication slot exist before any Service A starts, so no event can be
     // committed before Debezium's slot is there to keep it.
     initialise: async (cluster) => {
-      await psqlFile(cluster, join(REPO_ROOT, "service-a", "db", "bootstrap.sql"), {
+      await cluster.psqlFile(join(REPO_ROOT, "service-a", "db", "bootstrap.sql"), {
         owner_password: settings.OUTBOX_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_A_DB_PASSWORD,
         debezium_password: settings.DEBEZIUM_DB_PASSWORD,
@@ -98,7 +91,7 @@ function leaderDatabase(settings: Settings): PostgresCluster {
     ],
     hba: LEADER_HBA,
     initialise: async (cluster) => {
-      await psqlFile(cluster, join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {
+      await cluster.psqlFile(join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {
         owner_password: settings.TOTALS_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_B_DB_PASSWORD,
       });

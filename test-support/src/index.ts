@@ -1,3 +1,4 @@
 export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
 export { freePort } from "./ports.js";
 export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";
+export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";
