@@ -459,6 +459,21 @@ describe("the Compose stack next to the native one", () => {
     }
   });
 
+  it("lets the same roles into both PostgreSQL primaries as the native stack does, from any address instead of 127.0.0.1", () => {
+    const stack = buildStack(loadSettings(), () => undefined);
+    for (const [file, cluster] of [
+      ["docker-compose/postgres/pg_hba-outbox.conf", stack.outbox],
+      ["docker-compose/postgres/pg_hba-totals.conf", stack.leader],
+    ] as const) {
+      const rules = read(file)
+        .split("\n")
+        .filter((line) => line.trim() !== "" && !line.startsWith("#"))
+        .map((line) => line.trim().split(/\s+/).join(" "))
+        .filter((rule) => !/^(local all postgres|host all postgres) /.test(rule));
+      expect(rules, file).toEqual(cluster.hba.map((rule) => rule.replace(" 127.0.0.1/32 ", " all ")));
+    }
+  });
+
   it("scrapes every job of prometheus/prometheus.yml, each target a Compose service listening on that port", () => {
     type ScrapeConfig = { job_name: string; static_configs: Array<{ targets: string[] | string }> };
     const jobs = (text: string): ScrapeConfig[] => parse(text).scrape_configs;

@@ -39,10 +39,11 @@ function outboxDatabase(settings: Settings): PostgresCluster {
       "max_slot_wal_keep_size = '2GB'",
       "max_connections = 200",
     ],
+    // Debezium's logical replication connections are to the outbox database, which the first line
+    // matches; no `replication` line, which would let it copy the whole cluster (pg_basebackup).
     hba: [
       "host outbox outbox_owner,service_a,debezium 127.0.0.1/32 scram-sha-256",
       "host postgres exporter 127.0.0.1/32 scram-sha-256",
-      "host replication debezium 127.0.0.1/32 scram-sha-256",
     ],
     // Roles, schema and the replication slot exist before any Service A starts, so no event can be
     // committed before Debezium's slot is there to keep it.

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, recordingPostgresBin } from "@sum/test-support";
+import { freePort, recordingPostgresBin, TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";
 import { expect, it } from "vitest";
 import { createRunDir } from "../run-dir.js";
@@ -71,5 +71,31 @@ it("starting Service B's leader and replica puts no password on any command line
     else process.env.PG_BIN = previousPgBin;
     await rm(runDir, { recursive: true, force: true });
     await bin.destroy();
+  }
+});
+
+it("the outbox's pg_hba lets debezium stream the outbox database's logical changes, and no physical copy of the cluster", async () => {
+  const { outbox } = buildStack(loadSettings(), () => undefined);
+  const server = await TemporaryPostgres.start({ settings: ["wal_level = logical"] });
+  try {
+    await server.query("CREATE ROLE debezium LOGIN REPLICATION PASSWORD 'debezium-test'");
+    await server.query("CREATE DATABASE outbox");
+    // The native outbox's rules, as PostgresCluster writes them (the superuser's, then its own).
+    const rules = ["host all postgres 127.0.0.1/32 scram-sha-256", ...outbox.hba];
+    await writeFile(join(server.dataDir, "pg_hba.conf"), `${rules.join("\n")}\n`);
+    await server.query("SELECT pg_reload_conf()");
+
+    const debezium = (replication: "true" | "database") =>
+      new pg.Client({
+        connectionString: `${server.url("outbox", "debezium", "debezium-test")}?replication=${replication}`,
+      });
+    const logical = debezium("database");
+    await logical.connect();
+    const [system] = (await logical.query("IDENTIFY_SYSTEM")).rows as Array<{ dbname: string }>;
+    expect(system?.dbname).toBe("outbox");
+    await logical.end();
+    await expect(debezium("true").connect()).rejects.toThrow(/no pg_hba.conf entry for replication connection/);
+  } finally {
+    await server.destroy();
   }
 });

@@ -60,6 +60,11 @@ export class PostgresCluster implements Component {
     return this.options.config;
   }
 
+  /** Its pg_hba.conf lines beyond the superuser's. */
+  get hba(): string[] {
+    return this.options.hba;
+  }
+
   url(database = "postgres", user = "postgres", password = this.options.settings.POSTGRES_SUPERUSER_PASSWORD): string {
     return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}/${database}`;
   }
