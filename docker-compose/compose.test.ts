@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TOPICS } from "../native/src/components/kafka.js";
 import { loadSettings, REPO_ROOT } from "../native/src/settings.js";
-import { OUTBOX_SLOT } from "../native/src/stack.js";
+import { buildStack, OUTBOX_SLOT } from "../native/src/stack.js";
 import { COMPOSE_DIR, COMPOSE_FILE, renderComposeConfig } from "./render-config.js";
 
 interface Service {
@@ -434,6 +434,44 @@ describe("the Compose stack next to the native one", () => {
     expect(read("docker-compose/postgres/outbox-slot.sql")).toContain(
       `pg_create_logical_replication_slot('${OUTBOX_SLOT}', 'pgoutput')`,
     );
+  });
+
+  it("runs both PostgreSQL primaries with the native stack's settings, a cap on the WAL a slot may keep among them", () => {
+    const stack = buildStack(loadSettings(), () => undefined);
+    for (const [name, cluster] of [
+      ["postgres-outbox", stack.outbox],
+      ["postgres-leader", stack.leader],
+    ] as const) {
+      const native = Object.fromEntries(
+        cluster.config.map((line) => {
+          const [key = "", value = ""] = line.split(/\s*=\s*/);
+          return [key, value.replace(/^'(.*)'$/, "$1")];
+        }),
+      );
+      const command = services[name]?.command ?? [];
+      const compose = Object.fromEntries(
+        command.flatMap((word, i) =>
+          command[i - 1] === "-c" && !word.startsWith("hba_file=") ? [word.split("=")] : [],
+        ),
+      );
+      expect(compose, name).toEqual(native);
+      expect(native.max_slot_wal_keep_size, name).toBeDefined();
+    }
+  });
+
+  it("lets the same roles into both PostgreSQL primaries as the native stack does, from any address instead of 127.0.0.1", () => {
+    const stack = buildStack(loadSettings(), () => undefined);
+    for (const [file, cluster] of [
+      ["docker-compose/postgres/pg_hba-outbox.conf", stack.outbox],
+      ["docker-compose/postgres/pg_hba-totals.conf", stack.leader],
+    ] as const) {
+      const rules = read(file)
+        .split("\n")
+        .filter((line) => line.trim() !== "" && !line.startsWith("#"))
+        .map((line) => line.trim().split(/\s+/).join(" "))
+        .filter((rule) => !/^(local all postgres|host all postgres) /.test(rule));
+      expect(rules, file).toEqual(cluster.hba.map((rule) => rule.replace(" 127.0.0.1/32 ", " all ")));
+    }
   });
 
   it("scrapes every job of prometheus/prometheus.yml, each target a Compose service listening on that port", () => {

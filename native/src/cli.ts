@@ -7,7 +7,7 @@
  *   setup-debezium   re-apply debezium/outbox-connector.json (idempotent)
  *   check-debezium   connector and task state, slot lag, publication
  *   restart-service-a  restart the Service A instances one at a time, failing no request
- *   clean            stop, then delete the run directory (this project's data only)
+ *   clean            stop, then delete the run directory, only if the runner created it
  *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl), start nothing
  */
 import { spawn } from "node:child_process";
@@ -19,6 +19,7 @@ import { ensureJars } from "./components/jvm.js";
 import { ensureGrpcurl, ensurePrerequisites } from "./components/prerequisites.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
+import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
 import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
 import { buildStack, type Stack } from "./stack.js";
 
@@ -69,7 +70,8 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
   const started = Date.now();
   await ensurePrerequisites(log);
   const p = paths(settings);
-  for (const dir of [p.run, p.logs, p.pids, p.config, join(p.run, "data")]) await ensureDir(dir);
+  await createRunDir(p.run);
+  for (const dir of [p.logs, p.pids, p.config, join(p.run, "data")]) await ensureDir(dir);
   if (isRoot()) {
     // PostgreSQL runs as `postgres`: it must be able to reach its data directories.
     await run("runuser", ["-u", "postgres", "--", "test", "-x", join(p.run, "data")]).catch(() => {
@@ -185,6 +187,11 @@ async function main(): Promise<void> {
       await ensureGrpcurl(log).catch((error: Error) => log(`warning: ${error.message}`));
       return;
     case "clean":
+      if (!existsSync(settings.RUN_DIR)) {
+        log(`nothing to remove: ${settings.RUN_DIR} does not exist`);
+        return;
+      }
+      assertRunDirIsOurs(settings.RUN_DIR);
       await stop(stack);
       await rm(settings.RUN_DIR, { recursive: true, force: true });
       log(`removed ${settings.RUN_DIR}`);

@@ -26,7 +26,11 @@ const QUERIES: Array<{ label: string; query: string; unit: (value: number) => st
     unit: (v) => (Number.isNaN(v) ? "no events in 5 min" : `${(v * 1000).toFixed(0)} ms`),
   },
   { label: "dead letters", query: "sum(service_b_events_dead_lettered_total)", unit: (v) => v.toFixed(0) },
-  { label: "replica lag", query: "max(service_b_replica_lag_seconds)", unit: (v) => `${v.toFixed(1)} s` },
+  {
+    label: "replica lag",
+    query: "max(service_b_replica_lag_seconds)",
+    unit: (v) => (Number.isNaN(v) ? "unknown: Service B cannot read the replica" : `${v.toFixed(1)} s`),
+  },
 ];
 
 async function instant(prometheus: string, query: string): Promise<number | undefined> {

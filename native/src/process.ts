@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
-import { existsSync, openSync, readFileSync } from "node:fs";
-import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync, openSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { chown, mkdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { userInfo } from "node:os";
 import { promisify } from "node:util";
@@ -35,18 +35,20 @@ export async function chownToPostgres(path: string): Promise<void> {
   await chown(path, Number(uid), Number(gid));
 }
 
-/** Runs a command to completion; a failure carries its output. */
+/** Runs a command to completion, `input` on its standard input; a failure carries its output. */
 export async function run(
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
 ): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(command, args, {
+    const running = execFileAsync(command, args, {
       env: options.env ?? process.env,
       cwd: options.cwd,
       maxBuffer: 64 * 1024 * 1024,
     });
+    if (options.input !== undefined) running.child.stdin?.end(options.input);
+    const { stdout } = await running;
     return stdout;
   } catch (error) {
     const failure = error as { stderr?: string; stdout?: string; message: string };
@@ -56,10 +58,34 @@ export async function run(
   }
 }
 
-export async function readPid(pidFile: string): Promise<number | undefined> {
+/**
+ * Who a running process is: its start time (field 22 of /proc/<pid>/stat, in clock ticks since boot)
+ * and its executable (not its command line, which nginx rewrites). Together with the pid they name
+ * one process, where a pid alone may since have been given to another. Undefined if it is gone.
+ */
+function processIdentity(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 2, the command name in parentheses, may hold spaces: count from its closing parenthesis.
+    const startTime = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const executable = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+    return startTime === undefined ? undefined : `${startTime}\n${executable}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pid in a pid file written by startDaemon, if that very process still runs. A stale file (the
+ * process gone, or its pid now another process's) is removed, so nothing ever signals a stranger.
+ */
+export function readPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
-  const pid = Number((await readFile(pidFile, "utf8")).trim().split("\n")[0]);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  const [pidLine = "", ...identity] = readFileSync(pidFile, "utf8").trimEnd().split("\n");
+  const pid = Number(pidLine);
+  if (Number.isInteger(pid) && pid > 0 && processIdentity(pid) === identity.join("\n")) return pid;
+  rmSync(pidFile, { force: true });
+  return undefined;
 }
 
 export function isAlive(pid: number | undefined): boolean {
@@ -93,22 +119,27 @@ export async function startDaemon(options: {
     child.once("spawn", () => resolve(child.pid as number));
   });
   child.unref();
-  await writeFile(options.pidFile, `${pid}\n`);
+  // The pid, then who that process is, so a later stop can tell it from a process that got its pid.
+  await writeFile(options.pidFile, `${pid}\n${processIdentity(pid) ?? ""}\n`);
   return pid;
 }
 
-/** SIGTERM (or `signal`), then SIGKILL after `timeoutMs`. Resolves once the process is gone. */
-export async function stopProcess(pid: number | undefined, timeoutMs: number, signal: NodeJS.Signals = "SIGTERM") {
-  if (!isAlive(pid)) return;
-  process.kill(pid as number, signal);
+/**
+ * Stops the process of a pid file written by startDaemon: SIGTERM (or `signal`), then SIGKILL after
+ * `timeoutMs`; resolves once it is gone, and removes the file. Only that very process is signalled
+ * (see readPid), never one that has its pid since.
+ */
+export async function stopProcess(pidFile: string, timeoutMs: number, signal: NodeJS.Signals = "SIGTERM") {
+  const pid = readPid(pidFile);
+  if (pid === undefined) return;
+  const identity = processIdentity(pid);
+  const stillThere = () => processIdentity(pid) === identity;
+  process.kill(pid, signal);
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (isAlive(pid)) process.kill(pid as number, "SIGKILL");
-  while (isAlive(pid)) await sleep(50);
-}
-
-export async function removeFile(path: string): Promise<void> {
-  await rm(path, { force: true });
+  while (stillThere() && Date.now() < deadline) await sleep(100);
+  if (stillThere()) process.kill(pid, "SIGKILL");
+  while (stillThere()) await sleep(50);
+  await rm(pidFile, { force: true });
 }
 
 export async function ensureDir(path: string): Promise<void> {

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { readPid } from "./process.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -91,13 +92,14 @@ export const paths = (settings: Settings) => {
   };
 };
 
-/** The pid of a running component: PostgreSQL's postmaster from its data directory, the others from the run's pid files. */
+/**
+ * The pid of a running component: PostgreSQL's postmaster from its data directory (PostgreSQL keeps
+ * that file true), the others from the run's pid files, checked to still name the process started.
+ */
 export function componentPid(settings: Settings, name: string): number | undefined {
   const p = paths(settings);
-  const pidFile =
-    name.startsWith("postgres-") && !name.startsWith("postgres-exporter")
-      ? join(p.data(name), "postmaster.pid")
-      : p.pid(name);
+  if (!name.startsWith("postgres-") || name.startsWith("postgres-exporter")) return readPid(p.pid(name));
+  const pidFile = join(p.data(name), "postmaster.pid");
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;

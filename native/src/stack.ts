@@ -26,13 +26,6 @@ async function createExporterRole(cluster: PostgresCluster, password: string): P
   await cluster.query("GRANT pg_monitor TO exporter");
 }
 
-/** Runs a SQL file as the superuser, with psql variables (`:'name'` in the file). */
-async function psqlFile(cluster: PostgresCluster, file: string, variables: Record<string, string>): Promise<void> {
-  const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster.url(), "-f", file];
-  for (const [name, value] of Object.entries(variables)) args.push("-v", `${name}=${value}`);
-  await run(postgresBin("psql"), args);
-}
-
 /** Service A's database: logical WAL for Debezium, with a cap on what a dead slot may hold. */
 function outboxDatabase(settings: Settings): PostgresCluster {
   return new PostgresCluster({
@@ -46,15 +39,16 @@ function outboxDatabase(settings: Settings): PostgresCluster {
       "max_slot_wal_keep_size = '2GB'",
       "max_connections = 200",
     ],
+    // Debezium's logical replication connections are to the outbox database, which the first line
+    // matches; no `replication` line, which would let it copy the whole cluster (pg_basebackup).
     hba: [
       "host outbox outbox_owner,service_a,debezium 127.0.0.1/32 scram-sha-256",
       "host postgres exporter 127.0.0.1/32 scram-sha-256",
-      "host replication debezium 127.0.0.1/32 scram-sha-256",
     ],
     // Roles, schema and the replication slot exist before any Service A starts, so no event can be
     // committed before Debezium's slot is there to keep it.
     initialise: async (cluster) => {
-      await psqlFile(cluster, join(REPO_ROOT, "service-a", "db", "bootstrap.sql"), {
+      await cluster.psqlFile(join(REPO_ROOT, "service-a", "db", "bootstrap.sql"), {
         owner_password: settings.OUTBOX_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_A_DB_PASSWORD,
         debezium_password: settings.DEBEZIUM_DB_PASSWORD,
@@ -81,16 +75,24 @@ const LEADER_HBA = [
   "host replication replicator 127.0.0.1/32 scram-sha-256",
 ];
 
-/** Service B's leader: streams its WAL to the replica through a physical slot. */
+/** Service B's leader: streams its WAL to the replica through a physical slot, with a cap on what it may hold. */
 function leaderDatabase(settings: Settings): PostgresCluster {
   return new PostgresCluster({
     name: "postgres-leader",
     port: settings.LEADER_DB_PORT,
     settings,
-    config: ["wal_level = replica", "max_wal_senders = 10", "max_replication_slots = 10", "wal_keep_size = '256MB'"],
+    config: [
+      "wal_level = replica",
+      "max_wal_senders = 10",
+      "max_replication_slots = 10",
+      "wal_keep_size = '256MB'",
+      // A replica gone for good must not fill the leader's disk: past this its slot is given up (the
+      // replica is then made again from a base backup). ReplicaSlotRetainingWAL warns at half of it.
+      "max_slot_wal_keep_size = '2GB'",
+    ],
     hba: LEADER_HBA,
     initialise: async (cluster) => {
-      await psqlFile(cluster, join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {
+      await cluster.psqlFile(join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {
         owner_password: settings.TOTALS_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_B_DB_PASSWORD,
       });

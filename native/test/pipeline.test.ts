@@ -173,7 +173,7 @@ describe("the native stack", () => {
 
   it("after kill -9 of Kafka Connect mid-stream and make start, every committed event still reaches Kafka", async () => {
     const acknowledged: string[] = [];
-    const pid = await readPid(paths(settings).pid("kafka-connect"));
+    const pid = readPid(paths(settings).pid("kafka-connect"));
     let killed = false;
     for (let i = 0; i < 200; i++) {
       if (i === 60) {

@@ -32,6 +32,8 @@ const schema = z.object({
   REPLICA_DATABASE_URL: postgresUrl,
   MIGRATION_DATABASE_URL: postgresUrl,
   DB_POOL_SIZE: positive.default(4),
+  /** Eventually consistent reads go to the leader while the replica is further behind than this. */
+  REPLICA_MAX_LAG_MS: positive.default(5000),
   PROCESSED_RETENTION_DAYS: z.coerce.number().positive().default(7),
   PRUNE_INTERVAL_MS: positive.default(60_000),
   PRUNE_BATCH: positive.default(1000),

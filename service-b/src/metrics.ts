@@ -71,11 +71,30 @@ export class ServiceMetrics {
 
   readonly replicaLag = new Gauge({
     name: "service_b_replica_lag_seconds",
-    help: "How far the read replica is behind the leader, as Service B last saw it.",
+    help: "How far the read replica is behind the leader (age of the oldest heartbeat it misses); NaN while it cannot be read.",
+    registers: [this.registry],
+  });
+
+  readonly replicaUp = new Gauge({
+    name: "service_b_replica_up",
+    help: "1 when Service B's last look at the read replica succeeded, 0 when it could not read it.",
     registers: [this.registry],
   });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.recordReplicaLag(undefined);
+  }
+
+  /** The replica's lag in seconds, or undefined when it cannot be read: NaN then, never the last figure. */
+  recordReplicaLag(seconds: number | undefined): void {
+    this.replicaUp.set(seconds === undefined ? 0 : 1);
+    this.replicaLag.set(seconds ?? Number.NaN);
+  }
+
+  /** Consumer lag per partition, or undefined when it cannot be read: no series then, never the last figures. */
+  recordConsumerLag(lags: Map<number, number> | undefined): void {
+    this.consumerLag.reset();
+    for (const [partition, lag] of lags ?? []) this.consumerLag.set({ partition: String(partition) }, lag);
   }
 }

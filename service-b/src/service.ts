@@ -8,15 +8,19 @@ import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import {
   applyEvents,
+  beatHeartbeat,
   findProcessed,
   pruneProcessed,
+  readHeartbeat,
   readTotal,
-  replicaLagSeconds,
 } from "./persistence/totals-store.js";
+import { ReplicaLag } from "./replica-lag.js";
 import { buildHttpServer, type TotalView } from "./transport/http.js";
 import { kafkaDeadLetters, kafkaPipeline } from "./transport/kafka-consumer.js";
 
 const LAG_INTERVAL_MS = 5000;
+/** How often the replica's lag is measured: the reads' choice of replica or leader is this fresh. */
+const REPLICA_PROBE_INTERVAL_MS = 1000;
 
 export interface RunningService {
   httpPort: number;
@@ -51,6 +55,10 @@ export async function startService(config: Config, logger: Logger = createLogger
   const metrics = new ServiceMetrics();
   const leader = pool(config.LEADER_DATABASE_URL, config.DB_POOL_SIZE, 2000, logger);
   const replica = pool(config.REPLICA_DATABASE_URL, 2, 500, logger);
+  const replicaLag = new ReplicaLag(
+    { beat: () => beatHeartbeat(leader), seen: () => readHeartbeat(replica) },
+    config.REPLICA_MAX_LAG_MS,
+  );
 
   let lastTotal = "0";
   const ledger: Ledger = {
@@ -108,9 +116,10 @@ export async function startService(config: Config, logger: Logger = createLogger
     return { ...view(row), source: "leader", replica_lag_seconds: null };
   };
   const readTotalView = async (consistency: "eventual" | "strong"): Promise<TotalView> => {
-    if (consistency === "strong") return fromLeader();
+    const lag = replicaLag.freshLag();
+    if (consistency === "strong" || lag === undefined) return fromLeader();
     try {
-      const [row, lag] = await Promise.all([readTotal(replica), replicaLagSeconds(replica)]);
+      const row = await readTotal(replica);
       return { ...view(row), source: "replica", replica_lag_seconds: lag };
     } catch (error) {
       logger.debug({ err: error }, "replica unreadable; reading the leader");
@@ -120,7 +129,8 @@ export async function startService(config: Config, logger: Logger = createLogger
 
   const findEvent = async (eventId: string, consistency: "eventual" | "strong") => {
     const read = (from: pg.Pool) => findProcessed(from, eventId);
-    const row = consistency === "strong" ? await read(leader) : await read(replica).catch(() => read(leader));
+    const fromReplica = consistency === "eventual" && replicaLag.freshLag() !== undefined;
+    const row = fromReplica ? await read(replica).catch(() => read(leader)) : await read(leader);
     return row && { event_id: row.event_id, result: Number(row.result), applied_at: row.processed_at.toISOString() };
   };
 
@@ -148,19 +158,20 @@ export async function startService(config: Config, logger: Logger = createLogger
       }
     })().catch((error: unknown) => logger.warn({ err: error }, "pruning processed events failed"));
   }, config.PRUNE_INTERVAL_MS);
+  const probeReplica = () => replicaLag.probe().then(() => metrics.recordReplicaLag(replicaLag.seconds));
+  void probeReplica();
+  const replicaProbe = setInterval(probeReplica, REPLICA_PROBE_INTERVAL_MS);
   const lagProbe = setInterval(() => {
-    replicaLagSeconds(replica).then(
-      (lag) => metrics.replicaLag.set(lag),
-      () => undefined,
-    );
     pipeline.lag().then(
-      (lags) => {
-        for (const [partition, lag] of lags) metrics.consumerLag.set({ partition: String(partition) }, lag);
+      (lags) => metrics.recordConsumerLag(lags),
+      (error: unknown) => {
+        metrics.recordConsumerLag(undefined);
+        logger.debug({ err: error }, "consumer lag unavailable");
       },
-      (error: unknown) => logger.debug({ err: error }, "consumer lag unavailable"),
     );
   }, LAG_INTERVAL_MS);
   prune.unref();
+  replicaProbe.unref();
   lagProbe.unref();
 
   return {
@@ -169,6 +180,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     async stop() {
       stopping = true;
       clearInterval(prune);
+      clearInterval(replicaProbe);
       clearInterval(lagProbe);
       await pipeline.stop();
       await http.close();

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -52,6 +54,36 @@ async function topicContents(topic: string, expected: number) {
   await waitFor("the whole topic", async () => seen.length >= expected, 60_000);
   await consumer.disconnect();
   return seen;
+}
+
+/** A metric's value as Service B's /metrics shows it (NaN included), or undefined if it is not there. */
+async function metricValue(service: ServiceBProcess, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const value = new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
+  // prom-client writes NaN as "Nan"; Prometheus, like this, ignores case there.
+  return value === undefined ? undefined : value.toLowerCase() === "nan" ? Number.NaN : Number(value);
+}
+
+/** The threshold of the ReplicaLagHigh alert, from prometheus/alerts.yml (promtool tests the rule itself). */
+function replicaLagAlertSeconds(): number {
+  const alerts = readFileSync(join(import.meta.dirname, "..", "..", "prometheus", "alerts.yml"), "utf8");
+  const expr = /alert: ReplicaLagHigh\n\s+expr: (.+)/.exec(alerts)?.[1] ?? "";
+  const threshold = /^service_b_replica_lag_seconds > (\d+)$/.exec(expr.trim())?.[1];
+  if (threshold === undefined) throw new Error(`ReplicaLagHigh's expression is not a lag threshold: ${expr}`);
+  return Number(threshold);
+}
+
+/** Stops (empty) or restarts the replica's WAL receiver, as a broken or mended network would. */
+async function setPrimaryConninfo(conninfo: string): Promise<void> {
+  await databases.replica.query(`ALTER SYSTEM SET primary_conninfo = '${conninfo.replaceAll("'", "''")}'`);
+  await databases.replica.query("SELECT pg_reload_conf()");
+  const streaming = async () =>
+    Number((await databases.replica.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_wal_receiver"))[0]?.n) > 0;
+  await waitFor(
+    `the replica's WAL receiver ${conninfo ? "streaming" : "stopped"}`,
+    async () => (await streaming()) === (conninfo !== ""),
+    60_000,
+  );
 }
 
 describe("Service B and its databases", () => {
@@ -133,6 +165,14 @@ describe("Service B and its databases", () => {
       const summation = await fetch(`${service.url}/api/summation`);
       expect(summation.status).toBe(200);
       expect(await summation.text()).toBe(before);
+      // Unreachable is visible as such: no lag figure, rather than the last one.
+      await waitFor(
+        "service_b_replica_up 0 and service_b_replica_lag_seconds NaN on /metrics",
+        async () =>
+          (await metricValue(service, "service_b_replica_up")) === 0 &&
+          Number.isNaN(await metricValue(service, "service_b_replica_lag_seconds")),
+        30_000,
+      );
 
       await databases.replica.startServer();
       await waitFor(
@@ -141,7 +181,65 @@ describe("Service B and its databases", () => {
         30_000,
       );
       expect((await service.total("eventual")).total).toBe(before);
+      await waitFor("service_b_replica_up 1", async () => (await metricValue(service, "service_b_replica_up")) === 1);
     } finally {
+      await service.stop();
+    }
+  });
+
+  it("replica streaming stopped while sums flow: its lag grows past the bound and reads come from the leader; streaming again: from the replica", async () => {
+    const names = uniqueNames("stale");
+    await createTopics(brokers, names);
+    const conninfo = (await databases.replica.query<{ primary_conninfo: string }>("SHOW primary_conninfo"))[0]
+      ?.primary_conninfo as string;
+    expect(conninfo).not.toBe("");
+    const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names, { REPLICA_MAX_LAG_MS: "2000" }));
+    const producer = kafka.producer();
+    let flowing = true;
+    // One sum every 200 ms for the whole test, so the leader moves on while the replica does not.
+    const sums = (async () => {
+      await producer.connect();
+      for (let i = 0; flowing; i++) {
+        await producer.send({ topic: names.topic, messages: [sumEvent(i, 1)] });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    const strong = () => service.total("strong");
+    try {
+      await waitFor("reads from the replica", async () => (await service.total("eventual")).source === "replica");
+
+      await setPrimaryConninfo("");
+      const alertSeconds = replicaLagAlertSeconds();
+      await waitFor(
+        `service_b_replica_lag_seconds over ReplicaLagHigh's ${alertSeconds} s while sums flow`,
+        async () => ((await metricValue(service, "service_b_replica_lag_seconds")) ?? 0) > alertSeconds,
+        90_000,
+      );
+      expect(await metricValue(service, "service_b_replica_up")).toBe(1);
+      // Reads are the leader's, and current: the replica's frozen total is not served as fresh.
+      const current = await strong();
+      const eventual = await service.total("eventual");
+      expect(eventual.source).toBe("leader");
+      expect(eventual.events_applied).toBeGreaterThanOrEqual(current.events_applied);
+      const summation = BigInt(await (await fetch(`${service.url}/api/summation`)).text());
+      expect(summation).toBeGreaterThanOrEqual(BigInt(current.total));
+      const [frozen] = await databases.replica.query<{ total: string }>(
+        "SELECT total::text AS total FROM running_total",
+        [],
+        "totals",
+      );
+      expect(BigInt(frozen?.total ?? "0")).toBeLessThan(summation);
+
+      await setPrimaryConninfo(conninfo);
+      await waitFor("reads from the replica again, as current as the leader", async () => {
+        const expected = (await strong()).total;
+        const view = await service.total("eventual");
+        return view.source === "replica" && view.total === expected;
+      });
+    } finally {
+      flowing = false;
+      await sums.finally(() => producer.disconnect());
+      await setPrimaryConninfo(conninfo);
       await service.stop();
     }
   });

@@ -16,11 +16,13 @@ export interface Databases {
   destroy(): Promise<void>;
 }
 
-/** A real leader, set up as the stack sets it up, and its streaming replica. */
+/** A real leader, set up as the stack sets it up, and its streaming replica through a capped slot. */
 export async function startDatabases(): Promise<Databases> {
-  const leader = await TemporaryPostgres.start({ settings: ["max_wal_senders = 10"] });
+  const leader = await TemporaryPostgres.start({
+    settings: ["max_wal_senders = 10", "max_slot_wal_keep_size = '2GB'"],
+  });
   await leader.psqlFile(BOOTSTRAP_SQL, { owner_password: PASSWORDS.owner, service_password: PASSWORDS.service });
-  const replica = await leader.startReplica();
+  const replica = await leader.startReplica({ slot: "replica_slot" });
   return {
     leader,
     replica,

@@ -9,6 +9,13 @@ import { freePort } from "./ports.js";
 
 const run = promisify(execFile);
 
+/** A psql meta-command argument: single-quoted, with quotes and backslashes escaped. */
+const psqlQuoted = (value: string) => `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
+/** `text` with each of `secrets` masked, for error messages that may quote a statement. */
+const redacted = (text: string, secrets: string[]) =>
+  secrets.reduce((masked, secret) => masked.replaceAll(secret, "[redacted]"), text);
+
 /** The directory holding initdb, pg_ctl and postgres: PG_BIN, or the newest /usr/lib/postgresql/N/bin. */
 export function postgresBinDir(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
@@ -84,18 +91,32 @@ export class TemporaryPostgres {
     }
   }
 
-  /** Runs a SQL file with psql as the superuser, with psql variables (`:'name'` in the file). */
+  /**
+   * Runs a SQL file with psql as the superuser, with psql variables (`:'name'` in the file). The
+   * password goes in the environment and the variables on standard input: a command line is
+   * visible to every user of the machine, and they are passwords.
+   */
   async psqlFile(file: string, variables: Record<string, string>, database = "postgres"): Promise<void> {
-    const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", this.url(database), "-f", file];
-    for (const [name, value] of Object.entries(variables)) args.push("-v", `${name}=${value}`);
-    await run(join(postgresBinDir(), "psql"), args);
+    const connection = ["-h", "127.0.0.1", "-p", String(this.port), "-U", "postgres", "-d", database];
+    const script = [
+      ...Object.entries(variables).map(([name, value]) => `\\set ${name} ${psqlQuoted(value)}`),
+      `\\i ${psqlQuoted(file)}`,
+    ].join("\n");
+    const psql = run(join(postgresBinDir(), "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...connection], {
+      env: { ...process.env, PGPASSWORD: this.superuserPassword },
+    });
+    psql.child.stdin?.end(script);
+    await psql.catch((error: Error) => {
+      throw new Error(redacted(error.message, Object.values(variables)));
+    });
   }
 
   /**
-   * A hot standby of this server: pg_basebackup, then streaming replication. The server must allow
+   * A hot standby of this server: pg_basebackup, then streaming replication, through the physical
+   * replication slot `slot` (created) when given, as the stack's replica. The server must allow
    * replication connections from 127.0.0.1 (initdb's default pg_hba.conf does).
    */
-  async startReplica(): Promise<TemporaryPostgres> {
+  async startReplica(options: { slot?: string } = {}): Promise<TemporaryPostgres> {
     const asUser = this.asUser;
     const dir = await mkdtemp(join(tmpdir(), "sum-pg-replica-"));
     await chmod(dir, 0o755);
@@ -116,6 +137,7 @@ export class TemporaryPostgres {
         "stream",
         "--write-recovery-conf",
         "--checkpoint=fast",
+        ...(options.slot ? ["--create-slot", `--slot=${options.slot}`] : []),
       ],
       { PGPASSWORD: this.superuserPassword },
     );

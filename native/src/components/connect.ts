@@ -33,7 +33,7 @@ export class KafkaConnect implements Component {
   }
 
   async isRunning(): Promise<boolean> {
-    return isAlive(await readPid(this.pidFile));
+    return isAlive(readPid(this.pidFile));
   }
 
   async isReady(): Promise<boolean> {
@@ -82,7 +82,7 @@ export class KafkaConnect implements Component {
   }
 
   async stop(): Promise<void> {
-    await stopProcess(await readPid(this.pidFile), 30_000);
+    await stopProcess(this.pidFile, 30_000);
   }
 
   async connectorStatus(): Promise<ConnectorStatus | undefined> {

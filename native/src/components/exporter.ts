@@ -23,7 +23,7 @@ export class Exporter implements Component {
   }
 
   async isRunning(): Promise<boolean> {
-    return isAlive(await readPid(this.pidFile));
+    return isAlive(readPid(this.pidFile));
   }
 
   async isReady(): Promise<boolean> {
@@ -48,6 +48,6 @@ export class Exporter implements Component {
   }
 
   async stop(): Promise<void> {
-    await stopProcess(await readPid(this.pidFile), 10_000);
+    await stopProcess(this.pidFile, 10_000);
   }
 }

@@ -77,7 +77,7 @@ export class KafkaBroker implements Component {
   }
 
   async isRunning(): Promise<boolean> {
-    return isAlive(await readPid(this.pidFile));
+    return isAlive(readPid(this.pidFile));
   }
 
   async isReady(): Promise<boolean> {
@@ -147,7 +147,7 @@ export class KafkaBroker implements Component {
 
   async stop(): Promise<void> {
     // A controlled shutdown hands over partitions and flushes logs; it can take a while.
-    await stopProcess(await readPid(this.pidFile), 60_000);
+    await stopProcess(this.pidFile, 60_000);
   }
 
   private async brokerAnswers(): Promise<boolean> {

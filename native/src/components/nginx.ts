@@ -34,7 +34,7 @@ export class Nginx implements Component {
   }
 
   async isRunning(): Promise<boolean> {
-    return isAlive(await readPid(this.pidFile));
+    return isAlive(readPid(this.pidFile));
   }
 
   async isReady(): Promise<boolean> {
@@ -58,7 +58,8 @@ export class Nginx implements Component {
     await writeFile(
       config,
       await renderFile(join(REPO_ROOT, "nginx", "nginx.conf"), {
-        NGINX_PID_FILE: this.pidFile,
+        // nginx's own; the runner's (this.pidFile) records the same process, and who it is.
+        NGINX_PID_FILE: join(tempDir, "nginx.pid"),
         NGINX_LOG_DIR: join(p.logs, "nginx"),
         NGINX_TEMP_DIR: tempDir,
         NGINX_LISTEN_HOST: "127.0.0.1",
@@ -72,12 +73,12 @@ export class Nginx implements Component {
     await run(NGINX, ["-t", "-q", "-p", tempDir, "-c", config]).catch((error: Error) => {
       throw new StackError(this.name, `invalid configuration: ${error.message}`, this.logFile);
     });
-    // nginx runs in the foreground (daemon off) and writes its own pid file.
+    // nginx runs in the foreground (daemon off): the process started is its master.
     await startDaemon({
       command: NGINX,
       args: ["-p", tempDir, "-c", config],
       logFile: join(p.logs, "nginx", "stdout.log"),
-      pidFile: join(p.pids, "nginx.launcher.pid"),
+      pidFile: this.pidFile,
     });
     await waitUntil(this.name, "/health", () => this.isReady(), {
       timeoutMs: 20_000,
@@ -87,6 +88,6 @@ export class Nginx implements Component {
 
   async stop(): Promise<void> {
     // SIGQUIT: finish the requests in flight, then exit.
-    await stopProcess(await readPid(this.pidFile), 15_000, "SIGQUIT");
+    await stopProcess(this.pidFile, 15_000, "SIGQUIT");
   }
 }

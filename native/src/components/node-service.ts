@@ -33,7 +33,7 @@ export class NodeService implements Component {
   }
 
   async isRunning(): Promise<boolean> {
-    return isAlive(await readPid(this.pidFile));
+    return isAlive(readPid(this.pidFile));
   }
 
   async isReady(): Promise<boolean> {
@@ -59,7 +59,7 @@ export class NodeService implements Component {
   }
 
   async stop(): Promise<void> {
-    await stopProcess(await readPid(this.pidFile), 20_000);
+    await stopProcess(this.pidFile, 20_000);
   }
 }
 

@@ -17,6 +17,9 @@ import { paths } from "../settings.js";
 import type { Component } from "./component.js";
 import { postgresBin } from "./prerequisites.js";
 
+/** A psql meta-command argument: single-quoted, with quotes and backslashes escaped. */
+const psqlQuoted = (value: string) => `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
 interface ClusterOptions {
   name: string;
   port: number;
@@ -52,8 +55,39 @@ export class PostgresCluster implements Component {
     return this.options.port;
   }
 
+  /** Its postgresql.conf lines beyond port and listen address. */
+  get config(): string[] {
+    return this.options.config;
+  }
+
+  /** Its pg_hba.conf lines beyond the superuser's. */
+  get hba(): string[] {
+    return this.options.hba;
+  }
+
   url(database = "postgres", user = "postgres", password = this.options.settings.POSTGRES_SUPERUSER_PASSWORD): string {
     return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}/${database}`;
+  }
+
+  /**
+   * Runs a SQL file with psql as the superuser, with psql variables (`:'name'` in the file). The
+   * password goes in the environment and the variables on standard input: a command line is
+   * visible to every user of the machine, and they are passwords. So is an error, so they are
+   * masked there.
+   */
+  async psqlFile(file: string, variables: Record<string, string>, database = "postgres"): Promise<void> {
+    const connection = ["-h", "127.0.0.1", "-p", String(this.options.port), "-U", "postgres", "-d", database];
+    const script = [
+      ...Object.entries(variables).map(([name, value]) => `\\set ${name} ${psqlQuoted(value)}`),
+      `\\i ${psqlQuoted(file)}`,
+    ].join("\n");
+    await run(postgresBin("psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...connection], {
+      env: { ...process.env, PGPASSWORD: this.options.settings.POSTGRES_SUPERUSER_PASSWORD },
+      input: script,
+    }).catch((error: Error) => {
+      const secrets = Object.values(variables);
+      throw new Error(secrets.reduce((message, secret) => message.replaceAll(secret, "[redacted]"), error.message));
+    });
   }
 
   async query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], database = "postgres"): Promise<T[]> {

@@ -30,7 +30,7 @@ export class Prometheus implements Component {
   }
 
   async isRunning(): Promise<boolean> {
-    return isAlive(await readPid(this.pidFile));
+    return isAlive(readPid(this.pidFile));
   }
 
   async isReady(): Promise<boolean> {
@@ -79,6 +79,6 @@ export class Prometheus implements Component {
   }
 
   async stop(): Promise<void> {
-    await stopProcess(await readPid(this.pidFile), 15_000);
+    await stopProcess(this.pidFile, 15_000);
   }
 }

@@ -74,16 +74,18 @@ export async function findProcessed(pool: pg.Pool, eventId: string): Promise<Pro
   return result.rows[0];
 }
 
-/**
- * How far the replica's data is behind the leader, in seconds: 0 when it has replayed all it has
- * received, else the age of the last transaction it replayed.
- */
-export async function replicaLagSeconds(pool: pg.Pool): Promise<number> {
-  const result = await pool.query<{ lag: string | null }>(
-    `SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-                 ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag`,
+/** Bumps the replica heartbeat on the leader; returns the value written. */
+export async function beatHeartbeat(leader: pg.Pool): Promise<bigint> {
+  const result = await leader.query<{ beat: string }>(
+    "UPDATE replica_heartbeat SET beat = beat + 1 WHERE id = 1 RETURNING beat",
   );
-  return Number(result.rows[0]?.lag ?? 0);
+  return BigInt(result.rows[0]?.beat ?? 0);
+}
+
+/** The replica heartbeat as the replica shows it. */
+export async function readHeartbeat(replica: pg.Pool): Promise<bigint> {
+  const result = await replica.query<{ beat: string }>("SELECT beat FROM replica_heartbeat WHERE id = 1");
+  return BigInt(result.rows[0]?.beat ?? 0);
 }
 
 /** Deletes up to `limit` processed ids older than the retention; returns how many. */

@@ -150,7 +150,11 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     producer,
     isJoined: () => joined,
     async lag() {
-      adminConnected ??= admin.connect();
+      // A failed connect is forgotten, so the next call tries again instead of failing until a restart.
+      adminConnected ??= admin.connect().catch((error: unknown) => {
+        adminConnected = undefined;
+        throw error;
+      });
       await adminConnected;
       const [ends, [committed]] = await Promise.all([
         admin.fetchTopicOffsets(deps.topic),

@@ -1,0 +1,81 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { Exporter } from "./components/exporter.js";
+import { readPid, startDaemon } from "./process.js";
+import { loadSettings, paths, type Settings } from "./settings.js";
+
+let runDir: string;
+let settings: Settings;
+
+beforeAll(async () => {
+  runDir = await mkdtemp(join(tmpdir(), "sum-pids-"));
+  settings = loadSettings({ ...process.env, RUN_DIR: runDir });
+  await mkdir(paths(settings).pids);
+  await mkdir(paths(settings).logs);
+});
+
+afterAll(async () => {
+  await rm(runDir, { recursive: true, force: true });
+});
+
+/** A component whose process the runner tracks by pid file (any such component does the same). */
+const component = (name: string) => new Exporter(settings, name, 1, "prometheus-postgres-exporter", []);
+
+/** Whether a process runs (a zombie does not). */
+function runs(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+it("a pid file naming an unrelated live process: it is never signalled, and the stale file is removed", async () => {
+  const stranger = spawn("sleep", ["60"], { stdio: "ignore" });
+  await once(stranger, "spawn");
+  const pid = stranger.pid as number;
+  const pidFile = paths(settings).pid("stranger");
+  try {
+    // As an older runner wrote it, and as if the pid had been given to another process since.
+    for (const content of [`${pid}\n`, `${pid}\n1\n/usr/bin/sleep\n`]) {
+      await writeFile(pidFile, content);
+      expect(await component("stranger").isRunning()).toBe(false);
+      expect(existsSync(pidFile)).toBe(false);
+      await writeFile(pidFile, content);
+      await component("stranger").stop();
+      expect(existsSync(pidFile)).toBe(false);
+      expect(runs(pid)).toBe(true);
+    }
+  } finally {
+    stranger.kill("SIGKILL");
+  }
+});
+
+it("a pid file naming a process that is gone is removed", async () => {
+  const gone = spawn("true", { stdio: "ignore" });
+  await once(gone, "exit");
+  const pidFile = paths(settings).pid("gone");
+  await writeFile(pidFile, `${gone.pid}\n`);
+  expect(await component("gone").isRunning()).toBe(false);
+  expect(existsSync(pidFile)).toBe(false);
+});
+
+it("the process the runner started is recognised, stopped, and its pid file removed", async () => {
+  const pidFile = paths(settings).pid("own");
+  const pid = await startDaemon({
+    command: "sleep",
+    args: ["60"],
+    logFile: paths(settings).log("own"),
+    pidFile,
+  });
+  expect(readPid(pidFile)).toBe(pid);
+  expect(await component("own").isRunning()).toBe(true);
+  await component("own").stop();
+  expect(existsSync(pidFile)).toBe(false);
+  expect(runs(pid)).toBe(false);
+});

@@ -1,0 +1,49 @@
+import { connect, createServer } from "node:net";
+import { freePort } from "@sum/test-support";
+import pino from "pino";
+import { expect, inject, it } from "vitest";
+import { kafkaPipeline } from "../src/transport/kafka-consumer.js";
+import { createTopics, uniqueNames, waitFor } from "./harness.js";
+
+const brokers = inject("kafkaBrokers");
+
+it("the consumer lag can be read again after the admin client's first connect failed", async () => {
+  const names = uniqueNames("admin");
+  await createTopics(brokers, names);
+  // Nothing listens on the bootstrap address at first; later a forwarder to the broker does.
+  const port = await freePort();
+  const [brokerHost = "", brokerPort = ""] = (brokers[0] ?? "").split(":");
+  const pipeline = kafkaPipeline({
+    brokers: [`127.0.0.1:${port}`],
+    clientId: "admin-reconnect-test",
+    groupId: names.group,
+    sessionTimeoutMs: 10_000,
+    fetchMinBytes: 1,
+    fetchMaxWaitMs: 100,
+    topic: names.topic,
+    dlqTopic: names.dlq,
+    sliceSize: 100,
+    maxBackoffMs: 500,
+    logger: pino({ level: "silent" }),
+    applySlice: async () => undefined,
+    onApplyFailure: () => undefined,
+  });
+  const forwarder = createServer((socket) => {
+    const upstream = connect(Number(brokerPort), brokerHost);
+    socket.pipe(upstream).pipe(socket);
+    socket.on("error", () => upstream.destroy());
+    upstream.on("error", () => socket.destroy());
+  });
+  try {
+    await expect(pipeline.lag()).rejects.toThrow();
+    await new Promise<void>((resolve) => forwarder.listen(port, "127.0.0.1", resolve));
+    await waitFor(
+      "the lag of each of the topic's 6 partitions, read through the admin client",
+      async () => (await pipeline.lag()).size === 6,
+      60_000,
+    );
+  } finally {
+    await pipeline.stop();
+    forwarder.close();
+  }
+});
