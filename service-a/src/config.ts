@@ -20,6 +20,12 @@ const schema = z.object({
   // Every sum is answered within this; nginx's read timeouts (nginx/nginx.conf, 15 s) stay above it,
   // so the proxy never gives up on a request Service A may still commit.
   REQUEST_TIMEOUT_MS: positive.max(14_000).default(8000),
+  /** Debezium's replication slot (debezium/outbox-connector.json): its state decides whether sums are taken. */
+  OUTBOX_SLOT_NAME: z.string().min(1).max(63).default("outbox_slot"),
+  /** The fraction of max_slot_wal_keep_size the slot may hold before new sums are refused (503). */
+  OUTBOX_SLOT_REFUSE_AT: z.coerce.number().gt(0).max(1).default(0.75),
+  /** How often the slot's state is read. */
+  OUTBOX_SLOT_CHECK_MS: positive.default(1000),
   SHUTDOWN_TIMEOUT_MS: positive.default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

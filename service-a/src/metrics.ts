@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { EVENT_STREAM_STATES, type EventStreamState } from "./persistence/event-stream.js";
 import type { GroupCommitObserver } from "./persistence/group-commit.js";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -73,8 +74,37 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly eventStream = new Gauge({
+    name: "service_a_event_stream_state",
+    help: "1 for the state of Debezium's replication slot as this instance last read it (ok, behind, lost, missing); new sums are refused unless ok.",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventStreamWalFraction = new Gauge({
+    name: "service_a_event_stream_wal_fraction",
+    help: "WAL the replication slot holds, as a fraction of max_slot_wal_keep_size (NaN when unknown or uncapped).",
+    registers: [this.registry],
+  });
+
+  readonly eventStreamRefusals = new Counter({
+    name: "service_a_event_stream_refused_total",
+    help: "Sums refused because the event stream was behind, lost or missing.",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  recordEventStream(state: EventStreamState): void {
+    for (const kind of EVENT_STREAM_STATES) this.eventStream.set({ state: kind }, kind === state.kind ? 1 : 0);
+    const fraction =
+      (state.kind === "ok" || state.kind === "behind") && state.capBytes !== undefined
+        ? state.retainedBytes / state.capBytes
+        : Number.NaN;
+    this.eventStreamWalFraction.set(fraction);
   }
 
   groupCommitObserver(): GroupCommitObserver {

@@ -12,6 +12,7 @@ import { isSampled } from "./domain/trace-context.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { createPool } from "./persistence/database.js";
+import { type EventStreamState, readEventStreamState, refusal } from "./persistence/event-stream.js";
 import { GroupCommitter } from "./persistence/group-commit.js";
 import { ping, purgeExpiredKeys, writeEvents } from "./persistence/outbox-store.js";
 import { buildGrpcServer, closeGrpc, listenGrpc } from "./transport/grpc.js";
@@ -62,8 +63,36 @@ export async function startService(config: Config, logger: Logger = createLogger
     metrics.groupCommitObserver(),
   );
 
+  // The slot's state, read once a second rather than per request: a sum that Debezium could not
+  // deliver is refused before anything is written.
+  const readStream = () => readEventStreamState(pool, config.OUTBOX_SLOT_NAME, config.OUTBOX_SLOT_REFUSE_AT);
+  let stream: EventStreamState = await readStream();
+  const watchStream = setInterval(() => {
+    readStream().then(
+      (state) => {
+        if (state.kind !== stream.kind) {
+          logger[state.kind === "ok" ? "info" : "error"](
+            { slot: config.OUTBOX_SLOT_NAME, state },
+            "event stream state",
+          );
+        }
+        stream = state;
+        metrics.recordEventStream(state);
+      },
+      // The database itself is down: writes fail on their own, with the right code.
+      (error: unknown) => logger.debug({ err: error }, "event stream state unavailable"),
+    );
+  }, config.OUTBOX_SLOT_CHECK_MS);
+  watchStream.unref();
+  metrics.recordEventStream(stream);
+
   const events: EventLog = {
     append: async (event) => {
+      const refused = refusal(stream, config.OUTBOX_SLOT_NAME);
+      if (refused) {
+        metrics.eventStreamRefusals.inc({ state: stream.kind });
+        throw refused;
+      }
       try {
         const outcome = await committer.submit(event);
         if (outcome.kind === "committed") metrics.eventsCommitted.inc();
@@ -117,6 +146,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     async stop() {
       stopping = true;
       clearInterval(purge);
+      clearInterval(watchStream);
       grpc.health.setStatus("", "NOT_SERVING");
       grpc.health.setStatus("summation.SummationService", "NOT_SERVING");
       await Promise.all([
