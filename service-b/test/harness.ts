@@ -57,7 +57,8 @@ export class ServiceBProcess {
     readonly url: string,
   ) {}
 
-  static async start(env: Record<string, string>): Promise<ServiceBProcess> {
+  /** Started and ready; `{ ready: false }` only waits for it to answer (for a test of why it is not ready). */
+  static async start(env: Record<string, string>, { ready = true } = {}): Promise<ServiceBProcess> {
     const port = await freePort();
     // From source: workspace libraries through their "source" export, TypeScript through tsx.
     const child = spawn(
@@ -71,14 +72,15 @@ export class ServiceBProcess {
     );
     const service = new ServiceBProcess(child, `http://127.0.0.1:${port}`);
     const deadline = Date.now() + 60_000;
+    const awaited = ready ? "ready" : "answering";
     while (
-      !(await fetch(`${service.url}/readyz`).then(
+      !(await fetch(`${service.url}/${ready ? "readyz" : "healthz"}`).then(
         (r) => r.ok,
         () => false,
       ))
     ) {
-      if (child.exitCode !== null) throw new Error(`service-b exited with ${child.exitCode} before it was ready`);
-      if (Date.now() > deadline) throw new Error("service-b did not become ready in 60 s");
+      if (child.exitCode !== null) throw new Error(`service-b exited with ${child.exitCode} before it was ${awaited}`);
+      if (Date.now() > deadline) throw new Error(`service-b was not ${awaited} in 60 s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     return service;
@@ -104,6 +106,8 @@ export class ServiceBProcess {
 }
 
 export interface TestEvent {
+  /** Where to write it; by default, by its key. */
+  partition?: number;
   key: string;
   value: string;
   headers: Record<string, string>;
@@ -138,17 +142,35 @@ export const uniqueNames = (prefix: string) => {
   return { topic: `${prefix}-${suffix}`, dlq: `${prefix}-${suffix}.dlq`, group: `service-b-${prefix}-${suffix}` };
 };
 
-/** The test's own topic (6 partitions, as user-events) and its dead-letter topic. */
-export async function createTopics(brokers: string[], names: { topic: string; dlq: string }): Promise<void> {
+/**
+ * The test's own topic (6 partitions, as user-events) and its dead-letter topic (with a lower
+ * `max.message.bytes` if asked); resolves once every partition has a leader.
+ */
+export async function createTopics(
+  brokers: string[],
+  names: { topic: string; dlq: string },
+  { dlqMaxMessageBytes }: { dlqMaxMessageBytes?: number } = {},
+): Promise<void> {
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     await admin.createTopics({
       topics: [
         { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
-        { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
+        {
+          topic: names.dlq,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries:
+            dlqMaxMessageBytes === undefined ? [] : [{ name: "max.message.bytes", value: String(dlqMaxMessageBytes) }],
+        },
       ],
       waitForLeaders: true,
+    });
+    // Metadata can lag the creation ("This server does not host this topic-partition").
+    await waitFor(`leaders for ${names.topic} and ${names.dlq}`, async () => {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [names.topic, names.dlq] });
+      return topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
     });
   } finally {
     await admin.disconnect();
