@@ -23,9 +23,29 @@ export interface ConsumerDeps {
   sliceSize: number;
   maxBackoffMs: number;
   logger: Logger;
-  /** Applies one slice of a partition; resolves once it is durable. */
+  /** Applies one slice of a partition, its end recorded as the partition's position; resolves once it is durable. */
   applySlice: (messages: IncomingMessage[]) => Promise<void>;
+  /** The offset of the partition's last message applied, as the database holds it; undefined before the first. */
+  lastAppliedOffset: (partition: number) => Promise<bigint | undefined>;
+  /** Records were deleted from the partition before they were applied: it is paused, never skipped. */
+  onGap: (gap: PartitionGap) => void;
   onApplyFailure: (error: unknown) => void;
+}
+
+export interface PartitionGap {
+  topic: string;
+  partition: number;
+  /** The offset of the last message applied. */
+  lastApplied: bigint;
+  /** The partition's first offset still in the log, past the next one to apply. */
+  logStart: bigint;
+}
+
+export function describeGap({ topic, partition, lastApplied, logStart }: PartitionGap): string {
+  return (
+    `partition ${partition} of ${topic}: applied through offset ${lastApplied}, but the log starts at ${logStart} ` +
+    `(offsets ${lastApplied + 1n} to ${logStart - 1n} were deleted before they were applied)`
+  );
 }
 
 // kafkajs logs every retried request failure as ERROR; what is not retried surfaces as a crash.
@@ -63,6 +83,28 @@ export function kafkaDeadLetters(producer: Producer, topic: string): DeadLetters
   };
 }
 
+/** Runs `step` until it succeeds, backing off up to `maxBackoffMs`; undefined once it is no longer wanted. */
+async function persistently<T>(
+  step: () => Promise<T>,
+  options: {
+    maxBackoffMs: number;
+    wanted: () => boolean;
+    onFailure: (error: unknown, backoffMs: number) => unknown;
+  },
+): Promise<{ result: T } | undefined> {
+  let backoffMs = 100;
+  for (;;) {
+    if (!options.wanted()) return undefined;
+    try {
+      return { result: await step() };
+    } catch (error) {
+      await options.onFailure(error, backoffMs);
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, options.maxBackoffMs);
+    }
+  }
+}
+
 export interface KafkaPipeline {
   consumer: Consumer;
   producer: Producer;
@@ -75,10 +117,12 @@ export interface KafkaPipeline {
 }
 
 /**
- * The consumer: offsets are committed by hand, only after the slice they cover is applied, so the
- * database is never behind a committed offset. While the database refuses, the slice is retried
- * with backoff and heartbeats keep the membership; a slice made stale by a rebalance is dropped
- * uncommitted, for its new owner to apply (the ids make that harmless).
+ * The consumer: each partition resumes after the last offset the database holds as applied (written
+ * with the total), whatever the group's committed offset says: messages at or before it are skipped,
+ * a position past it is sought back, and records deleted before they were applied (a gap) pause the
+ * partition, loudly. Group offsets are still committed after each applied slice, as a hint and for
+ * the lag. While the database refuses, the slice is retried with backoff and heartbeats keep the
+ * membership; a slice made stale by a rebalance is dropped uncommitted, for its new owner to apply.
  */
 export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
   const kafka = new Kafka({
@@ -104,9 +148,53 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+  /** The admin client, connected on first use. */
+  const connectedAdmin = async () => {
+    adminConnected ??= admin.connect();
+    await adminConnected;
+    return admin;
+  };
+
+  /**
+   * Sets a partition to resume right after its last applied offset; or, if records after it were
+   * deleted before they were applied, pauses it and reports the gap.
+   */
+  const resumeAfter = async (partition: number, lastApplied: bigint) => {
+    const offsets = await (await connectedAdmin()).fetchTopicOffsets(deps.topic);
+    const low = offsets.find((p) => p.partition === partition)?.low;
+    if (low === undefined) throw new Error(`no offsets for partition ${partition} of ${deps.topic}`);
+    const logStart = BigInt(low);
+    if (logStart > lastApplied + 1n) {
+      consumer.pause([{ topic: deps.topic, partitions: [partition] }]);
+      deps.onGap({ topic: deps.topic, partition, lastApplied, logStart });
+    } else {
+      consumer.seek({ topic: deps.topic, partition, offset: (lastApplied + 1n).toString() });
+    }
+  };
+
   let joined = false;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  let generation = 0;
+  // On each assignment, the partitions resume where the database says, not where the group's offset does.
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     joined = true;
+    const current = ++generation;
+    const partitions = payload.memberAssignment[deps.topic] ?? [];
+    void persistently(
+      async () => {
+        for (const partition of partitions) {
+          const lastApplied = await deps.lastAppliedOffset(partition);
+          if (lastApplied !== undefined) await resumeAfter(partition, lastApplied);
+        }
+      },
+      {
+        maxBackoffMs: deps.maxBackoffMs,
+        wanted: () => joined && current === generation,
+        onFailure: (error, backoffMs) =>
+          deps.logger.warn({ err: error, backoffMs }, "resuming from the stored offsets failed; retrying"),
+      },
+    );
   });
   consumer.on(consumer.events.CRASH, () => {
     joined = false;
@@ -116,45 +204,60 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
   });
 
   const eachBatch = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
-    const messages = batch.messages.map((message) => toIncoming(message, batch.partition));
+    const { topic, partition } = batch;
+    const persist = <T>(what: string, step: () => Promise<T>) =>
+      persistently(step, {
+        maxBackoffMs: deps.maxBackoffMs,
+        wanted: () => isRunning() && !isStale(),
+        onFailure: async (error, backoffMs) => {
+          deps.onApplyFailure(error);
+          deps.logger.warn({ err: error, partition, backoffMs }, `${what} failed; retrying`);
+          await heartbeat().catch(() => undefined);
+        },
+      });
+    const commit = async (offset: string) => {
+      resolveOffset(offset);
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+      await heartbeat();
+    };
+
+    // Checked again here: a position set at assignment may not have landed yet, and retention may
+    // delete records while the partition lags.
+    const stored = await persist("reading the last applied offset", () => deps.lastAppliedOffset(partition));
+    if (!stored) return;
+    const lastApplied = stored.result;
+    if (lastApplied !== undefined && BigInt(batch.firstOffset() ?? batch.lastOffset()) > lastApplied + 1n) {
+      await persist("resuming after the last applied offset", () => resumeAfter(partition, lastApplied));
+      return;
+    }
+
+    const messages = batch.messages
+      .filter((message) => lastApplied === undefined || BigInt(message.offset) > lastApplied)
+      .map((message) => toIncoming(message, partition));
+    const skipped = batch.messages.length - messages.length;
+    if (skipped > 0) {
+      deps.logger.info({ partition, skipped, lastApplied: String(lastApplied) }, "skipping messages applied before");
+    }
+    if (messages.length === 0) {
+      await commit(batch.lastOffset());
+      return;
+    }
     for (let start = 0; start < messages.length; start += deps.sliceSize) {
       const slice = messages.slice(start, start + deps.sliceSize);
-      let backoff = 100;
-      for (;;) {
-        if (!isRunning() || isStale()) return;
-        try {
-          await deps.applySlice(slice);
-          break;
-        } catch (error) {
-          deps.onApplyFailure(error);
-          deps.logger.warn({ err: error, partition: batch.partition, backoffMs: backoff }, "apply failed; retrying");
-          await heartbeat().catch(() => undefined);
-          await new Promise((resolve) => setTimeout(resolve, backoff));
-          backoff = Math.min(backoff * 2, deps.maxBackoffMs);
-        }
-      }
-      const last = slice[slice.length - 1] as IncomingMessage;
-      resolveOffset(last.offset);
-      await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-      ]);
-      await heartbeat();
+      if (!(await persist("apply", () => deps.applySlice(slice)))) return;
+      await commit((slice[slice.length - 1] as IncomingMessage).offset);
     }
   };
-
-  const admin = kafka.admin();
-  let adminConnected: Promise<void> | undefined;
 
   return {
     consumer,
     producer,
     isJoined: () => joined,
     async lag() {
-      adminConnected ??= admin.connect();
-      await adminConnected;
+      const client = await connectedAdmin();
       const [ends, [committed]] = await Promise.all([
-        admin.fetchTopicOffsets(deps.topic),
-        admin.fetchOffsets({ groupId: deps.groupId, topics: [deps.topic] }),
+        client.fetchTopicOffsets(deps.topic),
+        client.fetchOffsets({ groupId: deps.groupId, topics: [deps.topic] }),
       ]);
       const committedBy = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
       return new Map(
