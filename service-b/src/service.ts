@@ -15,7 +15,7 @@ import {
   replicaLagSeconds,
 } from "./persistence/totals-store.js";
 import { buildHttpServer, type TotalView } from "./transport/http.js";
-import { describeGap, kafkaDeadLetters, kafkaPipeline } from "./transport/kafka-consumer.js";
+import { describeGap, kafkaPipeline } from "./transport/kafka-consumer.js";
 
 const LAG_INTERVAL_MS = 5000;
 
@@ -89,8 +89,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     },
     applySlice: async (messages) => {
       const started = performance.now();
-      const deadLetters = kafkaDeadLetters(pipeline.producer, config.KAFKA_DLQ_TOPIC);
-      const outcome = await applyBatch({ ledger, deadLetters }, messages);
+      const outcome = await applyBatch({ ledger, deadLetters: pipeline.deadLetters }, messages);
       const now = Date.now();
       metrics.consumed.inc(messages.length);
       metrics.applied.inc(outcome.applied.length);
