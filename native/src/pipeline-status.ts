@@ -19,6 +19,11 @@ const QUERIES: Array<{ label: string; query: string; unit: (value: number) => st
     unit: (v) => `${(v / 1024 / 1024).toFixed(1)} MiB`,
   },
   { label: "Service B consumer lag", query: "sum(service_b_consumer_lag)", unit: (v) => `${v} messages` },
+  {
+    label: "partitions stopped at a gap",
+    query: "count(max by (partition) (service_b_partition_gap) == 1) or vector(0)",
+    unit: (v) => (v === 0 ? "none" : `${v}: records deleted before they were applied (Service B's /readyz says which)`),
+  },
   { label: "events applied/s", query: "sum(rate(service_b_events_applied_total[1m]))", unit: (v) => v.toFixed(1) },
   {
     label: "end-to-end p99 (outbox to total)",

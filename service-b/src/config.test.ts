@@ -29,6 +29,7 @@ it("bad settings stop the start with one message naming every bad variable", () 
       FETCH_MIN_BYTES: "lots",
       KAFKA_SESSION_TIMEOUT_MS: "1000",
       LOG_LEVEL: "loud",
+      PROCESSED_RETENTION_DAYS: "0.5",
     });
   expect(load).toThrow(/invalid Service B configuration/);
   for (const name of [
@@ -37,6 +38,7 @@ it("bad settings stop the start with one message naming every bad variable", () 
     "FETCH_MIN_BYTES",
     "KAFKA_SESSION_TIMEOUT_MS",
     "LOG_LEVEL",
+    "PROCESSED_RETENTION_DAYS: must be at least 1 (day)",
   ]) {
     expect(load).toThrow(name);
   }

@@ -34,7 +34,16 @@ const schema = z.object({
   DB_POOL_SIZE: positive.default(4),
   /** Eventually consistent reads go to the leader while the replica is further behind than this. */
   REPLICA_MAX_LAG_MS: positive.default(5000),
-  PROCESSED_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  /**
+   * How long applied event ids are kept. Replays from Kafka are caught by the stored offsets; the ids
+   * catch Debezium publishing an event again at a new offset after a Connect crash, so they must
+   * outlast any such redelivery: Connect down and restarted within a day (ComponentDown alerts
+   * after a minute) re-publishes at most what it had not yet flushed, from before it stopped.
+   */
+  PROCESSED_RETENTION_DAYS: z.coerce
+    .number()
+    .min(1, "must be at least 1 (day): the ids must outlast any redelivery by Debezium")
+    .default(7),
   PRUNE_INTERVAL_MS: positive.default(60_000),
   PRUNE_BATCH: positive.default(1000),
   RETRY_MAX_BACKOFF_MS: positive.default(5000),

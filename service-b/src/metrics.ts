@@ -69,6 +69,13 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly partitionGap = new Gauge({
+    name: "service_b_partition_gap",
+    help: "1 for a partition stopped because records were deleted from Kafka before they were applied.",
+    labelNames: ["partition"] as const,
+    registers: [this.registry],
+  });
+
   readonly replicaLag = new Gauge({
     name: "service_b_replica_lag_seconds",
     help: "How far the read replica is behind the leader (age of the oldest heartbeat it misses); NaN while it cannot be read.",

@@ -10,13 +10,14 @@ import {
   applyEvents,
   beatHeartbeat,
   findProcessed,
+  lastAppliedOffset,
   pruneProcessed,
   readHeartbeat,
   readTotal,
 } from "./persistence/totals-store.js";
 import { ReplicaLag } from "./replica-lag.js";
 import { buildHttpServer, type TotalView } from "./transport/http.js";
-import { kafkaDeadLetters, kafkaPipeline } from "./transport/kafka-consumer.js";
+import { describeGap, kafkaPipeline } from "./transport/kafka-consumer.js";
 
 const LAG_INTERVAL_MS = 5000;
 /** How often the replica's lag is measured: the reads' choice of replica or leader is this fresh. */
@@ -61,9 +62,15 @@ export async function startService(config: Config, logger: Logger = createLogger
   );
 
   let lastTotal = "0";
+  /** Partitions stopped because records were deleted before they were applied: why, by partition. */
+  const gaps = new Map<number, string>();
   const ledger: Ledger = {
-    apply: async (events) => {
-      const outcome = await applyEvents(leader, events);
+    apply: async (events, last) => {
+      const outcome = await applyEvents(leader, events, {
+        topic: config.KAFKA_TOPIC,
+        partition: last.partition,
+        offset: last.offset,
+      });
       lastTotal = outcome.total;
       return outcome;
     },
@@ -82,10 +89,15 @@ export async function startService(config: Config, logger: Logger = createLogger
     maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
     logger,
     onApplyFailure: () => metrics.applyFailures.inc(),
+    lastAppliedOffset: (partition) => lastAppliedOffset(leader, config.KAFKA_TOPIC, partition),
+    onGap: (gap) => {
+      gaps.set(gap.partition, describeGap(gap));
+      metrics.partitionGap.set({ partition: String(gap.partition) }, 1);
+      logger.error({ partition: gap.partition }, `stopped consuming ${describeGap(gap)}`);
+    },
     applySlice: async (messages) => {
       const started = performance.now();
-      const deadLetters = kafkaDeadLetters(pipeline.producer, config.KAFKA_DLQ_TOPIC);
-      const outcome = await applyBatch({ ledger, deadLetters }, messages);
+      const outcome = await applyBatch({ ledger, deadLetters: pipeline.deadLetters }, messages);
       const now = Date.now();
       metrics.consumed.inc(messages.length);
       metrics.applied.inc(outcome.applied.length);
@@ -134,15 +146,16 @@ export async function startService(config: Config, logger: Logger = createLogger
     return row && { event_id: row.event_id, result: Number(row.result), applied_at: row.processed_at.toISOString() };
   };
 
-  const isReady = async () => {
-    if (!pipeline.isJoined()) return false;
+  const whyNotReady = async () => {
+    if (gaps.size > 0) return `stopped at a gap: ${[...gaps.values()].join("; ")}`;
+    if (!pipeline.isJoined()) return "the consumer has not joined its group";
     return leader.query("SELECT 1").then(
-      () => true,
-      () => false,
+      () => undefined,
+      () => "the leader is unreachable",
     );
   };
 
-  const http = buildHttpServer({ readTotal: readTotalView, findEvent, isReady, metrics, logger });
+  const http = buildHttpServer({ readTotal: readTotalView, findEvent, whyNotReady, metrics, logger });
   await http.listen({ host: config.HOST, port: config.HTTP_PORT });
   await pipeline.start();
   const address = http.server.address();

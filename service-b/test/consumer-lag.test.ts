@@ -26,6 +26,8 @@ it("the consumer lag can be read again after the admin client's first connect fa
     maxBackoffMs: 500,
     logger: pino({ level: "silent" }),
     applySlice: async () => undefined,
+    lastAppliedOffset: async () => undefined,
+    onGap: () => undefined,
     onApplyFailure: () => undefined,
   });
   const forwarder = createServer((socket) => {

@@ -1,9 +1,13 @@
 import { readFileSync } from "node:fs";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { migrate } from "@sum/pg-migrate";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { pruneProcessed } from "../src/persistence/totals-store.js";
+import { MIGRATIONS_DIR } from "../src/paths.js";
+import { applyEvents, lastAppliedOffset, pruneProcessed, readTotal } from "../src/persistence/totals-store.js";
 import {
   createTopics,
   type Databases,
@@ -255,7 +259,11 @@ describe("Service B and its databases", () => {
     );
     await waitFor("25 events applied", async () => (await service.total()).events_applied >= 25, 60_000);
     await service.stop();
-    const before = await databases.leader.query("SELECT total, events_applied FROM running_total", [], "totals");
+    const before = await databases.leader.query(
+      "SELECT sum(total) AS total, sum(events_applied) AS events_applied FROM partition_totals",
+      [],
+      "totals",
+    );
     const count = async () =>
       Number(
         (await databases.leader.query<{ n: string }>("SELECT count(*) AS n FROM processed_events", [], "totals"))[0]?.n,
@@ -282,8 +290,53 @@ describe("Service B and its databases", () => {
       await pool.end();
     }
     expect(await count()).toBe(all - 20);
-    expect(await databases.leader.query("SELECT total, events_applied FROM running_total", [], "totals")).toEqual(
-      before,
-    );
+    expect(
+      await databases.leader.query(
+        "SELECT sum(total) AS total, sum(events_applied) AS events_applied FROM partition_totals",
+        [],
+        "totals",
+      ),
+    ).toEqual(before);
+  });
+
+  it("the upgrade from the single running_total row keeps the total and the count; partitions add to them", async () => {
+    await databases.leader.query("CREATE DATABASE totals_upgrade OWNER totals_owner");
+    await databases.leader.query("GRANT CONNECT ON DATABASE totals_upgrade TO service_b");
+    const ownerUrl = databases.leader.url("totals_upgrade", "totals_owner", PASSWORDS.owner);
+    const firstOnly = await mkdtemp(join(tmpdir(), "service-b-migrations-"));
+    const pool = new pg.Pool({
+      connectionString: databases.leader.url("totals_upgrade", "service_b", PASSWORDS.service),
+      max: 1,
+    });
+    try {
+      await cp(join(MIGRATIONS_DIR, "001_totals.sql"), join(firstOnly, "001_totals.sql"));
+      await migrate(ownerUrl, firstOnly);
+      await databases.leader.query(
+        "UPDATE running_total SET total = 123456789012345678901234567890, events_applied = 42, updated_at = '2024-01-02T03:04:05Z'",
+        [],
+        "totals_upgrade",
+      );
+      expect(await migrate(ownerUrl, MIGRATIONS_DIR)).toEqual(["002_partition_totals.sql"]);
+
+      expect(await readTotal(pool)).toEqual({
+        total: "123456789012345678901234567890",
+        events_applied: "42",
+        updated_at: new Date("2024-01-02T03:04:05Z"),
+      });
+      const event = {
+        eventId: crypto.randomUUID(),
+        a: 30,
+        b: 10,
+        result: 40,
+        serviceId: "test",
+        createdAt: new Date(),
+      };
+      await applyEvents(pool, [{ ...event, traceparent: undefined }], { topic: "t", partition: 3, offset: "7" });
+      expect(await readTotal(pool)).toMatchObject({ total: "123456789012345678901234567930", events_applied: "43" });
+      expect(await lastAppliedOffset(pool, "t", 3)).toBe(7n);
+    } finally {
+      await pool.end();
+      await rm(firstOnly, { recursive: true, force: true });
+    }
   });
 });

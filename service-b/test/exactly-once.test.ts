@@ -73,20 +73,23 @@ function workload(distinct: number) {
   return { all, valid, poison, expectedTotal };
 }
 
-async function readDlq(
-  topic: string,
-  expected: number,
-): Promise<Array<{ key: string; headers: Record<string, string> }>> {
+interface DeadLetter {
+  key: string;
+  valueBytes: number;
+  headers: Record<string, string>;
+}
+
+async function readDlq(topic: string, expected: number): Promise<DeadLetter[]> {
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `dlq-reader-${Math.random()}` });
-  const seen: Array<{ key: string; headers: Record<string, string> }> = [];
+  const seen: DeadLetter[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-      seen.push({ key: message.key?.toString() ?? "", headers });
+      seen.push({ key: message.key?.toString() ?? "", valueBytes: message.value?.length ?? 0, headers });
     },
   });
   await waitFor("the dead letters", async () => seen.length >= expected, 60_000);
@@ -97,10 +100,7 @@ async function readDlq(
 }
 
 async function resetTotal() {
-  await databases.leader.query("TRUNCATE processed_events", [], "totals").catch(() => undefined);
-  await databases.leader
-    .query("UPDATE running_total SET total = 0, events_applied = 0, updated_at = NULL", [], "totals")
-    .catch(() => undefined);
+  await databases.leader.query("TRUNCATE processed_events, partition_totals", [], "totals").catch(() => undefined);
 }
 
 describe("Service B applies every event exactly once", () => {
@@ -151,7 +151,7 @@ describe("Service B applies every event exactly once", () => {
     first.kill9();
     await producing;
     const applied = (
-      await databases.leader.query<{ n: string }>("SELECT events_applied AS n FROM running_total", [], "totals")
+      await databases.leader.query<{ n: string }>("SELECT sum(events_applied) AS n FROM partition_totals", [], "totals")
     )[0]?.n;
     expect(Number(applied)).toBeLessThan(valid.length);
     const second = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
@@ -185,6 +185,73 @@ describe("Service B applies every event exactly once", () => {
       expect(view.total).toBe(expectedTotal.toString());
     } finally {
       await two.stop();
+    }
+  });
+
+  it("a burst of poison too large for one write to the dead-letter topic: valid events applied, all poison dead-lettered, every partition moves on", async () => {
+    const names = uniqueNames("burst");
+    // The dead-letter topic takes at most 64 KiB per write; the topic itself, the broker's 1 MiB.
+    await createTopics(brokers, names, { dlqMaxMessageBytes: 64 * 1024 });
+    const valid = Array.from({ length: 300 }, () => sumEvent(random(1e12), random(1e12)));
+    // Some 100 KiB per partition: no slice's dead letters fit one write.
+    const burst = Array.from({ length: 300 }, () => ({
+      key: crypto.randomUUID(),
+      value: `not json ${"y".repeat(2048)}`,
+      headers: {},
+    }));
+    // Each alone over the limit: it can only be written cut short.
+    const oversized = Array.from({ length: 6 }, () => ({
+      key: crypto.randomUUID(),
+      value: "x".repeat(100 * 1024),
+      headers: {},
+    }));
+    const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    try {
+      const before = await service.total();
+      await produce(
+        brokers,
+        names.topic,
+        [...valid, ...burst, ...oversized].sort(() => Math.random() - 0.5),
+      );
+      await waitFor(
+        "all valid events applied",
+        async () => (await service.total()).events_applied >= before.events_applied + valid.length,
+        60_000,
+      );
+      const view = await service.total();
+      expect(view.events_applied).toBe(before.events_applied + valid.length);
+      const added = valid.reduce((sum, e) => sum + BigInt(JSON.parse(e.value).result), 0n);
+      expect(view.total).toBe((BigInt(before.total) + added).toString());
+
+      const letters = await readDlq(names.dlq, burst.length + oversized.length);
+      expect(letters.map((l) => l.key).sort()).toEqual([...burst, ...oversized].map((p) => p.key).sort());
+      const oversizedKeys = new Set<string>(oversized.map((p) => p.key));
+      for (const letter of letters) {
+        expect(letter.headers["dlq-source-topic"]).toBe(names.topic);
+        if (oversizedKeys.has(letter.key)) {
+          expect(letter.headers).toMatchObject({ "dlq-truncated": "true", "dlq-original-size": String(100 * 1024) });
+          expect(letter.valueBytes).toBeLessThanOrEqual(1024);
+        } else {
+          expect(letter.headers["dlq-truncated"]).toBeUndefined();
+          expect(letter.valueBytes).toBe(2057);
+        }
+      }
+
+      // Each partition's stored offset reaches its end: nothing is left blocked.
+      const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      const ends = await admin.fetchTopicOffsets(names.topic).finally(() => admin.disconnect());
+      await waitFor("every partition's stored offset at its end", async () => {
+        const stored = await databases.leader.query<{ partition: number; last_offset: string }>(
+          "SELECT partition, last_offset FROM partition_totals WHERE topic = $1",
+          [names.topic],
+          "totals",
+        );
+        const storedBy = new Map(stored.map((row) => [row.partition, BigInt(row.last_offset)]));
+        return ends.every((end) => BigInt(end.high) === 0n || storedBy.get(end.partition) === BigInt(end.high) - 1n);
+      });
+    } finally {
+      await service.stop();
     }
   });
 });

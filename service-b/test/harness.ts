@@ -63,7 +63,8 @@ export class ServiceBProcess {
     readonly url: string,
   ) {}
 
-  static async start(env: Record<string, string>): Promise<ServiceBProcess> {
+  /** Started and ready; `{ ready: false }` only waits for it to answer (for a test of why it is not ready). */
+  static async start(env: Record<string, string>, { ready = true } = {}): Promise<ServiceBProcess> {
     const port = await freePort();
     // From source: workspace libraries through their "source" export, TypeScript through tsx.
     const child = spawn(
@@ -77,14 +78,15 @@ export class ServiceBProcess {
     );
     const service = new ServiceBProcess(child, `http://127.0.0.1:${port}`);
     const deadline = Date.now() + 60_000;
+    const awaited = ready ? "ready" : "answering";
     while (
-      !(await fetch(`${service.url}/readyz`).then(
+      !(await fetch(`${service.url}/${ready ? "readyz" : "healthz"}`).then(
         (r) => r.ok,
         () => false,
       ))
     ) {
-      if (child.exitCode !== null) throw new Error(`service-b exited with ${child.exitCode} before it was ready`);
-      if (Date.now() > deadline) throw new Error("service-b did not become ready in 60 s");
+      if (child.exitCode !== null) throw new Error(`service-b exited with ${child.exitCode} before it was ${awaited}`);
+      if (Date.now() > deadline) throw new Error(`service-b was not ${awaited} in 60 s`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     return service;
@@ -110,6 +112,8 @@ export class ServiceBProcess {
 }
 
 export interface TestEvent {
+  /** Where to write it; by default, by its key. */
+  partition?: number;
   key: string;
   value: string;
   headers: Record<string, string>;
@@ -136,14 +140,27 @@ export const uniqueNames = (prefix: string) => {
   return { topic: `${prefix}-${suffix}`, dlq: `${prefix}-${suffix}.dlq`, group: `service-b-${prefix}-${suffix}` };
 };
 
-/** The test's own topic (6 partitions, as user-events) and its dead-letter topic. */
-export async function createTopics(brokers: string[], names: { topic: string; dlq: string }): Promise<void> {
+/**
+ * The test's own topic (6 partitions, as user-events) and its dead-letter topic (with a lower
+ * `max.message.bytes` if asked); resolves once every partition has a leader.
+ */
+export async function createTopics(
+  brokers: string[],
+  names: { topic: string; dlq: string },
+  { dlqMaxMessageBytes }: { dlqMaxMessageBytes?: number } = {},
+): Promise<void> {
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     await createTopicsAndWait(admin, [
       { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
-      { topic: names.dlq, numPartitions: 1, replicationFactor: 1 },
+      {
+        topic: names.dlq,
+        numPartitions: 1,
+        replicationFactor: 1,
+        configEntries:
+          dlqMaxMessageBytes === undefined ? [] : [{ name: "max.message.bytes", value: String(dlqMaxMessageBytes) }],
+      },
     ]);
   } finally {
     await admin.disconnect();

@@ -10,9 +10,16 @@ export interface DeadLetters {
   send(letters: DeadLetter[]): Promise<void>;
 }
 
-/** The total: adds each event whose id it has not seen, in one transaction, and says which were new. */
+/**
+ * The total: in one transaction, adds each event whose id it has not seen and records `last` (the
+ * slice's last message, an event or poison) as its partition's last applied offset; says which
+ * events were new.
+ */
 export interface Ledger {
-  apply(events: SumEvent[]): Promise<{ applied: SumEvent[]; duplicates: number }>;
+  apply(
+    events: SumEvent[],
+    last: Pick<IncomingMessage, "partition" | "offset">,
+  ): Promise<{ applied: SumEvent[]; duplicates: number }>;
 }
 
 export interface BatchOutcome {
@@ -22,9 +29,10 @@ export interface BatchOutcome {
 }
 
 /**
- * Applies a slice of one partition: poison to the dead-letter topic, valid events to the total
- * exactly once (an id seen before, in this slice or ever, changes nothing). Resolves only when both
- * are durable, so the caller may then commit the offsets.
+ * Applies a non-empty slice of one partition: poison to the dead-letter topic, valid events to the
+ * total exactly once (an id seen before, in this slice or ever, changes nothing), with the slice's
+ * end as the partition's position. Resolves only when both are durable, so the caller may then
+ * commit the offsets.
  */
 export async function applyBatch(deps: { ledger: Ledger; deadLetters: DeadLetters }, messages: IncomingMessage[]) {
   const events: SumEvent[] = [];
@@ -43,6 +51,7 @@ export async function applyBatch(deps: { ledger: Ledger; deadLetters: DeadLetter
     }
   }
   if (deadLettered.length > 0) await deps.deadLetters.send(deadLettered);
-  const { applied, duplicates } = events.length > 0 ? await deps.ledger.apply(events) : { applied: [], duplicates: 0 };
+  const last = messages[messages.length - 1] as IncomingMessage;
+  const { applied, duplicates } = await deps.ledger.apply(events, last);
   return { applied, duplicates: duplicates + duplicatesInBatch, deadLettered } satisfies BatchOutcome;
 }

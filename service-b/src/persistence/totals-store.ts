@@ -5,9 +5,10 @@ import type { SumEvent } from "../domain/sum-event.js";
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => text);
 
 /**
- * One statement, one transaction: record the ids (a conflict means seen before), then add the
- * results of the newly recorded ids alone. The row lock on running_total and the unique index on
- * processed_events keep concurrent instances exact.
+ * One statement, one transaction: record the ids (a conflict means seen before), add the results of
+ * the newly recorded ids alone to the partition's row, and move its last applied offset to the
+ * slice's end. The unique index on processed_events and the partition's row lock keep concurrent
+ * instances exact; the returned total is the sum of the rows (the others as this statement saw them).
  */
 const APPLY = `
   WITH incoming AS (
@@ -17,14 +18,20 @@ const APPLY = `
     SELECT event_id, result FROM incoming
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, result
+  ), partition_row AS (
+    INSERT INTO partition_totals AS p (topic, partition, last_offset, total, events_applied, updated_at)
+    VALUES ($3, $4, $5, coalesce((SELECT sum(result) FROM recorded), 0), (SELECT count(*) FROM recorded), now())
+    ON CONFLICT (topic, partition) DO UPDATE
+       SET last_offset = greatest(p.last_offset, excluded.last_offset),
+           total = p.total + excluded.total,
+           events_applied = p.events_applied + excluded.events_applied,
+           updated_at = excluded.updated_at
+    RETURNING total
   )
-  UPDATE running_total
-     SET total = total + coalesce((SELECT sum(result) FROM recorded), 0),
-         events_applied = events_applied + (SELECT count(*) FROM recorded),
-         updated_at = now()
-   WHERE id = 1
-  RETURNING total::text AS total,
-            (SELECT coalesce(array_agg(event_id::text), '{}') FROM recorded) AS applied_ids`;
+  SELECT ((SELECT total FROM partition_row)
+          + (SELECT coalesce(sum(total), 0) FROM partition_totals WHERE (topic, partition) <> ($3::text, $4::integer))
+         )::text AS total,
+         (SELECT coalesce(array_agg(event_id::text), '{}') FROM recorded) AS applied_ids`;
 
 const PRUNE = `
   DELETE FROM processed_events WHERE event_id IN (
@@ -36,27 +43,52 @@ export interface TotalRow {
   updated_at: Date | null;
 }
 
-/** Applies events whose ids are distinct; returns those that were new, and the new total. */
+/** The last message of a slice: where its partition stands once the slice is applied. */
+export interface SliceEnd {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Applies events whose ids are distinct (possibly none) and records `end` as the partition's last
+ * applied offset; returns the events that were new, and the new total.
+ */
 export async function applyEvents(
   pool: pg.Pool,
   events: SumEvent[],
+  end: SliceEnd,
 ): Promise<{ applied: SumEvent[]; duplicates: number; total: string }> {
   const result = await pool.query<{ applied_ids: string[]; total: string }>(APPLY, [
     events.map((e) => e.eventId),
     events.map((e) => e.result.toString()),
+    end.topic,
+    end.partition,
+    end.offset,
   ]);
   const appliedIds = new Set(result.rows[0]?.applied_ids ?? []);
   const applied = events.filter((e) => appliedIds.has(e.eventId));
   return { applied, duplicates: events.length - applied.length, total: result.rows[0]?.total ?? "0" };
 }
 
+/** The total: the sum over the partitions' rows (and the row carried over from before them). */
 export async function readTotal(pool: pg.Pool): Promise<TotalRow> {
   const result = await pool.query<TotalRow>(
-    "SELECT total::text AS total, events_applied, updated_at FROM running_total WHERE id = 1",
+    `SELECT coalesce(sum(total), 0)::text AS total, coalesce(sum(events_applied), 0)::text AS events_applied,
+            max(updated_at) AS updated_at
+       FROM partition_totals`,
+  );
+  return result.rows[0] as TotalRow;
+}
+
+/** The offset of the partition's last message applied, or undefined if none ever was. */
+export async function lastAppliedOffset(pool: pg.Pool, topic: string, partition: number): Promise<bigint | undefined> {
+  const result = await pool.query<{ last_offset: string }>(
+    "SELECT last_offset FROM partition_totals WHERE topic = $1 AND partition = $2",
+    [topic, partition],
   );
   const row = result.rows[0];
-  if (!row) throw new Error("running_total has no row: were the migrations applied?");
-  return row;
+  return row && BigInt(row.last_offset);
 }
 
 export interface ProcessedRow {

@@ -19,7 +19,8 @@ export interface EventView {
 export interface HttpDeps {
   readTotal: (consistency: "eventual" | "strong") => Promise<TotalView>;
   findEvent: (eventId: string, consistency: "eventual" | "strong") => Promise<EventView | undefined>;
-  isReady: () => Promise<boolean>;
+  /** Why the service is not ready, or undefined when it is. */
+  whyNotReady: () => Promise<string | undefined>;
   metrics: ServiceMetrics;
   logger: Logger;
 }
@@ -69,16 +70,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.get("/healthz", async () => ({ status: "alive" }));
 
   app.get("/readyz", async (_request, reply) => {
-    if (await deps.isReady()) return { status: "ready" };
+    const reason = await deps.whyNotReady();
+    if (reason === undefined) return { status: "ready" };
     return reply
       .code(503)
       .header("Retry-After", "1")
-      .send({
-        error: {
-          code: "UNAVAILABLE",
-          message: "not ready: the consumer has not joined its group or the leader is unreachable",
-        },
-      });
+      .send({ error: { code: "UNAVAILABLE", message: `not ready: ${reason}` } });
   });
 
   app.get("/metrics", async (_request, reply) => {

@@ -1,0 +1,59 @@
+/**
+ * The dead-letter topic, for an operator (KAFKA_BROKERS and KAFKA_DLQ_TOPIC as for Service B):
+ *   node dist/src/dead-letters-main.js list                  one JSON object a line per dead letter
+ *   node dist/src/dead-letters-main.js replay 3:1200 4:17    the originals of these (source partition:offset)
+ *   node dist/src/dead-letters-main.js replay all            ... of every dead letter
+ * back to their source topic, each source partition and offset once.
+ */
+import { Kafka, logLevel } from "kafkajs";
+import { readDeadLetters, replayDeadLetters, type StoredDeadLetter } from "./transport/dead-letter-topic.js";
+
+const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim());
+const topic = process.env.KAFKA_DLQ_TOPIC ?? "user-events.dlq";
+const [command, ...selectors] = process.argv.slice(2);
+
+function describe(letter: StoredDeadLetter) {
+  return {
+    dlq_partition: letter.dlqPartition,
+    dlq_offset: letter.dlqOffset,
+    source: letter.source,
+    reason: letter.reason,
+    truncated: letter.truncated,
+    original_size: letter.originalSize,
+    key: letter.key?.toString("utf8") ?? null,
+    value: letter.value?.toString("utf8") ?? null,
+    headers: letter.headers,
+  };
+}
+
+if (command !== "list" && !(command === "replay" && selectors.length > 0)) {
+  process.stderr.write("usage: dead-letters-main list | replay all | replay <partition>:<offset>...\n");
+  process.exit(2);
+}
+const kafka = new Kafka({ clientId: "dead-letters", brokers, logLevel: logLevel.WARN });
+try {
+  const letters = await readDeadLetters(kafka, topic);
+  if (command === "list") {
+    for (const letter of letters) process.stdout.write(`${JSON.stringify(describe(letter))}\n`);
+  } else {
+    const wanted = new Set(selectors);
+    const chosen = wanted.has("all")
+      ? letters
+      : letters.filter((l) => wanted.has(`${l.source.partition}:${l.source.offset}`));
+    const found = new Set(chosen.map((l) => `${l.source.partition}:${l.source.offset}`));
+    for (const selector of wanted) {
+      if (selector !== "all" && !found.has(selector)) process.stdout.write(`no dead letter from ${selector}\n`);
+    }
+    const { replayed, truncated } = await replayDeadLetters(kafka, chosen);
+    for (const letter of replayed) {
+      process.stdout.write(`replayed ${letter.source.topic} ${letter.source.partition}:${letter.source.offset}\n`);
+    }
+    for (const letter of truncated) {
+      const { topic: source, partition, offset } = letter.source;
+      process.stdout.write(`not replayed (truncated): read ${source} ${partition}:${offset} itself\n`);
+    }
+  }
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,168 @@
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  createTopics,
+  type Databases,
+  produce,
+  ServiceBProcess,
+  serviceEnv,
+  startDatabases,
+  sumEvent,
+  type TestEvent,
+  uniqueNames,
+  waitFor,
+} from "./harness.js";
+
+const brokers = inject("kafkaBrokers");
+const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+let databases: Databases;
+
+beforeAll(async () => {
+  databases = await startDatabases();
+});
+
+afterAll(async () => {
+  await databases?.destroy();
+});
+
+/** `count` events written to `partition`. */
+function eventsTo(partition: number, count: number): TestEvent[] {
+  return Array.from({ length: count }, (_, i) => ({ ...sumEvent(1000 * partition + i, 7), partition }));
+}
+
+/** `perPartition` events to each of the topic's 6 partitions. */
+const eventsToEveryPartition = (perPartition: number) => [0, 1, 2, 3, 4, 5].flatMap((p) => eventsTo(p, perPartition));
+
+const sumOf = (events: TestEvent[]) => events.reduce((sum, e) => sum + BigInt(JSON.parse(e.value).result), 0n);
+
+async function withAdmin<T>(use: (admin: ReturnType<Kafka["admin"]>) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** What pruning does to ids past the retention, to all of them at once. */
+async function pruneEveryProcessedId(): Promise<void> {
+  await databases.leader.query("DELETE FROM processed_events", [], "totals");
+}
+
+async function storedOffset(topic: string, partition: number): Promise<string | undefined> {
+  const rows = await databases.leader.query<{ last_offset: string }>(
+    "SELECT last_offset FROM partition_totals WHERE topic = $1 AND partition = $2",
+    [topic, partition],
+    "totals",
+  );
+  return rows[0]?.last_offset;
+}
+
+describe("Exactly once does not depend on the retention of processed ids", () => {
+  // Short names: vitest cuts a $-interpolated value at 40 characters.
+  it.each([
+    { restart: "group reset to earliest", groupSuffix: "", reset: "earliest" },
+    { restart: "group past unapplied events", groupSuffix: "", reset: "end" },
+    { restart: "new KAFKA_GROUP_ID", groupSuffix: "-renamed", reset: "none" },
+  ])("processed ids pruned, then a restart with $restart: each event is added once", async ({ groupSuffix, reset }) => {
+    const names = uniqueNames("pruned");
+    await createTopics(brokers, names);
+    const first = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    const start = await first.total();
+    const early = eventsToEveryPartition(10);
+    let applied: Awaited<ReturnType<ServiceBProcess["total"]>>;
+    try {
+      await produce(brokers, names.topic, early);
+      await waitFor(
+        "the early events applied",
+        async () => (await first.total()).events_applied >= start.events_applied + early.length,
+      );
+      applied = await first.total();
+    } finally {
+      await first.stop();
+    }
+    expect(applied.total).toBe((BigInt(start.total) + sumOf(early)).toString());
+
+    await pruneEveryProcessedId();
+    // Later events behind the early ones in every partition: once they are applied, the early ones were read again.
+    const later = eventsToEveryPartition(2);
+    await produce(brokers, names.topic, later);
+    await withAdmin(async (admin) => {
+      if (reset === "earliest") await admin.resetOffsets({ groupId: names.group, topic: names.topic, earliest: true });
+      if (reset === "end") {
+        const ends = await admin.fetchTopicOffsets(names.topic);
+        const partitions = ends.map(({ partition, high }) => ({ partition, offset: high }));
+        await admin.setOffsets({ groupId: names.group, topic: names.topic, partitions });
+      }
+    });
+    const second = await ServiceBProcess.start(
+      serviceEnv(databases, brokers, { ...names, group: names.group + groupSuffix }),
+    );
+    try {
+      await waitFor(
+        "the later events applied",
+        async () => (await second.total()).events_applied >= applied.events_applied + later.length,
+      );
+      const view = await second.total();
+      expect(view.events_applied).toBe(applied.events_applied + later.length);
+      expect(view.total).toBe((BigInt(applied.total) + sumOf(later)).toString());
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("records deleted from the topic before they were applied: that partition stops, loudly; the others go on", async () => {
+    const names = uniqueNames("gap");
+    await createTopics(brokers, names);
+    const env = serviceEnv(databases, brokers, names);
+    const first = await ServiceBProcess.start(env);
+    const start = await first.total();
+    const early = eventsToEveryPartition(5);
+    let applied: Awaited<ReturnType<ServiceBProcess["total"]>>;
+    try {
+      await produce(brokers, names.topic, early);
+      await waitFor(
+        "the early events applied",
+        async () => (await first.total()).events_applied >= start.events_applied + early.length,
+      );
+      applied = await first.total();
+    } finally {
+      await first.stop();
+    }
+
+    // While Service B is down, partition 0 gets offsets 5-14, and 5-9 are deleted (as retention would).
+    const lost = eventsTo(0, 10);
+    const elsewhere = eventsTo(1, 4);
+    await produce(brokers, names.topic, [...lost, ...elsewhere]);
+    await withAdmin(async (admin) => {
+      await admin.fetchTopicMetadata({ topics: [names.topic] }); // deleteTopicRecords needs it loaded
+      await admin.deleteTopicRecords({ topic: names.topic, partitions: [{ partition: 0, offset: "10" }] });
+    });
+
+    const second = await ServiceBProcess.start(env, { ready: false });
+    try {
+      await waitFor(
+        "partition 1's events applied",
+        async () => (await second.total()).events_applied >= applied.events_applied + elsewhere.length,
+      );
+      let readiness = "";
+      await waitFor("/readyz to name the gap in partition 0", async () => {
+        const response = await fetch(`${second.url}/readyz`);
+        readiness = await response.text();
+        return response.status === 503 && readiness.includes("partition 0");
+      });
+      expect(readiness).toContain(`partition 0 of ${names.topic}: applied through offset 4, but the log starts at 10`);
+      const metrics = await (await fetch(`${second.url}/metrics`)).text();
+      expect(metrics).toMatch(/^service_b_partition_gap\{partition="0"\} 1$/m);
+
+      const view = await second.total();
+      expect(view.events_applied).toBe(applied.events_applied + elsewhere.length);
+      expect(view.total).toBe((BigInt(applied.total) + sumOf(elsewhere)).toString());
+      expect(await storedOffset(names.topic, 0)).toBe("4");
+      expect(await storedOffset(names.topic, 1)).toBe("8");
+    } finally {
+      await second.stop();
+    }
+  });
+});
