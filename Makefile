@@ -1,4 +1,4 @@
-# Run `make help` for the list. Targets that need the whole stack arrive with it (see ../shared/CONTRACT.md).
+# Run `make help` for the list; docs/CONTRACT.md says what each target promises.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PNPM ?= pnpm

@@ -299,7 +299,7 @@ describe("docker-compose.yml", () => {
   });
 
   it("publishes the contract's default ports, on 127.0.0.1 only", () => {
-    // The port table of ../shared/CONTRACT.md, by the service that serves each port.
+    // The port table of docs/CONTRACT.md, by the service that serves each port.
     const contract: Record<string, number[]> = {
       nginx: [8090, 50051],
       "service-b": [8082],
