@@ -1,7 +1,9 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { expect, inject, it } from "vitest";
 import { PipelineClient } from "../../proof/src/clients.js";
 import { type LoadResult, runLoad } from "../../proof/src/load.js";
-import { loadSettings } from "../src/settings.js";
+import { loadSettings, paths } from "../src/settings.js";
 import { stackCli } from "./stack-cli.js";
 
 const env = inject("stackEnv");
@@ -35,7 +37,15 @@ it("a rolling restart of Service A under steady HTTP and gRPC load fails no requ
   const failed = phases.reduce((sum, phase) => sum + phase.failed, 0);
   const acked = phases.reduce((sum, phase) => sum + phase.acked, 0);
   const ackedSum = phases.reduce((sum, phase) => sum + phase.ackedSum, 0n);
+  expect(
+    phases.filter((phase) => phase.failed > 0).map((phase) => ({ transport: phase.transport, ...phase.failures })),
+  ).toEqual([]);
   expect(failed).toBe(0);
+  // Each instance's clients (nginx) closed its connections before the deadline: none was cut.
+  for (let index = 1; index <= settings.SERVICE_A_INSTANCES; index++) {
+    const log = await readFile(join(paths(settings).logs, `service-a-${index}.log`), "utf8");
+    expect(log, `service-a-${index}`).not.toMatch(/still open at the shutdown deadline/);
+  }
   expect(acked).toBeGreaterThan(500);
   const after = await client.settledTotal();
   client.close();

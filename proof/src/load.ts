@@ -18,6 +18,8 @@ export interface LoadResult extends LoadPlan {
   acked: number;
   /** Answered with an error or not at all. */
   failed: number;
+  /** The failed requests by what they got: "HTTP 503 UNAVAILABLE", "HTTP ECONNRESET", "gRPC 14 ...". */
+  failures: Record<string, number>;
   /** Acknowledged with a result other than a + b. */
   wrong: number;
   /** The sum of the acknowledged results: what the running total must grow by. */
@@ -30,7 +32,7 @@ export interface LoadResult extends LoadPlan {
   p999: number;
 }
 
-type Outcome = { ok: true; result: bigint } | { ok: false };
+type Outcome = { ok: true; result: bigint } | { ok: false; reason: string };
 type Call = (a: number, b: number) => Promise<Outcome>;
 
 /** Small operands keep every a + b exact in a JavaScript number on the way back. */
@@ -50,10 +52,13 @@ function httpCaller(endpoint: string, connections: number): { call: Call; close:
           bodyTimeout: 30_000,
         });
         const body = await response.body.text();
-        if (response.statusCode !== 200) return { ok: false };
+        if (response.statusCode !== 200) {
+          const code = /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? "";
+          return { ok: false, reason: `HTTP ${response.statusCode} ${code}`.trim() };
+        }
         return { ok: true, result: BigInt((JSON.parse(body) as { result: number }).result) };
-      } catch {
-        return { ok: false };
+      } catch (error) {
+        return { ok: false, reason: `HTTP ${(error as { code?: string }).code ?? (error as Error).name}` };
       }
     },
     close: () => pool.close(),
@@ -65,7 +70,9 @@ function grpcCaller(target: string): { call: Call; close: () => Promise<void> } 
   return {
     async call(a, b) {
       const outcome = await client.calculateSum({ a, b });
-      return outcome.code === 0 && outcome.reply ? { ok: true, result: BigInt(outcome.reply.result) } : { ok: false };
+      return outcome.code === 0 && outcome.reply
+        ? { ok: true, result: BigInt(outcome.reply.result) }
+        : { ok: false, reason: `gRPC ${outcome.code} ${outcome.details ?? ""}`.trim() };
     },
     close: async () => client.close(),
   };
@@ -87,6 +94,7 @@ export async function runLoad(endpoints: Endpoints, plan: LoadPlan): Promise<Loa
   const latencies: number[] = [];
   let acked = 0;
   let failed = 0;
+  const failures = new Map<string, number>();
   let wrong = 0;
   let ackedSum = 0n;
 
@@ -96,6 +104,7 @@ export async function runLoad(endpoints: Endpoints, plan: LoadPlan): Promise<Loa
     const outcome = await caller.call(a, b);
     if (!outcome.ok) {
       failed += 1;
+      failures.set(outcome.reason, (failures.get(outcome.reason) ?? 0) + 1);
       return;
     }
     latencies.push(performance.now() - since);
@@ -135,6 +144,7 @@ export async function runLoad(endpoints: Endpoints, plan: LoadPlan): Promise<Loa
     ...plan,
     acked,
     failed,
+    failures: Object.fromEntries(failures),
     wrong,
     ackedSum,
     perSecond: acked / elapsed,

@@ -149,10 +149,13 @@ export async function startService(config: Config, logger: Logger = createLogger
       clearInterval(watchStream);
       grpc.health.setStatus("", "NOT_SERVING");
       grpc.health.setStatus("summation.SummationService", "NOT_SERVING");
-      await Promise.all([
+      const [, cutGrpcSessions] = await Promise.all([
         closeHttp(http, config.SHUTDOWN_TIMEOUT_MS),
         closeGrpc(grpc.server, config.SHUTDOWN_TIMEOUT_MS),
       ]);
+      if (cutGrpcSessions > 0) {
+        logger.warn({ sessions: cutGrpcSessions }, "gRPC connections still open at the shutdown deadline were cut");
+      }
       await committer.drain();
       await pool.end();
       logger.info("service-a stopped");
