@@ -228,7 +228,7 @@ describe("Service B and its databases", () => {
       const summation = BigInt(await (await fetch(`${service.url}/api/summation`)).text());
       expect(summation).toBeGreaterThanOrEqual(BigInt(current.total));
       const [frozen] = await databases.replica.query<{ total: string }>(
-        "SELECT total::text AS total FROM running_total",
+        "SELECT coalesce(sum(total), 0)::text AS total FROM partition_totals",
         [],
         "totals",
       );
@@ -316,7 +316,10 @@ describe("Service B and its databases", () => {
         [],
         "totals_upgrade",
       );
-      expect(await migrate(ownerUrl, MIGRATIONS_DIR)).toEqual(["002_partition_totals.sql"]);
+      expect(await migrate(ownerUrl, MIGRATIONS_DIR)).toEqual([
+        "002_partition_totals.sql",
+        "003_replica_heartbeat.sql",
+      ]);
 
       expect(await readTotal(pool)).toEqual({
         total: "123456789012345678901234567890",
