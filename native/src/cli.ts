@@ -21,7 +21,7 @@ import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
 import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
 import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
-import { buildStack, type Stack } from "./stack.js";
+import { buildStack, OUTBOX_SLOT, outboxSlotState, type Stack } from "./stack.js";
 
 const log = (line: string) => process.stdout.write(`==> ${line}\n`);
 
@@ -41,9 +41,25 @@ async function printTable(stack: Stack): Promise<void> {
   for (const row of rows) console.log(line(row));
 }
 
+/** Why the pipeline cannot deliver a new sum at all, or undefined while Debezium's slot is whole. */
+async function brokenEventStream(stack: Stack): Promise<string | undefined> {
+  const state = await outboxSlotState(stack.outbox);
+  if (state !== "lost" && state !== "missing") return undefined;
+  return (
+    `the outbox's replication slot ${OUTBOX_SLOT} is ${state}: Service A refuses every sum, since none could ` +
+    "reach Kafka; recover it as the README's Troubleshooting says (Debezium's slot is lost or missing)"
+  );
+}
+
 async function printStatus(settings: Settings, stack: Stack): Promise<void> {
   await printTable(stack);
   console.log("");
+  if (await stack.outbox.isReady()) {
+    const broken = await brokenEventStream(stack);
+    console.log(
+      `${"Debezium's slot".padEnd(34)} ${broken ? `BROKEN: ${broken}` : await outboxSlotState(stack.outbox)}`,
+    );
+  }
   for (const line of await pipelineStatus(settings)) console.log(line);
 }
 
@@ -97,6 +113,8 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
     log(`${component.name} ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
   await printTable(stack);
+  const broken = await brokenEventStream(stack);
+  if (broken) throw new Error(broken);
   log(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -18,6 +18,11 @@ const QUERIES: Array<{ label: string; query: string; unit: (value: number) => st
     query: 'max(pg_replication_slot_retained_wal_bytes{slot_type="logical"})',
     unit: (v) => `${(v / 1024 / 1024).toFixed(1)} MiB`,
   },
+  {
+    label: "Service A instances refusing sums",
+    query: 'count(max by (instance) (service_a_event_stream_state{state!="ok"}) == 1) or vector(0)',
+    unit: (v) => (v === 0 ? "none" : `${v}: Debezium's slot is near its WAL cap, lost or missing (see above)`),
+  },
   { label: "Service B consumer lag", query: "sum(service_b_consumer_lag)", unit: (v) => `${v} messages` },
   {
     label: "partitions stopped at a gap",

@@ -69,6 +69,19 @@ function outboxDatabase(settings: Settings): PostgresCluster {
   });
 }
 
+/**
+ * Debezium's slot as PostgreSQL sees it: `reserved`, `extended` or `unreserved` (still whole; see
+ * pg_replication_slots), `lost` (invalidated: WAL it needed is gone), or `missing`.
+ */
+export async function outboxSlotState(outbox: PostgresCluster): Promise<string> {
+  const [slot] = await outbox.query<{ wal_status: string | null }>(
+    "SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1",
+    [OUTBOX_SLOT],
+    "outbox",
+  );
+  return slot ? (slot.wal_status ?? "unknown") : "missing";
+}
+
 /** Who may connect to Service B's leader, and so to its replica (which serves the same roles). */
 const LEADER_HBA = [
   "host all all 127.0.0.1/32 scram-sha-256",
