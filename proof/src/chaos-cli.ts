@@ -17,16 +17,18 @@ const report = await runChaos(
   {
     rate: Number(process.env.CHAOS_RATE ?? 500),
     downMs: Number(process.env.CHAOS_DOWN_MS ?? 3000),
+    longDownMs: Number(process.env.CHAOS_LONG_DOWN_MS ?? 120_000),
+    smallSlotCap: process.env.CHAOS_SLOT_CAP ?? "32MB",
     steadyMs: Number(process.env.CHAOS_STEADY_MS ?? 5000),
     minDurationMs: Number(process.env.CHAOS_MIN_DURATION_MS ?? 60_000),
     log: (line) => console.log(`==> ${line}`),
   },
 );
 
-console.log("\nfault               acked  refused  flowing again after");
+console.log("\nfault                    down  acked  refused  flowing again after");
 for (const f of report.faults) {
   console.log(
-    `${f.fault.padEnd(18)} ${String(f.acked).padStart(6)} ${String(f.refused).padStart(8)}  ${f.secondsUntilFlowing.toFixed(1)} s`,
+    `${f.fault.padEnd(22)} ${`${f.downSeconds.toFixed(0)} s`.padStart(6)} ${String(f.acked).padStart(6)} ${String(f.refused).padStart(8)}  ${f.secondsUntilFlowing.toFixed(1)} s`,
   );
 }
 console.log(

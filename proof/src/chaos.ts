@@ -2,10 +2,12 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { componentPid, REPO_ROOT, type Settings } from "@sum/native/settings";
+import { buildStack } from "@sum/native/stack";
+import { Kafka, logLevel } from "kafkajs";
 import { type Answer, type Endpoints, inParallel, PipelineClient } from "./clients.js";
 
-/** The faults, in order: each is a kill -9 of one component, then `make start`. */
-export const FAULTS = [
+/** The crashes, in order: each is a kill -9 of one component, then `make start`. */
+export const CRASHES = [
   "service-a-1",
   "service-b",
   "kafka-connect",
@@ -15,11 +17,27 @@ export const FAULTS = [
   "postgres-outbox",
 ] as const;
 
+/**
+ * The long faults, after the crashes: a component stopped for `longDownMs` under load (Kafka Connect
+ * with a small cap on its slot's WAL, so Service A's backpressure engages), the replica's stream
+ * stopped as long, and a burst of poison messages in the topic.
+ */
+export const LONG_FAULTS = ["kafka-connect down", "kafka down", "replica stream stopped", "poison burst"] as const;
+
+export const FAULTS = [...CRASHES, ...LONG_FAULTS] as const;
+
+/** Poison messages in the burst: Service B must dead-letter every one and move on. */
+const POISON_BURST = 500;
+
 export interface ChaosOptions {
   /** Requests per second offered (half HTTP, half gRPC). */
   rate: number;
   /** How long a killed component stays down before `make start`. */
   downMs: number;
+  /** How long a long fault lasts. */
+  longDownMs: number;
+  /** The cap on Debezium's slot's WAL while Kafka Connect is down (max_slot_wal_keep_size). */
+  smallSlotCap: string;
   /** Steady load between one recovery and the next fault. */
   steadyMs: number;
   /** The load runs at least this long in all. */
@@ -29,6 +47,8 @@ export interface ChaosOptions {
 
 export interface FaultReport {
   fault: string;
+  /** From the fault to the stack's recovery (`make start`, or the stream resumed). */
+  downSeconds: number;
   acked: number;
   refused: number;
   secondsUntilFlowing: number;
@@ -85,6 +105,62 @@ function restartStack(env: NodeJS.ProcessEnv): Promise<void> {
     });
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`make start failed:\n${output}`))));
   });
+}
+
+/** Brings a long fault about; resolves with what ends it. */
+type LongFault = () => Promise<() => Promise<void>>;
+
+function longFaults(settings: Settings, env: NodeJS.ProcessEnv, options: ChaosOptions): Record<string, LongFault> {
+  const stack = buildStack(settings, () => undefined);
+  const setSlotCap = async (cap: string) => {
+    await stack.outbox.query(`ALTER SYSTEM SET max_slot_wal_keep_size = '${cap}'`);
+    await stack.outbox.query("SELECT pg_reload_conf()");
+  };
+  const setPrimaryConninfo = async (conninfo: string) => {
+    await stack.replica.query(`ALTER SYSTEM SET primary_conninfo = '${conninfo.replaceAll("'", "''")}'`);
+    await stack.replica.query("SELECT pg_reload_conf()");
+  };
+  return {
+    "kafka-connect down": async () => {
+      await setSlotCap(options.smallSlotCap);
+      await stack.connect.stop();
+      return async () => {
+        await restartStack(env);
+        await setSlotCap("2GB");
+      };
+    },
+    "kafka down": async () => {
+      await stack.kafka.stop();
+      return () => restartStack(env);
+    },
+    "replica stream stopped": async () => {
+      const [{ primary_conninfo: conninfo } = { primary_conninfo: "" }] = await stack.replica.query<{
+        primary_conninfo: string;
+      }>("SHOW primary_conninfo");
+      await setPrimaryConninfo("");
+      return () => setPrimaryConninfo(conninfo);
+    },
+    "poison burst": async () => {
+      const producer = new Kafka({
+        brokers: [`127.0.0.1:${settings.KAFKA_PORT}`],
+        logLevel: logLevel.NOTHING,
+      }).producer();
+      await producer.connect();
+      const poison = Array.from({ length: POISON_BURST }, (_, i) => ({
+        key: `poison-${i}`,
+        value: i % 2 === 0 ? `{"not": "a sum event", "n": ${i}}` : "x".repeat(8000 + i),
+      }));
+      await producer.send({ topic: "user-events", messages: poison });
+      await producer.disconnect();
+      return async () => undefined;
+    },
+  };
+}
+
+/** Service B's count of dead-lettered messages, from its metrics. */
+async function deadLettered(serviceB: string): Promise<number> {
+  const metrics = await (await fetch(`${serviceB}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  return Number(/^service_b_events_dead_lettered_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
 }
 
 interface LogicalRequest {
@@ -171,22 +247,33 @@ export async function runChaos(
 
     await sleep(options.steadyMs);
     const faults: FaultReport[] = [];
+    const long = longFaults(settings, env, options);
+    const deadLetteredBefore = await deadLettered(endpoints.serviceB);
     for (const fault of FAULTS) {
-      const killedAt = Date.now();
-      options.log(`kill -9 ${fault}`);
-      killComponent(settings, fault);
-      await sleep(options.downMs);
-      await restartStack(env);
+      const faultAt = Date.now();
+      if (fault in long) {
+        options.log(`${fault} for ${(options.longDownMs / 1000).toFixed(0)} s`);
+        const end = await (long[fault] as LongFault)();
+        await sleep(options.longDownMs);
+        await end();
+      } else {
+        options.log(`kill -9 ${fault}`);
+        killComponent(settings, fault);
+        await sleep(options.downMs);
+        await restartStack(env);
+      }
+      const recoveredAt = Date.now();
       await probe(fault);
       const flowingAt = Date.now();
-      const during = answers.filter((a) => a.at >= killedAt && a.at <= flowingAt);
+      const during = answers.filter((a) => a.at >= faultAt && a.at <= flowingAt);
       faults.push({
         fault,
+        downSeconds: (recoveredAt - faultAt) / 1000,
         acked: during.filter((a) => a.ok).length,
         refused: during.filter((a) => !a.ok).length,
-        secondsUntilFlowing: (flowingAt - killedAt) / 1000,
+        secondsUntilFlowing: (flowingAt - faultAt) / 1000,
       });
-      options.log(`${fault}: flowing again after ${((flowingAt - killedAt) / 1000).toFixed(1)} s`);
+      options.log(`${fault}: flowing again after ${((flowingAt - faultAt) / 1000).toFixed(1)} s`);
       await sleep(options.steadyMs);
     }
     const remaining = options.minDurationMs - (Date.now() - started);
@@ -222,6 +309,11 @@ export async function runChaos(
       if (pending.size > 0) await sleep(500);
     }
     if (pending.size > 0) problems.push(`${pending.size} acknowledged events (a 200 / OK) were never applied`);
+
+    const deadLetters = (await deadLettered(endpoints.serviceB)) - deadLetteredBefore;
+    if (deadLetters !== POISON_BURST) {
+      problems.push(`${deadLetters} messages were dead-lettered, not the ${POISON_BURST} of the poison burst`);
+    }
 
     const after = await client.total();
     const totalDelta = after.total - before.total;

@@ -5,7 +5,7 @@ import { FAULTS, runChaos } from "../src/chaos.js";
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
 
-it("under load, kill -9 of each component in turn then make start: the total is exact and every component recovers", async () => {
+it("under load, kill -9 of each component in turn, long outages, a stopped replica stream and a poison burst: the total is exact and every component recovers", async () => {
   const report = await runChaos(
     settings,
     { ...process.env, ...env },
@@ -15,8 +15,16 @@ it("under load, kill -9 of each component in turn then make start: the total is 
       serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
       kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
     },
-    // Shortened for CI: each fault once, a modest rate; `make test-chaos` runs the full one.
-    { rate: 150, downMs: 1000, steadyMs: 1000, minDurationMs: 0, log: (line) => console.log(line) },
+    // Shortened for CI: each fault once, a modest rate, long faults of 15 s; `make test-chaos` runs the full one.
+    {
+      rate: 150,
+      downMs: 1000,
+      longDownMs: 15_000,
+      smallSlotCap: "32MB",
+      steadyMs: 1000,
+      minDurationMs: 0,
+      log: (line) => console.log(line),
+    },
   );
   console.table(report.faults);
   expect(report.problems).toEqual([]);

@@ -176,7 +176,13 @@ export async function startService(config: Config, logger: Logger = createLogger
   const replicaProbe = setInterval(probeReplica, REPLICA_PROBE_INTERVAL_MS);
   const lagProbe = setInterval(() => {
     pipeline.lag().then(
-      (lags) => metrics.recordConsumerLag(lags),
+      (lags) => {
+        metrics.recordConsumerLag(lags);
+        // 0 for every partition without a gap, so the gap alert's series exists before it is needed.
+        for (const partition of lags.keys()) {
+          if (!gaps.has(partition)) metrics.partitionGap.set({ partition: String(partition) }, 0);
+        }
+      },
       (error: unknown) => {
         metrics.recordConsumerLag(undefined);
         logger.debug({ err: error }, "consumer lag unavailable");
