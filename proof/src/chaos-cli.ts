@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadSettings, REPO_ROOT } from "@sum/native/settings";
-import { runChaos } from "./chaos.js";
+import { LONG_FAULTS, runChaos } from "./chaos.js";
 
 const settings = loadSettings();
 const report = await runChaos(
@@ -17,6 +17,7 @@ const report = await runChaos(
   {
     rate: Number(process.env.CHAOS_RATE ?? 500),
     downMs: Number(process.env.CHAOS_DOWN_MS ?? 3000),
+    longFaults: LONG_FAULTS,
     longDownMs: Number(process.env.CHAOS_LONG_DOWN_MS ?? 120_000),
     smallSlotCap: process.env.CHAOS_SLOT_CAP ?? "32MB",
     steadyMs: Number(process.env.CHAOS_STEADY_MS ?? 5000),
