@@ -164,7 +164,11 @@ export class PostgresCluster implements Component {
       "-t",
       "60",
     ]);
-    await run(command, args);
+    // A postmaster that was dying as we looked (kill -9) leaves its pid file behind, and pg_ctl calls
+    // that "does not shut down"; it is stopped all the same, and the next start clears the file.
+    await run(command, args).catch(async (error: unknown) => {
+      if (await this.isRunning()) throw error;
+    });
   }
 
   private async create(): Promise<void> {
