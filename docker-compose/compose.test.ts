@@ -12,7 +12,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TOPICS } from "../native/src/components/kafka.js";
-import { loadSettings, REPO_ROOT } from "../native/src/settings.js";
+import { loadSettings, REPO_ROOT, SERVICE_SETTINGS } from "../native/src/settings.js";
 import { buildStack, OUTBOX_SLOT } from "../native/src/stack.js";
 import { COMPOSE_DIR, COMPOSE_FILE, renderComposeConfig } from "./render-config.js";
 
@@ -346,6 +346,23 @@ describe("docker-compose.yml", () => {
 });
 
 describe("the Compose stack next to the native one", () => {
+  it("passes each service every setting of its schema from .env, under the service's name, with its default", () => {
+    const written: Record<string, Service> = parse(composeText, { merge: true }).services;
+    const instances = Object.keys(written).filter((name) => /^service-a-\d+$/.test(name));
+    expect(instances.length).toBe(3);
+    const problems: string[] = [];
+    for (const name of [...instances, "service-b"]) {
+      const { prefix, schema } = SERVICE_SETTINGS[name === "service-b" ? "service-b" : "service-a"];
+      const defaults: Record<string, unknown> = schema.parse({});
+      for (const key of Object.keys(schema.shape)) {
+        const expected = `\${${prefix}${key}:-${defaults[key]}}`;
+        const actual = written[name]?.environment?.[key];
+        if (actual !== expected) problems.push(`${name}: ${key} is ${actual ?? "not set"}, should be ${expected}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it("creates the native stack's topics with the same partition counts", () => {
     const topics = String(services["kafka-setup"]?.environment?.TOPICS)
       .split(/\s+/)

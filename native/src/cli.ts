@@ -9,6 +9,7 @@
  *   restart-service-a  restart the Service A instances one at a time, failing no request
  *   clean            stop, then delete the run directory, only if the runner created it
  *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl), start nothing
+ *   jars             fetch the Kafka, Connect and Debezium jars into JVM_CACHE_DIR, once
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -204,6 +205,8 @@ async function main(): Promise<void> {
       // Only the README's gRPC examples need grpcurl: without it their test fails and says why, the rest runs.
       await ensureGrpcurl(log).catch((error: Error) => log(`warning: ${error.message}`));
       return;
+    case "jars":
+      return ensureJars(settings, log);
     case "clean":
       if (!existsSync(settings.RUN_DIR)) {
         log(`nothing to remove: ${settings.RUN_DIR} does not exist`);
@@ -216,7 +219,7 @@ async function main(): Promise<void> {
       return;
     default:
       throw new Error(
-        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, setup-debezium, check-debezium, clean or prerequisites`,
+        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, clean, prerequisites or jars`,
       );
   }
 }

@@ -3,49 +3,101 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { settingsSchema as serviceASettings } from "../../service-a/src/config.js";
+import { settingsSchema as serviceBSettings } from "../../service-b/src/config.js";
 import { readPid } from "./process.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const port = z.coerce.number().int().min(1).max(65535);
+const password = z.string().min(1);
 
-/** Every port and path of the native stack; defaults are the contract's, any can be set in .env or the environment. */
-const schema = z.object({
-  RUN_DIR: z.string().default(join(REPO_ROOT, ".run")),
-  JVM_CACHE_DIR: z.string().default(join(homedir(), ".cache", "sum-pipeline", "jvm")),
-  NGINX_HTTP_PORT: port.default(8090),
-  NGINX_GRPC_PORT: port.default(50051),
-  PROMETHEUS_PORT: port.default(9090),
-  KAFKA_PORT: port.default(9092),
-  KAFKA_CONTROLLER_PORT: port.default(9093),
-  CONNECT_PORT: port.default(8083),
-  KAFKA_METRICS_PORT: port.default(9404),
-  POSTGRES_OUTBOX_EXPORTER_PORT: port.default(9187),
-  POSTGRES_LEADER_EXPORTER_PORT: port.default(9188),
-  POSTGRES_REPLICA_EXPORTER_PORT: port.default(9189),
-  NGINX_STATUS_PORT: port.default(8099),
-  NGINX_EXPORTER_PORT: port.default(9113),
-  EXPORTER_DB_PASSWORD: z.string().min(1).default("exporter_local"),
-  CONNECT_METRICS_PORT: port.default(9405),
-  OUTBOX_DB_PORT: port.default(5434),
-  LEADER_DB_PORT: port.default(5435),
-  REPLICA_DB_PORT: port.default(5436),
-  SERVICE_B_PORT: port.default(8082),
-  SERVICE_A_INSTANCES: z.coerce.number().int().min(1).max(16).default(3),
-  SERVICE_A_HTTP_PORT_BASE: port.default(8091),
-  SERVICE_A_GRPC_PORT_BASE: port.default(50061),
-  OUTBOX_DB_OWNER_PASSWORD: z.string().min(1).default("outbox_owner_local"),
-  SERVICE_A_DB_PASSWORD: z.string().min(1).default("service_a_local"),
-  DEBEZIUM_DB_PASSWORD: z.string().min(1).default("debezium_local"),
-  TOTALS_DB_OWNER_PASSWORD: z.string().min(1).default("totals_owner_local"),
-  SERVICE_B_DB_PASSWORD: z.string().min(1).default("service_b_local"),
-  POSTGRES_SUPERUSER_PASSWORD: z.string().min(1).default("postgres_local"),
-  REPLICATION_PASSWORD: z.string().min(1).default("replicator_local"),
-  KAFKA_HEAP: z.string().default("-Xms256m -Xmx512m"),
-  CONNECT_HEAP: z.string().default("-Xms256m -Xmx768m"),
+/**
+ * A directory. `~` and `~/...` start at the home directory (a shell would expand them; .env is no
+ * shell); a relative path starts at the repository root, where .env is.
+ */
+const directory = z
+  .string()
+  .min(1)
+  .transform((path, context) => {
+    if (/^~[^/]/.test(path)) {
+      context.addIssue({
+        code: "custom",
+        message: `${path}: only ~ alone or ~/... is expanded (to ${homedir()}); write the whole path`,
+      });
+      return z.NEVER;
+    }
+    return resolve(REPO_ROOT, path.replace(/^~(?=\/|$)/, homedir()));
+  });
+
+/**
+ * Each service's settings as .env names them: the service's variable after its prefix, since both
+ * services have a DB_POOL_SIZE, a SHUTDOWN_TIMEOUT_MS and a LOG_LEVEL, with different defaults.
+ */
+export const SERVICE_SETTINGS = {
+  "service-a": { prefix: "SERVICE_A_", schema: serviceASettings },
+  "service-b": { prefix: "SERVICE_B_", schema: serviceBSettings },
+} as const;
+
+type Prefixed<P extends string, S extends z.ZodRawShape> = { [K in keyof S & string as `${P}${K}`]: S[K] };
+
+function prefixed<P extends string, S extends z.ZodRawShape>(service: {
+  prefix: P;
+  schema: z.ZodObject<S>;
+}): Prefixed<P, S> {
+  const entries = Object.entries(service.schema.shape).map(
+    ([key, value]) => [`${service.prefix}${key}`, value] as const,
+  );
+  // TypeScript cannot follow keys renamed at run time: the type says what they become.
+  return Object.fromEntries(entries) as Prefixed<P, S>;
+}
+
+/**
+ * Every port, path and password of the native stack, and the services' settings; defaults are the
+ * contract's, any can be set in .env or the environment (.env.example lists each with its description).
+ */
+export const settingsSchema = z.object({
+  RUN_DIR: directory.prefault(".run").describe("The stack's data, logs and pid files."),
+  JVM_CACHE_DIR: directory
+    .prefault("~/.cache/sum-pipeline/jvm")
+    .describe("The Kafka, Connect and Debezium jars, fetched from Maven Central once."),
+  NGINX_HTTP_PORT: port.default(8090).describe("nginx, HTTP: the sums' entry."),
+  NGINX_GRPC_PORT: port.default(50051).describe("nginx, gRPC: the sums' entry."),
+  PROMETHEUS_PORT: port.default(9090).describe("Prometheus."),
+  KAFKA_PORT: port.default(9092).describe("Kafka's broker."),
+  KAFKA_CONTROLLER_PORT: port.default(9093).describe("Kafka's KRaft controller."),
+  CONNECT_PORT: port.default(8083).describe("Kafka Connect's REST API."),
+  KAFKA_METRICS_PORT: port.default(9404).describe("Kafka's JMX exporter."),
+  POSTGRES_OUTBOX_EXPORTER_PORT: port.default(9187).describe("The postgres exporter of Service A's database."),
+  POSTGRES_LEADER_EXPORTER_PORT: port.default(9188).describe("The postgres exporter of Service B's leader."),
+  POSTGRES_REPLICA_EXPORTER_PORT: port.default(9189).describe("The postgres exporter of Service B's replica."),
+  NGINX_STATUS_PORT: port.default(8099).describe("nginx's stub_status, read by its exporter."),
+  NGINX_EXPORTER_PORT: port.default(9113).describe("The nginx exporter."),
+  EXPORTER_DB_PASSWORD: password.default("exporter_local").describe("The postgres exporters' monitoring role."),
+  CONNECT_METRICS_PORT: port.default(9405).describe("Kafka Connect's JMX exporter."),
+  OUTBOX_DB_PORT: port.default(5434).describe("Service A's database (the outbox)."),
+  LEADER_DB_PORT: port.default(5435).describe("Service B's leader database."),
+  REPLICA_DB_PORT: port.default(5436).describe("Service B's replica database."),
+  SERVICE_B_PORT: port.default(8082).describe("Service B's HTTP API."),
+  SERVICE_A_INSTANCES: z.coerce.number().int().min(1).max(16).default(3).describe("Service A instances behind nginx."),
+  SERVICE_A_HTTP_PORT_BASE: port.default(8091).describe("The first Service A instance's HTTP port; the next count up."),
+  SERVICE_A_GRPC_PORT_BASE: port
+    .default(50061)
+    .describe("The first Service A instance's gRPC port; the next count up."),
+  OUTBOX_DB_OWNER_PASSWORD: password.default("outbox_owner_local").describe("The outbox schema's owner (migrations)."),
+  SERVICE_A_DB_PASSWORD: password.default("service_a_local").describe("Service A's own, least-privileged role."),
+  DEBEZIUM_DB_PASSWORD: password.default("debezium_local").describe("Debezium's replication role."),
+  TOTALS_DB_OWNER_PASSWORD: password.default("totals_owner_local").describe("The totals schema's owner (migrations)."),
+  SERVICE_B_DB_PASSWORD: password.default("service_b_local").describe("Service B's own, least-privileged role."),
+  POSTGRES_SUPERUSER_PASSWORD: password.default("postgres_local").describe("The postgres superuser of each database."),
+  REPLICATION_PASSWORD: password.default("replicator_local").describe("The replica's streaming replication role."),
+  KAFKA_HEAP: z.string().default("-Xms256m -Xmx512m").describe("Kafka's JVM heap."),
+  CONNECT_HEAP: z.string().default("-Xms256m -Xmx768m").describe("Kafka Connect's JVM heap."),
+  ...prefixed(SERVICE_SETTINGS["service-a"]),
+  ...prefixed(SERVICE_SETTINGS["service-b"]),
 });
 
-export type Settings = z.infer<typeof schema>;
+export type Settings = z.infer<typeof settingsSchema>;
 
 /** KEY=VALUE lines; `#` comments and blank lines skipped; optional surrounding quotes removed. */
 export function parseDotenv(text: string): Record<string, string> {
@@ -59,16 +111,32 @@ export function parseDotenv(text: string): Record<string, string> {
   return values;
 }
 
-/** Settings from the repository's .env, overridden by the environment. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const dotenvFile = join(REPO_ROOT, ".env");
+/** Settings from a .env file (the repository's unless told), overridden by the environment. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, dotenvFile = join(REPO_ROOT, ".env")): Settings {
   const fromFile = existsSync(dotenvFile) ? parseDotenv(readFileSync(dotenvFile, "utf8")) : {};
-  const parsed = schema.safeParse({ ...fromFile, ...env });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
-    throw new Error(`invalid native stack settings (.env or environment):\n${problems.join("\n")}`);
+  // A service's variable under its own name would silently do nothing: say which name it takes.
+  const unprefixed = Object.keys(fromFile).flatMap((key) => {
+    const names = Object.values(SERVICE_SETTINGS)
+      .filter((service) => key in service.schema.shape)
+      .map((service) => `${service.prefix}${key}`);
+    return names.length > 0 ? [`  ${key}: a service's setting takes its service's prefix: ${names.join(" or ")}`] : [];
+  });
+  const parsed = settingsSchema.safeParse({ ...fromFile, ...env });
+  const problems = [
+    ...unprefixed,
+    ...(parsed.error?.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`) ?? []),
+  ];
+  if (!parsed.success || problems.length > 0) {
+    throw new Error(`invalid native stack settings (${dotenvFile} or environment):\n${problems.join("\n")}`);
   }
-  return { ...parsed.data, RUN_DIR: resolve(parsed.data.RUN_DIR) };
+  return parsed.data;
+}
+
+/** A service's settings as the service reads them: its own variable names, from .env or the environment. */
+export function serviceSettingsEnv(settings: Settings, service: keyof typeof SERVICE_SETTINGS): Record<string, string> {
+  const { prefix, schema } = SERVICE_SETTINGS[service];
+  const values: Record<string, unknown> = settings;
+  return Object.fromEntries(Object.keys(schema.shape).map((key) => [key, String(values[`${prefix}${key}`])]));
 }
 
 export function serviceAPorts(settings: Settings): Array<{ index: number; http: number; grpc: number }> {

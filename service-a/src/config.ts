@@ -3,32 +3,69 @@ import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().positive();
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgresql:// URL" });
 
-const schema = z.object({
+/**
+ * What the stack running an instance decides (native/src/components/node-service.ts,
+ * docker-compose/docker-compose.yml): its name, where it listens, its database, and Debezium's slot
+ * (debezium/outbox-connector.json), whose state decides whether sums are taken.
+ */
+const wiring = z.object({
   SERVICE_ID: z.string().min(1).max(100).default(`service-a-${hostname()}`),
   HOST: z.string().min(1).default("127.0.0.1"),
   HTTP_PORT: port.default(8081),
   GRPC_PORT: port.default(50052),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgresql:// URL" }),
-  MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgresql:// URL" }),
-  DB_POOL_SIZE: positive.default(8),
-  DB_CONNECT_TIMEOUT_MS: positive.default(1000),
-  DB_STATEMENT_TIMEOUT_MS: positive.default(5000),
-  GROUP_COMMIT_MAX_BATCH: positive.max(5000).default(500),
-  GROUP_COMMIT_WINDOW_MS: z.coerce.number().min(0).max(100).default(1),
-  GROUP_COMMIT_MAX_QUEUED: positive.default(5000),
-  // Every sum is answered within this; nginx's read timeouts (nginx/nginx.conf, 15 s) stay above it,
-  // so the proxy never gives up on a request Service A may still commit.
-  REQUEST_TIMEOUT_MS: positive.max(14_000).default(8000),
-  /** Debezium's replication slot (debezium/outbox-connector.json): its state decides whether sums are taken. */
+  DATABASE_URL: postgresUrl,
+  MIGRATION_DATABASE_URL: postgresUrl,
   OUTBOX_SLOT_NAME: z.string().min(1).max(63).default("outbox_slot"),
-  /** The fraction of max_slot_wal_keep_size the slot may hold before new sums are refused (503). */
-  OUTBOX_SLOT_REFUSE_AT: z.coerce.number().gt(0).max(1).default(0.75),
-  /** How often the slot's state is read. */
-  OUTBOX_SLOT_CHECK_MS: positive.default(1000),
-  SHUTDOWN_TIMEOUT_MS: positive.default(10_000),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
+
+/**
+ * What an operator may tune. Both stacks pass each from .env as SERVICE_A_<name>; .env.example lists
+ * them with these descriptions and defaults (native/src/env-example.test.ts keeps the two equal).
+ */
+export const settingsSchema = z.object({
+  DB_POOL_SIZE: positive
+    .min(2, "must be at least 2 (one connection is kept for health checks)")
+    .default(8)
+    .describe("Database connections per instance; one is kept for health checks, so at least 2."),
+  DB_CONNECT_TIMEOUT_MS: positive.default(1000).describe("How long a new database connection may take."),
+  DB_STATEMENT_TIMEOUT_MS: positive.default(5000).describe("How long one database statement may run."),
+  GROUP_COMMIT_MAX_BATCH: positive.max(5000).default(500).describe("Most events committed in one transaction."),
+  GROUP_COMMIT_WINDOW_MS: z.coerce
+    .number()
+    .min(0)
+    .max(100)
+    .default(1)
+    .describe("How long a transaction's first event waits for others to join it."),
+  GROUP_COMMIT_MAX_QUEUED: positive
+    .default(5000)
+    .describe("Most events waiting for a transaction; beyond this, sums are refused at once (503)."),
+  // nginx's read timeouts (nginx/nginx.conf, 15 s) stay above this, so the proxy never gives up on a
+  // request Service A may still commit.
+  REQUEST_TIMEOUT_MS: positive
+    .max(14_000)
+    .default(8000)
+    .describe(
+      "Every sum is answered within this (503 if still queued, 500 OUTCOME_UNKNOWN if committing); at most 14000.",
+    ),
+  OUTBOX_SLOT_REFUSE_AT: z.coerce
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.75)
+    .describe("Fraction of max_slot_wal_keep_size Debezium's slot may hold before new sums are refused (503)."),
+  OUTBOX_SLOT_CHECK_MS: positive.default(1000).describe("How often the state of Debezium's slot is read."),
+  SHUTDOWN_TIMEOUT_MS: positive
+    .default(10_000)
+    .describe("How long a stopping instance may take to finish its requests."),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info")
+    .describe("Log level: fatal, error, warn, info, debug, trace or silent."),
+});
+
+const schema = wiring.extend(settingsSchema.shape);
 
 export type Config = z.infer<typeof schema>;
 
@@ -38,11 +75,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new Error(`invalid Service A configuration:\n${problems.join("\n")}`);
-  }
-  if (parsed.data.DB_POOL_SIZE < 2) {
-    throw new Error(
-      "invalid Service A configuration:\n  DB_POOL_SIZE: must be at least 2 (one connection is kept for health checks)",
-    );
   }
   return parsed.data;
 }

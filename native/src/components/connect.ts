@@ -4,7 +4,7 @@ import { httpOk, isAlive, portInUse, readPid, StackError, startDaemon, stopProce
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings } from "../settings.js";
 import type { Component } from "./component.js";
-import { ensureJars, JVM_DIR, javaArgs, jvmLayout } from "./jvm.js";
+import { ensureJars, JVM_CONFIG_DIR, javaArgs, jvmLayout } from "./jvm.js";
 
 export const CONNECTOR = "outbox-connector";
 
@@ -54,7 +54,7 @@ export class KafkaConnect implements Component {
     const config = join(p.config, "connect-distributed.properties");
     await writeFile(
       config,
-      await renderFile(join(JVM_DIR, "connect-distributed.properties"), {
+      await renderFile(join(JVM_CONFIG_DIR, "connect-distributed.properties"), {
         KAFKA_BOOTSTRAP: `127.0.0.1:${this.settings.KAFKA_PORT}`,
         CONNECT_PORT: this.settings.CONNECT_PORT,
         PLUGIN_PATH: jvmLayout(this.settings).pluginPath,

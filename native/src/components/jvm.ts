@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { run } from "../process.js";
 import { REPO_ROOT, type Settings } from "../settings.js";
 
-export const JVM_DIR = join(REPO_ROOT, "native", "jvm");
+/** native/jvm: the pom.xml that fetches the jars, and Kafka's, Connect's and Log4j2's configuration. */
+export const JVM_CONFIG_DIR = join(REPO_ROOT, "native", "jvm");
 
 /** Where the jars live: fetched from Maven Central once by native/jvm/pom.xml, outside git. */
 export function jvmLayout(settings: Settings) {
@@ -31,7 +32,14 @@ function complete(settings: Settings): boolean {
 export async function ensureJars(settings: Settings, log: (line: string) => void): Promise<void> {
   if (complete(settings)) return;
   log(`fetching Kafka, Kafka Connect and Debezium jars from Maven Central into ${settings.JVM_CACHE_DIR}`);
-  await run("mvn", ["-q", "-B", "-f", join(JVM_DIR, "pom.xml"), "package", `-DoutputDir=${settings.JVM_CACHE_DIR}`]);
+  await run("mvn", [
+    "-q",
+    "-B",
+    "-f",
+    join(JVM_CONFIG_DIR, "pom.xml"),
+    "package",
+    `-DoutputDir=${settings.JVM_CACHE_DIR}`,
+  ]);
   if (!complete(settings)) throw new Error(`jars still missing in ${settings.JVM_CACHE_DIR} after mvn package`);
 }
 
@@ -59,7 +67,7 @@ export function javaArgs(
     "-Djava.awt.headless=true",
     `-Dkafka.logs.dir=${options.logDir}`,
     `-Dkafka.log.file=${options.logFile}`,
-    `-Dlog4j2.configurationFile=${join(JVM_DIR, "log4j2.properties")}`,
+    `-Dlog4j2.configurationFile=${join(JVM_CONFIG_DIR, "log4j2.properties")}`,
     "-cp",
     jvmLayout(settings).classpath,
     options.main,

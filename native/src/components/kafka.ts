@@ -16,7 +16,7 @@ import {
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings } from "../settings.js";
 import type { Component } from "./component.js";
-import { ensureJars, JVM_DIR, javaArgs } from "./jvm.js";
+import { ensureJars, JVM_CONFIG_DIR, javaArgs } from "./jvm.js";
 
 export const TOPICS = [
   { topic: "user-events", numPartitions: 6 },
@@ -106,7 +106,7 @@ export class KafkaBroker implements Component {
     const config = join(p.config, "kafka-server.properties");
     await writeFile(
       config,
-      await renderFile(join(JVM_DIR, "kafka-server.properties"), {
+      await renderFile(join(JVM_CONFIG_DIR, "kafka-server.properties"), {
         KAFKA_PORT: this.settings.KAFKA_PORT,
         KAFKA_CONTROLLER_PORT: this.settings.KAFKA_CONTROLLER_PORT,
         KAFKA_DATA_DIR: this.dataDir,

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { httpOk, isAlive, portInUse, readPid, StackError, startDaemon, stopProcess, waitUntil } from "../process.js";
-import { paths, REPO_ROOT, type Settings } from "../settings.js";
+import { paths, REPO_ROOT, type Settings, serviceSettingsEnv } from "../settings.js";
 import type { Component } from "./component.js";
 
 export interface NodeServiceOptions {
@@ -11,6 +11,7 @@ export interface NodeServiceOptions {
   /** Every port it listens on, checked free before it starts. */
   ports: number[];
   address: string;
+  /** Its settings and wiring, over the runner's own environment. */
   env: Record<string, string>;
 }
 
@@ -78,6 +79,7 @@ export function serviceAInstance(
     ports: [ports.http, ports.grpc],
     address: `127.0.0.1:${ports.http} (gRPC ${ports.grpc})`,
     env: {
+      ...serviceSettingsEnv(settings, "service-a"),
       HTTP_PORT: String(ports.http),
       GRPC_PORT: String(ports.grpc),
       DATABASE_URL: outbox("service_a", settings.SERVICE_A_DB_PASSWORD),
@@ -94,6 +96,7 @@ export function serviceB(settings: Settings): NodeService {
     ports: [settings.SERVICE_B_PORT],
     address: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
     env: {
+      ...serviceSettingsEnv(settings, "service-b"),
       HTTP_PORT: String(settings.SERVICE_B_PORT),
       KAFKA_BROKERS: `127.0.0.1:${settings.KAFKA_PORT}`,
       LEADER_DATABASE_URL: postgresUrl(settings.LEADER_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),
