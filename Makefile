@@ -1,7 +1,8 @@
 # Run `make help` for the list; docs/CONTRACT.md says what each target promises.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-PNPM ?= pnpm
+# The pnpm package.json pins, from the PATH, corepack or a one-time npm install (bin/pnpm says how).
+PNPM ?= bin/pnpm
 RESULTS := test-results
 
 # Docker Compose where a Docker engine answers, the native stack of local processes otherwise.
@@ -18,8 +19,12 @@ COMPOSE_CLI := $(PNPM) exec tsx docker-compose/cli.ts
 help: ## Show this list
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-install: ## Install the workspace's dependencies (pnpm)
+install: node_modules/.modules.yaml ## Install the workspace's dependencies (pnpm), when the lockfile or a package.json changed
+
+# pnpm writes node_modules/.modules.yaml; it is touched so that a run with nothing to install prints nothing.
+node_modules/.modules.yaml: package.json pnpm-lock.yaml pnpm-workspace.yaml $(wildcard */package.json)
 	$(PNPM) install --frozen-lockfile
+	@touch $@
 
 build: install ## Compile the TypeScript services
 	$(PNPM) run build

@@ -233,7 +233,8 @@ describe("docker-compose.yml", () => {
     expect(read(".ci/run")).toMatch(/^make test\b/m);
     const makefile = read("Makefile");
     expect(makefile).toMatch(/^test: install\b/m);
-    const install = /^install:.*\n\t(.+)$/m.exec(makefile)?.[1]?.replace("$(PNPM)", "pnpm");
+    expect(makefile).toMatch(/^install: node_modules\/\.modules\.yaml\b/m);
+    const install = /^node_modules\/\.modules\.yaml:.*\n\t(.+)$/m.exec(makefile)?.[1]?.replace("$(PNPM)", "pnpm");
     expect(install).toBe("pnpm install --frozen-lockfile");
     expect(/^build:.*\n\t(.+)$/m.exec(makefile)?.[1]).toBe("$(PNPM) run build");
     const buildScript: string = JSON.parse(read("package.json")).scripts.build;
