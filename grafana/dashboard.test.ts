@@ -181,8 +181,10 @@ describe("the DMA Grafana dashboard (grafana/dashboards/dma.json)", () => {
         "debezium_streaming_queueremainingcapacity",
         "debezium_streaming_totalnumberofeventsseen",
         "pg_replication_slot_retained_wal_bytes",
+        "service_a_event_stream_wal_fraction",
       ],
-      from: /^(debezium_|kafka_connect_|pg_replication_slot_)/,
+      // Service A's own read of Debezium's slot: what makes it refuse sums.
+      from: /^(debezium_|kafka_connect_|pg_replication_slot_|service_a_event_stream_)/,
     },
     {
       title: "Kafka",
@@ -206,6 +208,8 @@ describe("the DMA Grafana dashboard (grafana/dashboards/dma.json)", () => {
         "service_b_end_to_end_latency_seconds_bucket",
         "service_b_running_total",
         "service_b_replica_lag_seconds",
+        "service_b_replica_up",
+        "service_b_partition_gap",
       ],
       from: /^service_b_/,
     },
