@@ -17,7 +17,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Component } from "./components/component.js";
 import { ensureJars } from "./components/jvm.js";
-import { ensureGrpcurl, ensurePrerequisites } from "./components/prerequisites.js";
+import { ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
 import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
@@ -202,8 +202,11 @@ async function main(): Promise<void> {
     case "prerequisites":
       await ensurePrerequisites(log);
       await ensureJars(settings, log);
-      // Only the README's gRPC examples need grpcurl: without it their test fails and says why, the rest runs.
-      await ensureGrpcurl(log).catch((error: Error) => log(`warning: ${error.message}`));
+      // Only the README's gRPC examples need grpcurl, and make bench's gRPC load ghz: without one, the
+      // test that needs it fails and says why, the rest runs.
+      for (const tool of ["grpcurl", "ghz"] as const) {
+        await ensureGoTool(tool, log).catch((error: Error) => log(`warning: ${error.message}`));
+      }
       return;
     case "jars":
       return ensureJars(settings, log);

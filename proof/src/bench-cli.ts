@@ -3,9 +3,12 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadSettings, REPO_ROOT } from "@sum/native/settings";
 import { runBench } from "./bench.js";
+import { findLoadGenerators } from "./load-generators.js";
 
 const numbers = (value: string | undefined, fallback: number[]) =>
   value ? value.split(",").map((n) => Number(n.trim())) : fallback;
+
+const log = (line: string) => console.log(`==> ${line}`);
 
 const settings = loadSettings();
 const report = await runBench(
@@ -23,7 +26,8 @@ const report = await runBench(
     rateSeconds: Number(process.env.BENCH_RATE_SECONDS ?? 30),
     pgbenchClients: numbers(process.env.BENCH_PGBENCH_CLIENTS, [24, 64]),
     pgbenchSeconds: Number(process.env.BENCH_PGBENCH_SECONDS ?? 15),
-    log: (line) => console.log(`==> ${line}`),
+    generators: process.env.BENCH_GENERATOR === "node" ? {} : await findLoadGenerators(log),
+    log,
   },
 );
 
@@ -32,6 +36,7 @@ console.log("\nService A through nginx (durable sums: each answered only after i
 console.table(
   report.phases.map((p) => ({
     phase: p.name,
+    generator: p.generator,
     "sums/s": Math.round(p.perSecond),
     "p50 ms": ms(p.p50),
     "p99 ms": ms(p.p99),

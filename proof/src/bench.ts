@@ -8,6 +8,7 @@ import { postgresBinDir } from "@sum/test-support";
 import { type Endpoints, PipelineClient } from "./clients.js";
 import { cpuSecondsByTree } from "./cpu.js";
 import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
+import { type LoadGenerators, runGhz, runWrk } from "./load-generators.js";
 
 export interface BenchOptions {
   /** Closed-loop concurrency levels, each run over HTTP and over gRPC. */
@@ -19,11 +20,14 @@ export interface BenchOptions {
   /** pgbench client counts for the single-row-commit baseline. */
   pgbenchClients: number[];
   pgbenchSeconds: number;
+  generators: LoadGenerators;
   log: (line: string) => void;
 }
 
 export interface PhaseReport extends Omit<LoadResult, "ackedSum"> {
   name: string;
+  /** What sent the load: wrk, ghz, or this Node process. */
+  generator: "wrk" | "ghz" | "node";
   /** CPU seconds each component (and the load generator) spent per 1,000 acknowledged requests. */
   cpuPer1000: Record<string, number>;
 }
@@ -44,7 +48,7 @@ export interface PipelineReport {
 
 export interface BenchReport {
   date: string;
-  options: Omit<BenchOptions, "log">;
+  options: Omit<BenchOptions, "log" | "generators">;
   phases: PhaseReport[];
   pipeline: PipelineReport[];
   pgbench: Array<{ clients: number; tps: number }>;
@@ -113,17 +117,28 @@ function componentPids(settings: Settings): Map<string, number> {
   return pids;
 }
 
-/** The CPU the components and this load generator used while `work` ran. */
+/**
+ * The CPU the components and the load generator used while `work` ran: this process's tree, which
+ * holds wrk or ghz while they run and counts them once reaped.
+ */
 async function measuringCpu<T>(pids: Map<string, number>, work: () => Promise<T>) {
-  const before = cpuSecondsByTree(pids);
-  const ownBefore = process.cpuUsage();
+  const trees = new Map([...pids, ["load generator", process.pid]]);
+  const before = cpuSecondsByTree(trees);
   const result = await work();
-  const after = cpuSecondsByTree(pids);
-  const own = process.cpuUsage(ownBefore);
+  const after = cpuSecondsByTree(trees);
   const seconds: Record<string, number> = {};
   for (const [name, value] of after) seconds[name] = value - (before.get(name) ?? value);
-  seconds["load generator"] = (own.user + own.system) / 1e6;
   return { result, seconds };
+}
+
+/** Closed loops from wrk or ghz when present; open loops (latency from the intended send time) from Node. */
+function loadRunner(generators: LoadGenerators, endpoints: Endpoints, plan: LoadPlan) {
+  const { wrk, ghz } = generators;
+  if (plan.rate === undefined && plan.transport === "http" && wrk !== undefined)
+    return { generator: "wrk" as const, run: () => runWrk(wrk, endpoints, plan) };
+  if (plan.rate === undefined && plan.transport === "grpc" && ghz !== undefined)
+    return { generator: "ghz" as const, run: () => runGhz(ghz, endpoints, plan) };
+  return { generator: "node" as const, run: () => runLoad(endpoints, plan) };
 }
 
 /**
@@ -188,7 +203,8 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
         await sleep(1000);
       }
     })();
-    const { result, seconds } = await measuringCpu(pids, () => runLoad(endpoints, plan));
+    const load = loadRunner(options.generators, endpoints, plan);
+    const { result, seconds } = await measuringCpu(pids, load.run);
     sampling = false;
     await sampler;
     const atEnd = await serviceB(endpoints);
@@ -200,7 +216,7 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
     acked += result.acked;
     const cpuPer1000: Record<string, number> = {};
     for (const [component, cpu] of Object.entries(seconds)) cpuPer1000[component] = (cpu * 1000) / result.acked;
-    phases.push({ name, ...figures, cpuPer1000 });
+    phases.push({ name, generator: load.generator, ...figures, cpuPer1000 });
     pipeline.push({
       phase: name,
       appliedPerSecond: (atEnd.applied - before.applied) / plan.seconds,
@@ -242,7 +258,7 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
   endClient.close();
   const totalDelta = end.total - start.total;
   const eventsApplied = end.eventsApplied - start.eventsApplied;
-  const { log: _log, ...recorded } = options;
+  const { log: _log, generators: _generators, ...recorded } = options;
   return {
     date: new Date().toISOString(),
     options: recorded,

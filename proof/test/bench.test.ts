@@ -1,11 +1,17 @@
 import { loadSettings } from "@sum/native/settings";
 import { expect, inject, it } from "vitest";
 import { runBench } from "../src/bench.js";
+import { findLoadGenerators } from "../src/load-generators.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
 
-it("make bench measures every phase, names each component's CPU, runs pgbench and proves the total exact", async () => {
+it("make bench measures every phase (closed loops from wrk and ghz), names each component's CPU, runs pgbench and proves the total exact", async () => {
+  const generators = await findLoadGenerators(() => {});
+  expect(generators, "make test installs wrk (apt) and builds ghz (go install)").toEqual({
+    wrk: expect.any(String),
+    ghz: expect.any(String),
+  });
   const report = await runBench(
     settings,
     {
@@ -14,16 +20,39 @@ it("make bench measures every phase, names each component's CPU, runs pgbench an
       serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
       kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
     },
-    { levels: [4], levelSeconds: 2, rate: 100, rateSeconds: 3, pgbenchClients: [2], pgbenchSeconds: 2, log: () => {} },
+    {
+      levels: [4],
+      levelSeconds: 2,
+      rate: 100,
+      rateSeconds: 3,
+      pgbenchClients: [2],
+      pgbenchSeconds: 2,
+      generators,
+      log: () => {},
+    },
   );
 
-  expect(report.phases.map((p) => p.name)).toEqual(["http x4", "grpc x4", "http @100/s", "grpc @100/s"]);
+  expect(report.phases.map((p) => [p.name, p.generator])).toEqual([
+    ["http x4", "wrk"],
+    ["grpc x4", "ghz"],
+    ["http @100/s", "node"],
+    ["grpc @100/s", "node"],
+  ]);
   for (const phase of report.phases) {
     expect(phase.acked, phase.name).toBeGreaterThan(0);
     expect(phase.failed, phase.name).toBe(0);
     expect(phase.p50).toBeLessThanOrEqual(phase.p99);
     // Every request went through nginx to some Service A, which committed to the outbox, which Debezium streamed.
-    for (const component of ["nginx", "service-a-1", "postgres-outbox", "kafka", "kafka-connect", "service-b"]) {
+    const components = [
+      "nginx",
+      "service-a-1",
+      "postgres-outbox",
+      "kafka",
+      "kafka-connect",
+      "service-b",
+      "load generator",
+    ];
+    for (const component of components) {
       expect(phase.cpuPer1000[component], `${phase.name} ${component}`).toBeGreaterThan(0);
     }
   }

@@ -3,18 +3,21 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { ensureGrpcurl, GRPCURL_MODULE, postgresBin } from "./prerequisites.js";
+import { ensureGoTool, GO_TOOLS, postgresBin } from "./prerequisites.js";
 
-it("without grpcurl and without Go, the message says how to get grpcurl", async () => {
-  const home = await mkdtemp(join(tmpdir(), "no-go-"));
-  try {
-    await expect(ensureGrpcurl(() => {}, { PATH: join(home, "bin"), HOME: home })).rejects.toThrow(
-      `go install ${GRPCURL_MODULE}`,
-    );
-  } finally {
-    await rm(home, { recursive: true, force: true });
-  }
-});
+it.each(Object.keys(GO_TOOLS) as Array<keyof typeof GO_TOOLS>)(
+  "without %s and without Go, the message says how to get it",
+  async (tool) => {
+    const home = await mkdtemp(join(tmpdir(), "no-go-"));
+    try {
+      await expect(ensureGoTool(tool, () => {}, { PATH: join(home, "bin"), HOME: home })).rejects.toThrow(
+        `go install ${GO_TOOLS[tool]}`,
+      );
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  },
+);
 
 it("PostgreSQL's programs come from PG_BIN when set, else from the newest version installed", () => {
   const saved = process.env.PG_BIN;

@@ -71,22 +71,31 @@ export async function ensurePrerequisites(log: (line: string) => void): Promise<
   if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.map((p) => p.what).join(", ")}`);
 }
 
-export const GRPCURL_MODULE = "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4";
+/** Tools Debian has no package for, built with `go install` (pinned) when Go is on the PATH. */
+export const GO_TOOLS = {
+  // The README's gRPC examples, and the test that runs them.
+  grpcurl: "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4",
+  // make bench's gRPC load: a generator cheaper than grpc-js, so the system under test gets the CPU.
+  ghz: "github.com/bojand/ghz/cmd/ghz@v0.93.0",
+} as const;
 
-/**
- * grpcurl, which the README's gRPC examples (and the test that runs them) use. Debian has no package:
- * it is built with `go install` when Go is on the PATH, into ~/go/bin.
- */
-export async function ensureGrpcurl(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/** The tool's path: on the PATH, in ~/go/bin, or built there with `go install`; says how to get it otherwise. */
+export async function ensureGoTool(
+  tool: keyof typeof GO_TOOLS,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const dirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
   const goBin = join(env.HOME ?? "", "go", "bin");
-  if ([...dirs, goBin].some((dir) => existsSync(join(dir, "grpcurl")))) return;
+  const found = [...dirs, goBin].map((dir) => join(dir, tool)).find((file) => existsSync(file));
+  if (found !== undefined) return found;
   const go = dirs.map((dir) => join(dir, "go")).find((file) => existsSync(file));
   if (go === undefined) {
     throw new Error(
-      `grpcurl is missing and there is no Go to build it: install Go 1.21+ and run\n  go install ${GRPCURL_MODULE}\nor put a grpcurl release binary on the PATH`,
+      `${tool} is missing and there is no Go to build it: install Go 1.21+ and run\n  go install ${GO_TOOLS[tool]}\nor put a ${tool} release binary on the PATH`,
     );
   }
-  log(`building grpcurl (go install ${GRPCURL_MODULE})`);
-  await run(go, ["install", GRPCURL_MODULE], { env: { ...env, GOBIN: goBin } });
+  log(`building ${tool} (go install ${GO_TOOLS[tool]})`);
+  await run(go, ["install", GO_TOOLS[tool]], { env: { ...env, GOBIN: goBin } });
+  return join(goBin, tool);
 }
