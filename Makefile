@@ -46,7 +46,7 @@ test-workflow: install ## Prove the running stack: sums through nginx, each appl
 test-chaos: install ## kill -9 each component under load (native stack, to itself); exact total or FAIL
 	$(PNPM) exec tsx proof/src/chaos-cli.ts
 
-bench: install ## The whole pipeline under load (native stack): sums/s, latency, lag, end-to-end, CPU per component, pgbench ratio, exact total
+bench: install ## The whole pipeline under load (native stack; wrk, ghz): sums/s, latency, lag, end-to-end, CPU per component, a soak, exact total
 	$(NATIVE) start
 	$(PNPM) exec tsx proof/src/bench-cli.ts
 

@@ -26,6 +26,7 @@ const report = await runBench(
     rateSeconds: Number(process.env.BENCH_RATE_SECONDS ?? 30),
     pgbenchClients: numbers(process.env.BENCH_PGBENCH_CLIENTS, [24, 64]),
     pgbenchSeconds: Number(process.env.BENCH_PGBENCH_SECONDS ?? 15),
+    soakSeconds: Number(process.env.BENCH_SOAK_SECONDS ?? 600),
     generators: process.env.BENCH_GENERATOR === "node" ? {} : await findLoadGenerators(log),
     log,
   },
@@ -67,6 +68,36 @@ console.table(
     ]),
   ),
 );
+if (report.soak) {
+  const { soak } = report;
+  console.log(`Soak: ${soak.rate} sums/s over HTTP for ${soak.seconds} s, each minute`);
+  console.table(
+    soak.minutes.map((m) => ({
+      minute: m.minute,
+      "sums/s": Math.round(m.perSecond),
+      "p99 ms": ms(m.p99),
+      "max lag": m.maxLag,
+      failed: m.failed,
+    })),
+  );
+  console.log(
+    `p99 of the last three minutes over the first three (after the first): ${soak.p99Ratio.toFixed(2)}x: ${soak.p99Growing ? "GROWING" : "flat"}`,
+  );
+  console.log("Memory (PSS, MiB) at the start, after the first minute and at the end");
+  console.table(
+    Object.fromEntries(
+      soak.memory.map((m) => [
+        m.component,
+        {
+          start: m.startMib.toFixed(0),
+          warm: m.warmMib.toFixed(0),
+          end: m.endMib.toFixed(0),
+          growth: m.growing ? "GROWING" : "flat",
+        },
+      ]),
+    ),
+  );
+}
 for (const { clients, tps } of report.pgbench) {
   console.log(`pgbench single-row INSERT commits on the outbox database, ${clients} clients: ${Math.round(tps)} tps`);
 }

@@ -1,14 +1,12 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { run } from "@sum/native/process";
 import { componentPid, type Settings } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
-import { postgresBinDir } from "@sum/test-support";
 import { type Endpoints, PipelineClient } from "./clients.js";
-import { cpuSecondsByTree } from "./cpu.js";
 import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
 import { type LoadGenerators, runGhz, runWrk } from "./load-generators.js";
+import { pgbench } from "./pgbench.js";
+import { cpuSecondsByTree } from "./process-resources.js";
+import { quantileMs, serviceB } from "./service-b-metrics.js";
+import { runSoak, type SoakReport } from "./soak.js";
 
 export interface BenchOptions {
   /** Closed-loop concurrency levels, each run over HTTP and over gRPC. */
@@ -20,6 +18,8 @@ export interface BenchOptions {
   /** pgbench client counts for the single-row-commit baseline. */
   pgbenchClients: number[];
   pgbenchSeconds: number;
+  /** The soak at `rate` over HTTP after the other phases; 0 leaves it out. */
+  soakSeconds: number;
   generators: LoadGenerators;
   log: (line: string) => void;
 }
@@ -52,61 +52,13 @@ export interface BenchReport {
   phases: PhaseReport[];
   pipeline: PipelineReport[];
   pgbench: Array<{ clients: number; tps: number }>;
+  soak?: SoakReport;
   /** The best Service A rate over the best pgbench rate, per transport. */
   ratioToPgbench: { http: number; grpc: number };
   correctness: { passed: boolean; acked: number; eventsApplied: number; expectedDelta: string; totalDelta: string };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Sample values of one metric in Prometheus text format, keyed by their label set. */
-function samples(text: string, name: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name)) continue;
-    const match = /^(\w+)(\{[^}]*\})? (\S+)/.exec(line);
-    if (match?.[1] === name) values.set(match[2] ?? "", Number(match[3]));
-  }
-  return values;
-}
-
-const sum = (values: Map<string, number>) => [...values.values()].reduce((a, b) => a + b, 0);
-
-interface ServiceBSnapshot {
-  applied: number;
-  lag: number;
-  /** Cumulative end-to-end latency bucket counts by upper bound (seconds). */
-  buckets: Map<number, number>;
-}
-
-async function serviceB(endpoints: Endpoints): Promise<ServiceBSnapshot> {
-  const text = await (await fetch(`${endpoints.serviceB}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  const buckets = new Map<number, number>();
-  for (const [labels, value] of samples(text, "service_b_end_to_end_latency_seconds_bucket")) {
-    const le = /le="([^"]+)"/.exec(labels)?.[1] ?? "+Inf";
-    buckets.set(le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le), value);
-  }
-  return {
-    applied: sum(samples(text, "service_b_events_applied_total")),
-    lag: sum(samples(text, "service_b_consumer_lag")),
-    buckets,
-  };
-}
-
-/** histogram_quantile over the difference of two snapshots, in milliseconds. */
-function quantileMs(before: Map<number, number>, after: Map<number, number>, q: number): number {
-  const bounds = [...after.keys()].sort((x, y) => x - y);
-  const counts = bounds.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
-  const total = counts.at(-1) ?? 0;
-  if (total === 0) return Number.NaN;
-  const rank = q * total;
-  const index = counts.findIndex((count) => count >= rank);
-  const upper = bounds[index] as number;
-  const lower = index === 0 ? 0 : (bounds[index - 1] as number);
-  if (upper === Number.POSITIVE_INFINITY) return lower * 1000;
-  const below = index === 0 ? 0 : (counts[index - 1] as number);
-  return (lower + ((upper - lower) * (rank - below)) / ((counts[index] as number) - below)) * 1000;
-}
 
 function componentPids(settings: Settings): Map<string, number> {
   const pids = new Map<string, number>();
@@ -141,37 +93,6 @@ function loadRunner(generators: LoadGenerators, endpoints: Endpoints, plan: Load
   return { generator: "node" as const, run: () => runLoad(endpoints, plan) };
 }
 
-/**
- * pgbench's single-row INSERT transactions on the outbox database, into a copy of the outbox table
- * (not the outbox itself: Debezium would stream those rows and Service B would count them).
- */
-async function pgbench(settings: Settings, clients: number, seconds: number): Promise<number> {
-  const bin = postgresBinDir();
-  const env = { ...process.env, PGPASSWORD: settings.POSTGRES_SUPERUSER_PASSWORD };
-  const connection = ["-h", "127.0.0.1", "-p", String(settings.OUTBOX_DB_PORT), "-U", "postgres"];
-  const psql = (sql: string) => run(join(bin, "psql"), [...connection, "-d", "outbox", "-qAt", "-c", sql], { env });
-  await psql("DROP TABLE IF EXISTS bench_outbox; CREATE TABLE bench_outbox (LIKE outbox INCLUDING ALL)");
-  const dir = await mkdtemp(join(tmpdir(), "pgbench-"));
-  try {
-    const script = join(dir, "insert.sql");
-    await writeFile(
-      script,
-      `\\set a random(1, 1000000)
-INSERT INTO bench_outbox (id, aggregatetype, aggregateid, type, payload)
-  VALUES (gen_random_uuid(), 'user-events', 'bench', 'SumCalculated', jsonb_build_object('a', :a, 'b', 1, 'result', :a + 1));
-`,
-    );
-    const args = [...connection, "-n", "-c", String(clients), "-j", "2", "-T", String(seconds), "-f", script, "outbox"];
-    const output = await run(join(bin, "pgbench"), args, { env });
-    const tps = /tps = ([\d.]+)/.exec(output)?.[1];
-    if (!tps) throw new Error(`pgbench printed no rate: ${output}`);
-    return Number(tps);
-  } finally {
-    await psql("DROP TABLE bench_outbox");
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 function phaseName(plan: LoadPlan): string {
   return plan.rate === undefined ? `${plan.transport} x${plan.concurrency}` : `${plan.transport} @${plan.rate}/s`;
 }
@@ -188,6 +109,7 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
   const pipeline: PipelineReport[] = [];
   let expectedDelta = 0n;
   let acked = 0;
+  let soak: SoakReport | undefined;
 
   /** One phase from a settled pipeline: the load with its CPU, Service B's lag sampled each second, then the drain. */
   const measure = async (plan: LoadPlan) => {
@@ -239,6 +161,14 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
     for (const transport of ["http", "grpc"] as const) {
       await measure({ transport, concurrency: 256, seconds: options.rateSeconds, rate: options.rate });
     }
+    if (options.soakSeconds > 0) {
+      options.log(`soak: ${options.rate}/s over HTTP for ${options.soakSeconds} s`);
+      await client.settledTotal();
+      const soaked = await runSoak(endpoints, pids, { ...options, seconds: options.soakSeconds });
+      soak = soaked.report;
+      expectedDelta += soaked.ackedSum;
+      acked += soak.acked;
+    }
   } finally {
     client.close();
   }
@@ -265,9 +195,14 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
     phases,
     pipeline,
     pgbench: pgbenchRates,
+    ...(soak && { soak }),
     ratioToPgbench: { http: best("http") / bestPgbench, grpc: best("grpc") / bestPgbench },
     correctness: {
-      passed: totalDelta === expectedDelta && eventsApplied === acked && phases.every((p) => p.wrong === 0),
+      passed:
+        totalDelta === expectedDelta &&
+        eventsApplied === acked &&
+        phases.every((p) => p.wrong === 0) &&
+        (soak?.wrong ?? 0) === 0,
       acked,
       eventsApplied,
       expectedDelta: expectedDelta.toString(),

@@ -27,6 +27,7 @@ it("make bench measures every phase (closed loops from wrk and ghz), names each 
       rateSeconds: 3,
       pgbenchClients: [2],
       pgbenchSeconds: 2,
+      soakSeconds: 65,
       generators,
       log: () => {},
     },
@@ -63,6 +64,14 @@ it("make bench measures every phase (closed loops from wrk and ghz), names each 
     expect(pipeline.endToEndP99Ms).toBeGreaterThanOrEqual(pipeline.endToEndP50Ms);
   }
   expect(report.pgbench[0]?.tps).toBeGreaterThan(0);
+  // Two soak windows (a minute and 5 s), each with its p99 and lag; every component's memory read three times.
+  expect(report.soak?.minutes.map((m) => m.minute)).toEqual([1, 2]);
+  expect(report.soak?.acked).toBeGreaterThan(0);
+  for (const component of ["postgres-outbox", "kafka", "kafka-connect", "service-b", "service-a-1", "nginx"]) {
+    const memory = report.soak?.memory.find((m) => m.component === component);
+    expect(memory?.startMib, component).toBeGreaterThan(1);
+    expect(memory?.endMib, component).toBeGreaterThan(1);
+  }
   expect(report.ratioToPgbench.http).toBeGreaterThan(0);
   expect(report.correctness).toMatchObject({ passed: true, eventsApplied: report.correctness.acked });
   expect(report.correctness.totalDelta).toBe(report.correctness.expectedDelta);

@@ -1,0 +1,117 @@
+/**
+ * make bench's soak: a fixed rate over HTTP for many minutes, one open-loop run a minute, with each
+ * minute's p99 and Service B's lag, and every component's memory at the start, after the first
+ * minute (warm) and at the end. What grows is reported as growing; nothing here passes or fails.
+ */
+import { sleep } from "@sum/test-support";
+import type { Endpoints } from "./clients.js";
+import { runLoad } from "./load.js";
+import { memoryMibByTree } from "./process-resources.js";
+import { serviceB } from "./service-b-metrics.js";
+
+export interface SoakMinute {
+  minute: number;
+  perSecond: number;
+  p99: number;
+  /** The most events Service B had not yet applied, sampled each second. */
+  maxLag: number;
+  acked: number;
+  failed: number;
+}
+
+export interface SoakMemory {
+  component: string;
+  startMib: number;
+  /** After the first minute: caches filled, code compiled. */
+  warmMib: number;
+  endMib: number;
+  /** More than 10% above its warm figure at the end. */
+  growing: boolean;
+}
+
+export interface SoakReport {
+  rate: number;
+  seconds: number;
+  minutes: SoakMinute[];
+  memory: SoakMemory[];
+  /** The median p99 of the last three minutes over that of the first three (after the first). */
+  p99Ratio: number;
+  p99Growing: boolean;
+  acked: number;
+  failed: number;
+  wrong: number;
+}
+
+const GROWTH_ALLOWED = 1.1;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+export async function runSoak(
+  endpoints: Endpoints,
+  pids: Map<string, number>,
+  options: { rate: number; seconds: number; log: (line: string) => void },
+): Promise<{ report: SoakReport; ackedSum: bigint }> {
+  const memoryAtStart = memoryMibByTree(pids);
+  let memoryWarm = memoryAtStart;
+  const minutes: SoakMinute[] = [];
+  let ackedSum = 0n;
+  let wrong = 0;
+  for (let elapsed = 0; elapsed < options.seconds; elapsed += 60) {
+    const seconds = Math.min(60, options.seconds - elapsed);
+    let maxLag = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        maxLag = Math.max(maxLag, (await serviceB(endpoints)).lag);
+        await sleep(1000);
+      }
+    })();
+    const result = await runLoad(endpoints, { transport: "http", concurrency: 256, seconds, rate: options.rate });
+    sampling = false;
+    await sampler;
+    ackedSum += result.ackedSum;
+    wrong += result.wrong;
+    minutes.push({
+      minute: minutes.length + 1,
+      perSecond: result.perSecond,
+      p99: result.p99,
+      maxLag,
+      acked: result.acked,
+      failed: result.failed,
+    });
+    if (minutes.length === 1) memoryWarm = memoryMibByTree(pids);
+    options.log(`soak minute ${minutes.length}: ${Math.round(result.perSecond)}/s, p99 ${result.p99.toFixed(1)} ms`);
+  }
+  const memoryAtEnd = memoryMibByTree(pids);
+
+  const memory = [...memoryAtStart.keys()].map((component) => {
+    const warmMib = memoryWarm.get(component) ?? 0;
+    const endMib = memoryAtEnd.get(component) ?? 0;
+    return {
+      component,
+      startMib: memoryAtStart.get(component) ?? 0,
+      warmMib,
+      endMib,
+      growing: endMib > warmMib * GROWTH_ALLOWED,
+    };
+  });
+  const p99s = minutes.slice(1).map((minute) => minute.p99);
+  const p99Ratio = median(p99s.slice(-3)) / median(p99s.slice(0, 3));
+  return {
+    report: {
+      rate: options.rate,
+      seconds: options.seconds,
+      minutes,
+      memory,
+      p99Ratio,
+      p99Growing: p99Ratio > GROWTH_ALLOWED,
+      acked: minutes.reduce((sum, minute) => sum + minute.acked, 0),
+      failed: minutes.reduce((sum, minute) => sum + minute.failed, 0),
+      wrong,
+    },
+    ackedSum,
+  };
+}
