@@ -12,13 +12,13 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { KUBERNETES_VERSION, SCHEMAS_DIR } from "../chart.js";
 
 type Source = { goModule: string; path: string } | { gitRepo: string; commit: string; path: string };
 
 type Json = Record<string, unknown>;
 
-const SCHEMAS_DIR = import.meta.dirname;
-const KUBERNETES = "k8s.io/kubernetes@v1.34.3";
+const KUBERNETES = `k8s.io/kubernetes@v${KUBERNETES_VERSION}`;
 const STRIMZI = { gitRepo: "strimzi/strimzi-kafka-operator", commit: "8541da1e336bdcda9647aeacfbc2048e57580a52" };
 const NGINX_GATEWAY = { gitRepo: "nginx/nginx-gateway-fabric", commit: "e55bfe33969f313b210d3497b3ae56b923175d69" };
 const CNPG = "github.com/cloudnative-pg/cloudnative-pg@v1.30.0";
