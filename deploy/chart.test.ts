@@ -20,6 +20,8 @@ import {
   type Profile,
   parseManifest,
   renderManifest,
+  TOOLS,
+  tool,
   validate,
   valuesFile,
 } from "./chart.js";
@@ -204,6 +206,19 @@ describe("the chart's refusals", () => {
 
   it("refuses to render Kafka without node pools (values.yaml alone, no profile)", () => {
     expect(() => renderManifest("small", ["kafka.nodePools=null"])).toThrow(/kafka.nodePools is empty/);
+  });
+});
+
+describe("the tools", () => {
+  it("says how to install helm or kubeconform when it is missing", () => {
+    const nowhere = { PATH: "/nonexistent", GOPATH: "/nonexistent" };
+    expect(() => tool("helm", nowhere)).toThrow(`helm is not installed; install it with: ${TOOLS.helm}`);
+    expect(() => tool("kubeconform", nowhere)).toThrow(TOOLS.kubeconform);
+  });
+
+  it("are the versions CI installs (.ci/run)", () => {
+    const ci = read(".ci/run");
+    for (const command of Object.values(TOOLS)) expect(ci).toContain(command.replace("go install ", ""));
   });
 });
 

@@ -31,8 +31,8 @@ export interface K8sObject {
 }
 
 /** The tool's path, from PATH or where `go install` puts it; a missing tool says how to install it. */
-export function tool(name: keyof typeof TOOLS): string {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), join(process.env.GOPATH ?? join(homedir(), "go"), "bin")];
+export function tool(name: keyof typeof TOOLS, env: NodeJS.ProcessEnv = process.env): string {
+  const dirs = [...(env.PATH ?? "").split(delimiter), join(env.GOPATH ?? join(homedir(), "go"), "bin")];
   const found = dirs.map((dir) => join(dir, name)).find((path) => existsSync(path));
   if (!found) throw new Error(`${name} is not installed; install it with: ${TOOLS[name]} (into $HOME/go/bin)`);
   return found;
