@@ -4,7 +4,7 @@
  *
  *   tsx deploy/schemas/vendor.ts strimzi/strimzi-kafka-operator=<git dir> nginx/nginx-gateway-fabric=<git dir>
  *
-* Go modules come from the Go module proxy (`go mod download`); the two GitHub repositories, which
+ * Go modules come from the Go module proxy (`go mod download`); the two GitHub repositories, which
  * publish no Go module with their CRDs, from local clones holding the commits named below.
  * SOURCES.md says where each file comes from and under which licence.
  */
