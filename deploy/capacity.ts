@@ -6,10 +6,11 @@
  *   pnpm exec tsx deploy/capacity.ts [results/bench.json] [--write docs/scaling.md]
  *
  * Measured: each component's CPU seconds per 1,000 sums, from the closed-loop HTTP phase with the
- * highest rate. Everything in ASSUMED is an assumption, named so docs/scaling.md can say so.
+ * highest rate. Everything in ASSUMED is assumed, named so docs/scaling.md can say so.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { TOPICS } from "../native/src/components/kafka.js";
 import { REPO_ROOT } from "../native/src/settings.js";
 import type { BenchReport } from "../proof/src/bench.js";
 
@@ -30,8 +31,7 @@ export const ASSUMED = {
   kafkaReplication: 3,
   /** Each standby costs what the measured streaming replica does per sum. */
   standbysPerCluster: 2,
-  /** user-events' partitions (deploy/helm values, native TOPICS). */
-  partitions: 6,
+  partitions: TOPICS.find((topic) => topic.topic === "user-events")?.numPartitions ?? 1,
 };
 
 /** The components a sum passes through, from the native stack's process names. */
@@ -103,8 +103,8 @@ export function limits(costs: TierCost[]): Limit[] {
     {
       part: "totals PostgreSQL (leader)",
       sumsPerSecond: rateOf(ASSUMED.maxPrimaryCores, cost(costs, "totals PostgreSQL (leader)")),
-      why: "one writer, and one row (the total) every batch updates",
-      beyond: "per-partition subtotals (no shared hot row; the total is their sum), then totals databases by partition",
+      why: "one writer: every event's id is inserted there (already one total row per partition, no hot row)",
+      beyond: "totals databases by event-id range, each with its partitions' subtotals and ids",
     },
   ];
 }
