@@ -18,6 +18,11 @@ describe("the capacity model (deploy/capacity.ts)", () => {
     expect(measuredPhase(report).name).toBe("http x256");
   });
 
+  it("refuses a report without a closed-loop HTTP phase", () => {
+    const grpcOnly = { ...report, phases: report.phases.filter((phase) => phase.transport === "grpc") };
+    expect(() => measuredPhase(grpcOnly)).toThrow("the report has no closed-loop HTTP phase");
+  });
+
   it("adds the Service A instances together and leaves out the load generator and monitoring", () => {
     expect(cost("Service A")).toBeCloseTo(0.15, 9);
     expect(cost("Kafka Connect (Debezium)")).toBeCloseTo(0.048, 9);

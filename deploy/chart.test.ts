@@ -4,7 +4,8 @@
  * profiles, every rendered object against the vendored schemas, the chart's own refusals, policies,
  * and parity with the native and Compose stacks, which share their configuration files with it.
  */
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -202,6 +203,15 @@ describe("the chart's refusals", () => {
     for (const image of ["serviceA", "serviceB"]) {
       expect(() => renderManifest("small", [`images.${image}.tag=latest`])).toThrow(/the tag `latest` is refused/);
     }
+  });
+
+  it("refuses to render without debezium/outbox-connector.json behind its link", () => {
+    const copy = join(mkdtempSync(join(tmpdir(), "chart-")), "sum-pipeline");
+    cpSync(CHART_DIR, copy, { recursive: true, dereference: true });
+    rmSync(join(copy, "files", "outbox-connector.json"));
+    expect(() => renderManifest("small", [], copy)).toThrow(
+      /outbox-connector.json \(a link to debezium\/outbox-connector.json\) is missing/,
+    );
   });
 
   it("refuses to render Kafka without node pools (values.yaml alone, no profile)", () => {

@@ -64,12 +64,12 @@ export function helmLint(profile: Profile): string {
 }
 
 /** `helm template` of a profile as YAML text; `set` adds --set overrides. */
-export function renderManifest(profile: Profile, set: string[] = []): string {
+export function renderManifest(profile: Profile, set: string[] = [], chartDir = CHART_DIR): string {
   const overrides = set.flatMap((value) => ["--set", value]);
   return run(tool("helm"), [
     "template",
     "sum",
-    CHART_DIR,
+    chartDir,
     "--namespace",
     "sum-pipeline",
     "--kube-version",
