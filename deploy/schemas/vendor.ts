@@ -29,7 +29,6 @@ const GATEWAY_API = "sigs.k8s.io/gateway-api@v1.6.3";
 const CORE_KINDS: Array<{ source: Source; definition: string }> = [
   ["api__v1", "io.k8s.api.core.v1.ConfigMap"],
   ["api__v1", "io.k8s.api.core.v1.Service"],
-  ["api__v1", "io.k8s.api.core.v1.ServiceAccount"],
   ["apis__apps__v1", "io.k8s.api.apps.v1.Deployment"],
   ["apis__batch__v1", "io.k8s.api.batch.v1.Job"],
   ["apis__autoscaling__v2", "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler"],
