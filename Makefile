@@ -46,7 +46,7 @@ bench: install ## The whole pipeline under load (native stack): sums/s, latency,
 	$(PNPM) exec tsx proof/src/bench-cli.ts
 
 capacity: install ## The capacity model of docs/scaling.md, recomputed from results/bench.json (make bench writes it)
-	$(PNPM) exec tsx deploy/capacity.ts results/bench.json --write docs/scaling.md
+	$(PNPM) exec tsx deploy/capacity-cli.ts results/bench.json --write docs/scaling.md
 
 load: install ## Load through nginx from Node (LOAD_TRANSPORT=http|grpc LOAD_CONCURRENCY=64 LOAD_SECONDS=30 [LOAD_RATE=1000]); checks the total
 	$(PNPM) exec tsx proof/src/load-cli.ts

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { BenchReport } from "../proof/src/bench.js";
-import { ASSUMED, limits, measuredPhase, RATES, renderMarkdown, replaceTable, sizing, tierCosts } from "./capacity.js";
+import { ASSUMED, limits, measuredPhase, RATES, sizing, tierCosts } from "./capacity.js";
+import { renderMarkdown, replaceTable } from "./capacity-cli.js";
 import { DEPLOY_DIR } from "./chart.js";
 
 // A report in the shape `make bench` writes (proof/src/bench.ts BenchReport), with round figures.
@@ -13,7 +14,7 @@ const report = JSON.parse(readFileSync(FIXTURE, "utf8")) as BenchReport;
 const costs = tierCosts(report);
 const cost = (tier: string) => costs.find((c) => c.tier === tier)?.cpuPer1000;
 
-describe("the capacity model (deploy/capacity.ts)", () => {
+describe("the capacity model (deploy/capacity.ts, capacity-cli.ts)", () => {
   it("takes the per-sum costs from the closed-loop HTTP phase with the highest rate, not gRPC or fixed-rate phases", () => {
     expect(measuredPhase(report).name).toBe("http x256");
   });
@@ -65,7 +66,7 @@ describe("the capacity model (deploy/capacity.ts)", () => {
 
   it("replaces only the generated part of a document, and refuses one without the markers", () => {
     const document =
-      "intro\n<!-- capacity-table:begin (deploy/capacity.ts writes this part) -->\nold\n<!-- capacity-table:end -->\nafter\n";
+      "intro\n<!-- capacity-table:begin (deploy/capacity-cli.ts writes this part) -->\nold\n<!-- capacity-table:end -->\nafter\n";
     expect(replaceTable(document, "new")).toBe(document.replace("old", "new"));
     expect(() => replaceTable("no markers", "new")).toThrow(/has no <!-- capacity-table:begin/);
   });
@@ -73,7 +74,7 @@ describe("the capacity model (deploy/capacity.ts)", () => {
   it("writes the table into docs/scaling.md's generated part when run as a script", () => {
     const copy = join(mkdtempSync(join(tmpdir(), "capacity-")), "scaling.md");
     writeFileSync(copy, readFileSync(join(DEPLOY_DIR, "..", "docs", "scaling.md"), "utf8"));
-    execFileSync("pnpm", ["exec", "tsx", join(DEPLOY_DIR, "capacity.ts"), FIXTURE, "--write", copy], {
+    execFileSync("pnpm", ["exec", "tsx", join(DEPLOY_DIR, "capacity-cli.ts"), FIXTURE, "--write", copy], {
       encoding: "utf8",
     });
     expect(readFileSync(copy, "utf8")).toContain("| Service A | 0.150 |");

@@ -1,17 +1,12 @@
 /**
- * The capacity model of docs/scaling.md, recomputed from a `make bench` report (results/bench.json):
- * cores and pods per component for 10k, 50k and 200k sums/s, and the rate at which each part that
- * cannot simply add pods stops scaling.
- *
- *   pnpm exec tsx deploy/capacity.ts [results/bench.json] [--write docs/scaling.md]
+ * The capacity model of docs/scaling.md (capacity-cli.ts renders it): cores and pods per component
+ * for 10k, 50k and 200k sums/s, and the rate at which each part that cannot simply add pods stops
+ * scaling.
  *
  * Measured: each component's CPU seconds per 1,000 sums, from the closed-loop HTTP phase with the
  * highest rate. Everything in ASSUMED is assumed, named so docs/scaling.md can say so.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
 import { TOPICS } from "../native/src/components/kafka.js";
-import { REPO_ROOT } from "../native/src/settings.js";
 import type { BenchReport } from "../proof/src/bench.js";
 
 export const RATES = [10_000, 50_000, 200_000];
@@ -118,18 +113,22 @@ export function sizing(tier: TierCost, rate: number, costs: TierCost[]): { cores
   // Each outbox database has its own connector: the first of the two limits decides how many.
   const outboxShards = shards("Debezium connector", "outbox PostgreSQL");
   const standbys = cost(costs, "totals PostgreSQL (replica)") * ASSUMED.standbysPerCluster;
+  const instances = 1 + ASSUMED.standbysPerCluster;
   const total = cores(tier.cpuPer1000);
   switch (tier.tier) {
     case "Kafka": {
       const replicated = cores(tier.cpuPer1000 * ASSUMED.kafkaReplication);
-      return { cores: replicated, pods: `${pods(replicated, ASSUMED.kafkaCoresPerBroker, 3)} brokers` };
+      return {
+        cores: replicated,
+        pods: `${pods(replicated, ASSUMED.kafkaCoresPerBroker, ASSUMED.kafkaReplication)} brokers`,
+      };
     }
     case "Kafka Connect (Debezium)":
       return { cores: total, pods: `${outboxShards} connector(s), ${Math.max(2, outboxShards)} workers` };
     case "outbox PostgreSQL":
-      return { cores: cores(tier.cpuPer1000 + standbys), pods: `${outboxShards} cluster(s) of 3` };
+      return { cores: cores(tier.cpuPer1000 + standbys), pods: `${outboxShards} cluster(s) of ${instances}` };
     case "totals PostgreSQL (leader)":
-      return { cores: cores(tier.cpuPer1000 + standbys), pods: `${shards(tier.tier)} cluster(s) of 3` };
+      return { cores: cores(tier.cpuPer1000 + standbys), pods: `${shards(tier.tier)} cluster(s) of ${instances}` };
     case "totals PostgreSQL (replica)":
       return { cores: 0, pods: "with the leader" };
     case "Service B": {
@@ -139,63 +138,4 @@ export function sizing(tier: TierCost, rate: number, costs: TierCost[]): { cores
     default:
       return { cores: total, pods: String(pods(total, ASSUMED.nodeCoresPerPod, 3)) };
   }
-}
-
-const figure = (value: number) =>
-  value >= 100 ? Math.round(value).toLocaleString("en") : value.toFixed(value < 1 ? 2 : 1);
-
-export function renderMarkdown(report: BenchReport, source: string): string {
-  const costs = tierCosts(report);
-  const phase = measuredPhase(report);
-  const header = [
-    "component",
-    "CPU-s / 1,000 sums (measured)",
-    ...RATES.flatMap((r) => [`cores @${r / 1000}k/s`, `pods @${r / 1000}k/s`]),
-  ];
-  const rows = costs.map((tier) => [
-    tier.tier,
-    tier.cpuPer1000.toFixed(3),
-    ...RATES.flatMap((rate) => {
-      const { cores, pods } = sizing(tier, rate, costs);
-      return [cores === 0 ? "-" : figure(cores), pods];
-    }),
-  ]);
-  const totals = RATES.map((rate) => costs.reduce((total, tier) => total + sizing(tier, rate, costs).cores, 0));
-  rows.push([
-    "**total**",
-    costs.reduce((t, c) => t + c.cpuPer1000, 0).toFixed(3),
-    ...totals.flatMap((t) => [figure(t), ""]),
-  ]);
-  const table = (cells: string[][]) => cells.map((row) => `| ${row.join(" | ")} |`).join("\n");
-  const separator = (n: number) => Array.from({ length: n }, () => "---");
-  const limitRows = limits(costs)
-    .sort((a, b) => a.sumsPerSecond - b.sumsPerSecond)
-    .map((l) => [l.part, Math.round(l.sumsPerSecond).toLocaleString("en"), l.why, l.beyond]);
-  return [
-    `From \`${source}\` of ${report.date}: phase \`${phase.name}\`, ${Math.round(phase.perSecond).toLocaleString("en")} sums/s, correctness ${report.correctness.passed ? "PASS" : "FAIL"}.`,
-    "",
-    table([header, separator(header.length), ...rows]),
-    "",
-    "Where each part that cannot simply add pods stops, first to last:",
-    "",
-    table([["part", "stops at sums/s", "why", "past it"], separator(4), ...limitRows]),
-  ].join("\n");
-}
-
-const BEGIN = "<!-- capacity-table:begin (deploy/capacity.ts writes this part) -->";
-const END = "<!-- capacity-table:end -->";
-
-/** The document with the part between the markers replaced by `markdown`. */
-export function replaceTable(document: string, markdown: string): string {
-  const start = document.indexOf(BEGIN);
-  const end = document.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`the document has no ${BEGIN} ... ${END} part`);
-  return `${document.slice(0, start + BEGIN.length)}\n${markdown}\n${document.slice(end)}`;
-}
-
-if (process.argv[1] === import.meta.filename) {
-  const [input = join(REPO_ROOT, "results", "bench.json"), flag, output] = process.argv.slice(2);
-  const markdown = renderMarkdown(JSON.parse(readFileSync(input, "utf8")) as BenchReport, relative(REPO_ROOT, input));
-  if (flag === "--write" && output) writeFileSync(output, replaceTable(readFileSync(output, "utf8"), markdown));
-  console.log(markdown);
 }
