@@ -4,7 +4,7 @@
  *
  *   pnpm exec tsx deploy/capacity-cli.ts [results/bench.json] [--write docs/scaling.md]
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { REPO_ROOT } from "../native/src/settings.js";
 import type { BenchReport } from "../proof/src/bench.js";
@@ -64,6 +64,10 @@ export function replaceTable(document: string, markdown: string): string {
 
 if (process.argv[1] === import.meta.filename) {
   const [input = join(REPO_ROOT, "results", "bench.json"), flag, output] = process.argv.slice(2);
+  if (!existsSync(input)) {
+    console.error(`${input} does not exist: run \`make bench\` first (it writes results/bench.json)`);
+    process.exit(2);
+  }
   const markdown = renderMarkdown(JSON.parse(readFileSync(input, "utf8")) as BenchReport, relative(REPO_ROOT, input));
   if (flag === "--write" && output) writeFileSync(output, replaceTable(readFileSync(output, "utf8"), markdown));
   console.log(markdown);

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,5 +78,14 @@ describe("the capacity model (deploy/capacity.ts, capacity-cli.ts)", () => {
       encoding: "utf8",
     });
     expect(readFileSync(copy, "utf8")).toContain("| Service A | 0.150 |");
+  });
+
+  it("says to run make bench first when there is no report", () => {
+    const missing = join(mkdtempSync(join(tmpdir(), "capacity-")), "bench.json");
+    const result = spawnSync("pnpm", ["exec", "tsx", join(DEPLOY_DIR, "capacity-cli.ts"), missing], {
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("does not exist: run `make bench` first");
   });
 });
