@@ -24,7 +24,6 @@ import {
   TOOLS,
   tool,
   validate,
-  valuesFile,
 } from "./chart.js";
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
@@ -337,9 +336,22 @@ describe("parity with the native and Compose stacks", () => {
   });
 
   it("gives each service the ports and environment variable names the Compose stack gives it, and every setting of its settingsSchema", () => {
+    const values = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
     const services = [
-      { suffix: "service-a", compose: "service-a-1", settings: serviceASettings, ports: ["HTTP_PORT", "GRPC_PORT"] },
-      { suffix: "service-b", compose: "service-b", settings: serviceBSettings, ports: ["HTTP_PORT"] },
+      {
+        suffix: "service-a",
+        compose: "service-a-1",
+        schema: serviceASettings,
+        values: values.serviceA.settings,
+        ports: ["HTTP_PORT", "GRPC_PORT"],
+      },
+      {
+        suffix: "service-b",
+        compose: "service-b",
+        schema: serviceBSettings,
+        values: values.serviceB.settings,
+        ports: ["HTTP_PORT"],
+      },
     ];
     // Read from Secrets and put into the URLs; the topics, set so consumer and KafkaTopics agree.
     const chartOnly = /_PASSWORD$|^KAFKA_TOPIC$|^KAFKA_DLQ_TOPIC$/;
@@ -351,13 +363,10 @@ describe("parity with the native and Compose stacks", () => {
           .filter((name) => !chartOnly.test(name))
           .sort(),
       ).toEqual(Object.keys(composeEnv).sort());
-      expect(envNames(c)).toEqual(expect.arrayContaining(Object.keys(service.settings.shape)));
-      const values = parse(readFileSync(valuesFile("small").replace("-small", ""), "utf8"));
-      const key = service.suffix === "service-a" ? "serviceA" : "serviceB";
-      // Each setting's default is the one its schema and the Compose file give it.
-      for (const [name, value] of Object.entries(values[key].settings as Record<string, string>)) {
-        expect(composeEnv[name], name).toBe(`\${${key === "serviceA" ? "SERVICE_A" : "SERVICE_B"}_${name}:-${value}}`);
-      }
+      // Every setting, with the default its schema gives it.
+      const defaults = Object.entries(service.schema.parse({})).map(([name, value]) => [name, String(value)]);
+      expect(Object.entries(service.values as Record<string, string>)).toEqual(defaults);
+      expect(envNames(c)).toEqual(expect.arrayContaining(Object.keys(service.schema.shape)));
       const env = Object.fromEntries((c.env ?? []).map((variable) => [variable.name, variable.value]));
       for (const port of service.ports) {
         expect(env[port]).toBe(composeEnv[port]);

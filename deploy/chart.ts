@@ -47,7 +47,7 @@ function run(file: string, args: string[], input?: string): string {
   }
 }
 
-export function valuesFile(profile: Profile): string {
+function valuesFile(profile: Profile): string {
   return join(CHART_DIR, `values-${profile}.yaml`);
 }
 
