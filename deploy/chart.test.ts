@@ -433,7 +433,7 @@ describe("parity with the native and Compose stacks", () => {
     expect(jmx.data?.["jmx-connect.yml"]).toBe(read("prometheus/jmx-connect.yml"));
   });
 
-  it("routes POST /sum and /health (to /readyz) over HTTP, and gRPC, as nginx/nginx.conf does, with its 16 KiB body limit", () => {
+  it("routes /sum and /health (to /readyz) over HTTP, and gRPC, as nginx/nginx.conf does, with its 16 KiB body limit", () => {
     const nginx = read("nginx/nginx.conf");
     expect(nginx).toContain("client_max_body_size 16k;");
     expect(nginx).toContain("location = /sum");
