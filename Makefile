@@ -13,7 +13,7 @@ COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml -
 	$(if $(wildcard .env),--env-file .env)
 COMPOSE_CLI := $(PNPM) exec tsx docker-compose/cli.ts
 
-.PHONY: help install build lint typecheck test test-workflow test-chaos bench load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
+.PHONY: help install build lint typecheck test test-workflow test-chaos bench capacity load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
@@ -49,6 +49,9 @@ test-chaos: install ## kill -9 each component under load (native stack, to itsel
 bench: install ## The whole pipeline under load (native stack; wrk, ghz): sums/s, latency, lag, end-to-end, CPU per component, a soak, exact total
 	$(NATIVE) start
 	$(PNPM) exec tsx proof/src/bench-cli.ts
+
+capacity: install ## The capacity model of docs/scaling.md, recomputed from results/bench.json (make bench writes it)
+	$(PNPM) exec tsx deploy/capacity-cli.ts results/bench.json --write docs/scaling.md
 
 load: install ## Load through nginx from Node (LOAD_TRANSPORT=http|grpc LOAD_CONCURRENCY=64 LOAD_SECONDS=30 [LOAD_RATE=1000]); checks the total
 	$(PNPM) exec tsx proof/src/load-cli.ts

@@ -1,0 +1,1 @@
+../../../../../service-a/db/bootstrap.sql

@@ -1,0 +1,1 @@
+../../../../../service-b/db/bootstrap.sql
