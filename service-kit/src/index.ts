@@ -1,5 +1,5 @@
-export { type LifecycleConfig, loadConfig } from "./config.js";
+export { loadConfig } from "./config.js";
 export { asAppError, ERROR_STATUS } from "./error-status.js";
-export { AppError, type ErrorCode } from "./errors.js";
+export { AppError } from "./errors.js";
 export { frameworkErrors, httpErrorHandler, sendError } from "./http-errors.js";
-export { createLogger, runService, type ServiceDefinition, type StoppableService } from "./run-service.js";
+export { runService } from "./run-service.js";

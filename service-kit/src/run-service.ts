@@ -16,7 +16,7 @@ export interface ServiceDefinition<Config extends LifecycleConfig> {
   start: (config: Config, logger: Logger) => Promise<StoppableService>;
 }
 
-export function createLogger(service: string, config: LifecycleConfig): Logger {
+function createLogger(service: string, config: LifecycleConfig): Logger {
   return pino({ level: config.LOG_LEVEL, base: { service, service_id: config.SERVICE_ID } });
 }
 
