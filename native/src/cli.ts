@@ -65,7 +65,7 @@ async function printStatus(settings: Settings, stack: Stack): Promise<void> {
 }
 
 /** The packages `make start` runs from dist/, and whether any source is newer than its build. */
-const BUILT = ["pg-migrate", "service-a", "service-b"];
+const BUILT = ["pg-migrate", "service-kit", "service-a", "service-b"];
 
 function newestMtime(dir: string): number {
   if (!existsSync(dir)) return 0;

@@ -2,13 +2,13 @@
 // fact from the code (or runs it) and the claim from the document, so a change to either side that
 // the other does not follow fails here.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { TOPICS } from "@sum/native/kafka";
 import { REPO_ROOT, SERVICE_SETTINGS, settingsSchema } from "@sum/native/settings";
+import { ERROR_STATUS } from "@sum/service-kit";
 import { describe, expect, it } from "vitest";
-import { ERROR_STATUS } from "../../service-a/src/transport/error-status.js";
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), "utf8");
 const doc = read("docs/CONTRACT.md");
@@ -136,7 +136,10 @@ describe("docs/CONTRACT.md matches the code", () => {
   });
 
   it("knows every error code Service B answers", () => {
-    const codes = all(read("service-b/src/transport/http.ts"), /code: "([A-Z_]+)"/g);
+    const sources = readdirSync(join(REPO_ROOT, "service-b/src"), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+      .map((file) => read(join("service-b/src", file)));
+    const codes = sources.flatMap((source) => all(source, /new AppError\("([A-Z_]+)"/g));
     expect(codes.length).toBeGreaterThan(0);
     const documented = tableAfter("### Error codes").map(([code]) => codeSpan(code));
     for (const code of codes) expect(documented, code).toContain(code);

@@ -1,5 +1,9 @@
+import { loadConfig } from "@sum/service-kit";
 import { expect, it } from "vitest";
-import { loadConfig } from "./config.js";
+import { configSchema } from "./config.js";
+
+/** What Service A would run with in this environment. */
+const configFrom = (env: NodeJS.ProcessEnv) => loadConfig("service-a", configSchema, env);
 
 const urls = {
   DATABASE_URL: "postgresql://service_a:pw@127.0.0.1:5434/outbox",
@@ -7,7 +11,7 @@ const urls = {
 };
 
 it("the database URLs are all Service A needs; everything else has its default", () => {
-  expect(loadConfig(urls)).toMatchObject({
+  expect(configFrom(urls)).toMatchObject({
     HTTP_PORT: 8081,
     GRPC_PORT: 50052,
     DB_POOL_SIZE: 8,
@@ -19,7 +23,7 @@ it("the database URLs are all Service A needs; everything else has its default",
 
 it("bad settings stop the start with one message naming every bad variable", () => {
   const load = () =>
-    loadConfig({
+    configFrom({
       ...urls,
       DATABASE_URL: "http://x",
       HTTP_PORT: "70000",
@@ -27,7 +31,7 @@ it("bad settings stop the start with one message naming every bad variable", () 
       REQUEST_TIMEOUT_MS: "15000",
       LOG_LEVEL: "loud",
     });
-  expect(load).toThrow(/invalid Service A configuration/);
+  expect(load).toThrow(/invalid service-a configuration/);
   for (const name of [
     "DATABASE_URL: must be a postgresql:// URL",
     "HTTP_PORT",
@@ -37,6 +41,6 @@ it("bad settings stop the start with one message naming every bad variable", () 
   ]) {
     expect(load).toThrow(name);
   }
-  expect(() => loadConfig({ ...urls, DB_POOL_SIZE: "1" })).toThrow(/DB_POOL_SIZE: must be at least 2/);
-  expect(() => loadConfig({})).toThrow(/MIGRATION_DATABASE_URL/);
+  expect(() => configFrom({ ...urls, DB_POOL_SIZE: "1" })).toThrow(/DB_POOL_SIZE: must be at least 2/);
+  expect(() => configFrom({})).toThrow(/MIGRATION_DATABASE_URL/);
 });

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+// zod alone, nothing built: native/src/settings.ts imports this file from source, before any build.
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -65,16 +66,6 @@ export const settingsSchema = z.object({
     .describe("Log level: fatal, error, warn, info, debug, trace or silent."),
 });
 
-const schema = wiring.extend(settingsSchema.shape);
+export const configSchema = wiring.extend(settingsSchema.shape);
 
-export type Config = z.infer<typeof schema>;
-
-/** Parses the environment once; every problem is reported together, by variable name. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
-    throw new Error(`invalid Service A configuration:\n${problems.join("\n")}`);
-  }
-  return parsed.data;
-}
+export type Config = z.infer<typeof configSchema>;

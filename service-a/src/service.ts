@@ -1,5 +1,5 @@
 import { migrate } from "@sum/pg-migrate";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import {
   type AppendOutcome,
@@ -29,12 +29,8 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export function createLogger(config: Pick<Config, "LOG_LEVEL" | "SERVICE_ID">): Logger {
-  return pino({ level: config.LOG_LEVEL, base: { service: "service-a", service_id: config.SERVICE_ID } });
-}
-
 /** Wires Service A: migrations, the pool, group commit, and the HTTP and gRPC adapters over one use case. */
-export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const applied = await migrate(config.MIGRATION_DATABASE_URL, MIGRATIONS_DIR, {
     applicationName: "service-a-migrate",
   });

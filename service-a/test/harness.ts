@@ -1,6 +1,7 @@
+import { loadConfig } from "@sum/service-kit";
 import { type SummationClient, summationClient, TemporaryPostgres } from "@sum/test-support";
 import pino from "pino";
-import { type Config, loadConfig } from "../src/config.js";
+import { type Config, configSchema } from "../src/config.js";
 import { BOOTSTRAP_SQL } from "../src/paths.js";
 import { type RunningService, startService } from "../src/service.js";
 
@@ -35,7 +36,7 @@ export function serviceConfig(
   postgres: TemporaryPostgres,
   overrides: Partial<Record<keyof Config, string>> = {},
 ): Config {
-  return loadConfig({
+  return loadConfig("service-a", configSchema, {
     SERVICE_ID: "service-a-test",
     HTTP_PORT: "0",
     GRPC_PORT: "0",

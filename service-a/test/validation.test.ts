@@ -112,6 +112,12 @@ describe("POST /sum refuses bad input with the contract's status and code", () =
     expect(((await response.json()) as any).error.code).toBe("NOT_FOUND");
   });
 
+  it("a path that does not decode gets a JSON 400", async () => {
+    const response = await fetch(`${service.http}/sum%E0%A4%A`, { method: "POST", headers: JSON_TYPE, body: "{}" });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as any).error.code).toBe("INVALID_ARGUMENT");
+  });
+
   it.each([
     ["too long", "k".repeat(256)],
     ["with a tab (not printable)", "key\twith-tab"],

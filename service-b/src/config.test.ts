@@ -1,5 +1,9 @@
+import { loadConfig } from "@sum/service-kit";
 import { expect, it } from "vitest";
-import { loadConfig } from "./config.js";
+import { configSchema } from "./config.js";
+
+/** What Service B would run with in this environment. */
+const configFrom = (env: NodeJS.ProcessEnv) => loadConfig("service-b", configSchema, env);
 
 const urls = {
   LEADER_DATABASE_URL: "postgresql://service_b:pw@127.0.0.1:5435/totals",
@@ -8,7 +12,7 @@ const urls = {
 };
 
 it("the database URLs are all Service B needs; everything else has its default", () => {
-  const config = loadConfig(urls);
+  const config = configFrom(urls);
   expect(config).toMatchObject({
     HTTP_PORT: 8082,
     KAFKA_BROKERS: ["127.0.0.1:9092"],
@@ -17,12 +21,12 @@ it("the database URLs are all Service B needs; everything else has its default",
     FETCH_MAX_WAIT_MS: 100,
     APPLY_SLICE_SIZE: 2000,
   });
-  expect(loadConfig({ ...urls, KAFKA_BROKERS: "a:9092, b:9092" }).KAFKA_BROKERS).toEqual(["a:9092", "b:9092"]);
+  expect(configFrom({ ...urls, KAFKA_BROKERS: "a:9092, b:9092" }).KAFKA_BROKERS).toEqual(["a:9092", "b:9092"]);
 });
 
 it("bad settings stop the start with one message naming every bad variable", () => {
   const load = () =>
-    loadConfig({
+    configFrom({
       ...urls,
       LEADER_DATABASE_URL: "mysql://x@y/z",
       FETCH_MAX_WAIT_MS: "0",
@@ -31,7 +35,7 @@ it("bad settings stop the start with one message naming every bad variable", () 
       LOG_LEVEL: "loud",
       PROCESSED_RETENTION_DAYS: "0.5",
     });
-  expect(load).toThrow(/invalid Service B configuration/);
+  expect(load).toThrow(/invalid service-b configuration/);
   for (const name of [
     "LEADER_DATABASE_URL: must be a postgresql:// URL",
     "FETCH_MAX_WAIT_MS",
@@ -42,5 +46,5 @@ it("bad settings stop the start with one message naming every bad variable", () 
   ]) {
     expect(load).toThrow(name);
   }
-  expect(() => loadConfig({})).toThrow(/REPLICA_DATABASE_URL/);
+  expect(() => configFrom({})).toThrow(/REPLICA_DATABASE_URL/);
 });

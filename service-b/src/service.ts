@@ -1,11 +1,12 @@
 import { migrate } from "@sum/pg-migrate";
 import pg from "pg";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { applyBatch, type Ledger } from "./domain/apply-batch.js";
 import { isSampled } from "./domain/sum-event.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
+import { readFailure } from "./persistence/read-failure.js";
 import {
   applyEvents,
   beatHeartbeat,
@@ -16,7 +17,7 @@ import {
   readTotal,
 } from "./persistence/totals-store.js";
 import { ReplicaLag } from "./replica-lag.js";
-import { buildHttpServer, type TotalView } from "./transport/http.js";
+import { buildHttpServer, type Consistency, type TotalView } from "./transport/http.js";
 import { describeGap, kafkaPipeline } from "./transport/kafka-consumer.js";
 
 const LAG_INTERVAL_MS = 5000;
@@ -27,10 +28,6 @@ export interface RunningService {
   httpPort: number;
   metrics: ServiceMetrics;
   stop(): Promise<void>;
-}
-
-export function createLogger(config: Pick<Config, "LOG_LEVEL" | "SERVICE_ID">): Logger {
-  return pino({ level: config.LOG_LEVEL, base: { service: "service-b", service_id: config.SERVICE_ID } });
 }
 
 function pool(connectionString: string, max: number, connectTimeoutMs: number, logger: Logger): pg.Pool {
@@ -47,7 +44,7 @@ function pool(connectionString: string, max: number, connectTimeoutMs: number, l
 }
 
 /** Wires Service B: migrations, the leader and replica pools, the Kafka consumer and the REST API. */
-export async function startService(config: Config, logger: Logger = createLogger(config)): Promise<RunningService> {
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const applied = await migrate(config.MIGRATION_DATABASE_URL, MIGRATIONS_DIR, {
     applicationName: "service-b-migrate",
   });
@@ -123,11 +120,14 @@ export async function startService(config: Config, logger: Logger = createLogger
     },
   });
 
+  // The leader is the last resort of every read: its failure is the answer.
   const fromLeader = async (): Promise<TotalView> => {
-    const row = await readTotal(leader);
+    const row = await readTotal(leader).catch((error: unknown) => {
+      throw readFailure(error);
+    });
     return { ...view(row), source: "leader", replica_lag_seconds: null };
   };
-  const readTotalView = async (consistency: "eventual" | "strong"): Promise<TotalView> => {
+  const readTotalView = async (consistency: Consistency): Promise<TotalView> => {
     const lag = replicaLag.freshLag();
     if (consistency === "strong" || lag === undefined) return fromLeader();
     try {
@@ -139,10 +139,13 @@ export async function startService(config: Config, logger: Logger = createLogger
     }
   };
 
-  const findEvent = async (eventId: string, consistency: "eventual" | "strong") => {
-    const read = (from: pg.Pool) => findProcessed(from, eventId);
+  const findEvent = async (eventId: string, consistency: Consistency) => {
+    const eventFromLeader = () =>
+      findProcessed(leader, eventId).catch((error: unknown) => {
+        throw readFailure(error);
+      });
     const fromReplica = consistency === "eventual" && replicaLag.freshLag() !== undefined;
-    const row = fromReplica ? await read(replica).catch(() => read(leader)) : await read(leader);
+    const row = fromReplica ? await findProcessed(replica, eventId).catch(eventFromLeader) : await eventFromLeader();
     return row && { event_id: row.event_id, result: Number(row.result), applied_at: row.processed_at.toISOString() };
   };
 

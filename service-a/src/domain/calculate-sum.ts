@@ -1,5 +1,5 @@
+import { AppError } from "@sum/service-kit";
 import { v7 as uuidv7 } from "uuid";
-import { AppError } from "./errors.js";
 import { parseOperand } from "./operand.js";
 import { traceparentFor } from "./trace-context.js";
 

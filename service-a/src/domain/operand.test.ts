@@ -1,5 +1,5 @@
+import { AppError } from "@sum/service-kit";
 import { describe, expect, it } from "vitest";
-import { AppError } from "./errors.js";
 import { exactValue, NumberLiteral, parseOperand } from "./operand.js";
 
 describe("exactValue", () => {

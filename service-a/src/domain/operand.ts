@@ -1,4 +1,4 @@
-import { AppError } from "./errors.js";
+import { AppError } from "@sum/service-kit";
 
 export const MAX_MAGNITUDE = BigInt(Number.MAX_SAFE_INTEGER);
 

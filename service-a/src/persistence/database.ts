@@ -1,5 +1,6 @@
+import { AppError } from "@sum/service-kit";
 import pg from "pg";
-import { AppError, RETRY_WITH_THE_SAME_KEY } from "../domain/errors.js";
+import { RETRY_WITH_THE_SAME_KEY } from "../domain/outcome-unknown.js";
 
 // int8 columns come back as strings by default; the only ones read here fit a bigint exactly.
 pg.types.setTypeParser(pg.types.builtins.INT8, (text) => BigInt(text));

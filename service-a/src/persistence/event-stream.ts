@@ -1,5 +1,5 @@
+import { AppError } from "@sum/service-kit";
 import type pg from "pg";
-import { AppError } from "../domain/errors.js";
 
 /**
  * The state of Debezium's replication slot on the outbox, which is the only way a committed sum

@@ -1,6 +1,6 @@
+import type { AppError } from "@sum/service-kit";
 import { waitFor } from "@sum/test-support";
 import { describe, expect, it } from "vitest";
-import type { AppError } from "../domain/errors.js";
 import { GroupCommitter } from "./group-commit.js";
 
 /** A writer whose batches finish only when the test says so. */

@@ -1,4 +1,5 @@
-import { AppError, RETRY_WITH_THE_SAME_KEY } from "../domain/errors.js";
+import { AppError } from "@sum/service-kit";
+import { RETRY_WITH_THE_SAME_KEY } from "../domain/outcome-unknown.js";
 
 export interface GroupCommitOptions {
   /** Most items written in one transaction. */

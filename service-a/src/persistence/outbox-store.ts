@@ -1,6 +1,6 @@
+import { AppError } from "@sum/service-kit";
 import type pg from "pg";
 import type { AppendOutcome, OriginalSum, SumEvent } from "../domain/calculate-sum.js";
-import { AppError } from "../domain/errors.js";
 import { autocommit, inTransaction, isRowError, writeFailure } from "./database.js";
 
 /** The Kafka message value, as the contract defines it. */

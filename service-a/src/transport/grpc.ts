@@ -2,12 +2,12 @@ import type http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
+import { asAppError, ERROR_STATUS } from "@sum/service-kit";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
 import type { ServiceMetrics } from "../metrics.js";
 import { HEALTH_PROTO_FILE, PROTO_FILE } from "../paths.js";
-import { asAppError, ERROR_STATUS } from "./error-status.js";
 
 export const SERVICE_NAME = "summation.SummationService";
 const METHOD = `/${SERVICE_NAME}/CalculateSum`;

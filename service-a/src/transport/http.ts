@@ -1,16 +1,9 @@
 import net from "node:net";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  LogController,
-} from "fastify";
+import { AppError, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
-import { AppError } from "../domain/errors.js";
 import type { ServiceMetrics } from "../metrics.js";
-import { asAppError, ERROR_STATUS } from "./error-status.js";
 import { parseJsonObject } from "./json-body.js";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -49,12 +42,6 @@ const FASTIFY_ERRORS: Record<string, AppError> = {
   FST_ERR_CTP_EMPTY_TYPE: new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"),
 };
 
-function send(reply: FastifyReply, error: AppError): FastifyReply {
-  const { http: status, retryable } = ERROR_STATUS[error.code];
-  if (retryable) reply.header("Retry-After", "1");
-  return reply.code(status).send({ error: { code: error.code, message: error.message } });
-}
-
 function receiptBody(receipt: SumReceipt) {
   return {
     result: Number(receipt.result),
@@ -75,6 +62,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One log line per request is too many at thousands per second; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors,
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // closeHttp() drains the connections before Fastify closes; nothing reaches Fastify's own 503.
@@ -103,28 +91,18 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     deps.metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    const known =
-      error instanceof AppError
-        ? error
-        : (FASTIFY_ERRORS[error.code] ??
-          (error.statusCode !== undefined && error.statusCode < 500
-            ? new AppError("INVALID_ARGUMENT", error.message)
-            : undefined));
-    const appError = known ?? asAppError(error);
-    if (ERROR_STATUS[appError.code].http >= 500) {
-      request.log.warn({ err: error, code: appError.code }, "request failed");
-    }
-    return send(reply, appError);
-  });
+  app.setErrorHandler(httpErrorHandler(FASTIFY_ERRORS));
 
   app.setNotFoundHandler((request, reply) => {
     const allowed = ROUTES[request.url.split("?")[0] ?? ""];
     if (allowed) {
       reply.header("Allow", allowed);
-      return send(reply, new AppError("METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allowed}`));
+      return sendError(
+        reply,
+        new AppError("METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allowed}`),
+      );
     }
-    return send(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`));
+    return sendError(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`));
   });
 
   app.post("/sum", async (request, reply) => {
@@ -148,7 +126,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.get("/readyz", async (_request, reply) => {
     if (await deps.isReady()) return { status: "ready", service_id: deps.serviceId };
-    return send(reply, new AppError("UNAVAILABLE", "the database is not reachable"));
+    return sendError(reply, new AppError("UNAVAILABLE", "the database is not reachable"));
   });
 
   app.get("/metrics", async (_request, reply) => {

@@ -1,5 +1,5 @@
+import { AppError } from "@sum/service-kit";
 import { describe, expect, it } from "vitest";
-import { AppError } from "../domain/errors.js";
 import { NumberLiteral } from "../domain/operand.js";
 import { parseJsonObject, topLevelNumberLiterals } from "./json-body.js";
 

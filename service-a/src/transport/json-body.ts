@@ -1,4 +1,4 @@
-import { AppError } from "../domain/errors.js";
+import { AppError } from "@sum/service-kit";
 import { NumberLiteral } from "../domain/operand.js";
 
 const NUMBER_CHARS = "0123456789eE.+-";

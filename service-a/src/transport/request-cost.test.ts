@@ -1,7 +1,7 @@
+import { AppError } from "@sum/service-kit";
 import { requestShapes, type SumRequestShape } from "@sum/test-support";
 import { describe, expect, it } from "vitest";
 import { validateIdempotencyKey } from "../domain/calculate-sum.js";
-import { AppError } from "../domain/errors.js";
 import { parseOperand } from "../domain/operand.js";
 import { traceparentFor } from "../domain/trace-context.js";
 import { BODY_LIMIT_BYTES } from "./http.js";

@@ -1,3 +1,4 @@
+import { AppError, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { ServiceMetrics } from "../metrics.js";
@@ -16,9 +17,11 @@ export interface EventView {
   applied_at: string;
 }
 
+export type Consistency = "eventual" | "strong";
+
 export interface HttpDeps {
-  readTotal: (consistency: "eventual" | "strong") => Promise<TotalView>;
-  findEvent: (eventId: string, consistency: "eventual" | "strong") => Promise<EventView | undefined>;
+  readTotal: (consistency: Consistency) => Promise<TotalView>;
+  findEvent: (eventId: string, consistency: Consistency) => Promise<EventView | undefined>;
   /** Why the service is not ready, or undefined when it is. */
   whyNotReady: () => Promise<string | undefined>;
   metrics: ServiceMetrics;
@@ -27,26 +30,24 @@ export interface HttpDeps {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const unavailable = {
-  error: { code: "UNAVAILABLE", message: "neither the replica nor the leader can be read; retry later" },
-};
+/** The `consistency` query parameter: eventual (the default) or strong; anything else is a bad request. */
+function consistency(query: unknown): Consistency {
+  const { consistency = "eventual" } = query as { consistency?: unknown };
+  if (consistency === "eventual" || consistency === "strong") return consistency;
+  throw new AppError("INVALID_ARGUMENT", 'consistency must be "eventual" or "strong"');
+}
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors,
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: "NOT_FOUND", message: `no route for ${request.method} ${request.url}` } }),
+    sendError(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`)),
   );
-  app.setErrorHandler((error, request, reply) => {
-    request.log.warn({ err: error }, "request failed");
-    return reply.code(503).header("Retry-After", "1").send(unavailable);
-  });
-
-  const consistency = (query: unknown) =>
-    (query as { consistency?: string }).consistency === "strong" ? ("strong" as const) : ("eventual" as const);
+  app.setErrorHandler(httpErrorHandler());
 
   // Seed-compatible: the body is a bare JSON number, written exactly (it may exceed 2^53).
   app.get("/api/summation", async (request, reply) => {
@@ -57,14 +58,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.get("/api/total", async (request) => deps.readTotal(consistency(request.query)));
 
   // Whether one event was applied: how a client (or make test-workflow) checks its own events.
-  app.get("/api/events/:id", async (request, reply) => {
+  app.get("/api/events/:id", async (request) => {
     const { id } = request.params as { id: string };
-    if (!UUID.test(id)) {
-      return reply.code(400).send({ error: { code: "INVALID_ARGUMENT", message: "the event id must be a UUID" } });
-    }
+    if (!UUID.test(id)) throw new AppError("INVALID_ARGUMENT", "the event id must be a lowercase UUID");
     const event = await deps.findEvent(id, consistency(request.query));
     if (event) return event;
-    return reply.code(404).send({ error: { code: "NOT_FOUND", message: `event ${id} has not been applied` } });
+    throw new AppError("NOT_FOUND", `event ${id} has not been applied`);
   });
 
   app.get("/healthz", async () => ({ status: "alive" }));
@@ -72,10 +71,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.get("/readyz", async (_request, reply) => {
     const reason = await deps.whyNotReady();
     if (reason === undefined) return { status: "ready" };
-    return reply
-      .code(503)
-      .header("Retry-After", "1")
-      .send({ error: { code: "UNAVAILABLE", message: `not ready: ${reason}` } });
+    return sendError(reply, new AppError("UNAVAILABLE", `not ready: ${reason}`));
   });
 
   app.get("/metrics", async (_request, reply) => {

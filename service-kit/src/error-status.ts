@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { AppError, type ErrorCode } from "../domain/errors.js";
+import { AppError, type ErrorCode } from "./errors.js";
 
 /**
  * The one place where error codes meet transport statuses. `retryable`: whether sending the same

@@ -1,0 +1,19 @@
+import type { LevelWithSilent } from "pino";
+import type { z } from "zod";
+
+/** What runService() itself reads from a service's configuration. */
+export interface LifecycleConfig {
+  SERVICE_ID: string;
+  LOG_LEVEL: LevelWithSilent;
+  SHUTDOWN_TIMEOUT_MS: number;
+}
+
+/** Parses the environment once; every problem is reported together, by variable name. */
+export function loadConfig<Config>(service: string, schema: z.ZodType<Config>, env: NodeJS.ProcessEnv): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid ${service} configuration:\n${problems.join("\n")}`);
+  }
+  return parsed.data;
+}
