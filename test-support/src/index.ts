@@ -1,4 +1,11 @@
 export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
+export {
+  fetchNonConformance,
+  type LiveResponse,
+  nonConformance,
+  type OpenApiDocument,
+  openApiErrors,
+} from "./openapi.js";
 export { freePort } from "./ports.js";
 export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";

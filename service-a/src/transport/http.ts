@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
@@ -116,6 +117,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    // No route matched (a QUERY without Content-Type fails while its body is read): 405 or 404 all the same.
+    if (request.is404) return notFound(request, reply);
     const known =
       error instanceof AppError
         ? error
@@ -130,14 +133,15 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     return send(reply, appError);
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const allowed = ROUTES[request.url.split("?")[0] ?? ""];
     if (allowed) {
       reply.header("Allow", allowed);
       return send(reply, new AppError("METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allowed}`));
     }
     return send(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`));
-  });
+  };
+  app.setNotFoundHandler(notFound);
 
   // GET /openapi.json is made from the route schemas; HEAD routes are in it, as they are answered.
   app.register(fastifySwagger, {

@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
@@ -82,7 +83,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   const allowed = allowedMethods(app);
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const allow = allowed(request.url);
     if (allow) {
       return sendError(
@@ -93,8 +94,11 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       );
     }
     return sendError(reply, 404, "NOT_FOUND", `no route for ${request.method} ${request.url}`);
-  });
+  };
+  app.setNotFoundHandler(notFound);
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // No route matched (a QUERY without Content-Type fails while its body is read): 405 or 404 all the same.
+    if (request.is404) return notFound(request, reply);
     // Fastify's own client errors (a query out of its schema) are the client's, not a failure to read.
     if (error.statusCode !== undefined && error.statusCode < 500) {
       return sendError(reply, 400, "INVALID_ARGUMENT", error.message);
