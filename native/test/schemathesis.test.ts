@@ -1,4 +1,6 @@
 import { execFile, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, inject, it } from "vitest";
@@ -46,7 +48,9 @@ async function runSchemathesis(schemaUrl: string, baseUrl: string, configOptions
     "--no-color",
     ...options,
   ];
-  const child = spawn(await schemathesis(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  // In a directory of its own: Schemathesis keeps a cache (.schemathesis/) where it runs.
+  const cwd = await mkdtemp(join(tmpdir(), "schemathesis-"));
+  const child = spawn(await schemathesis(), args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
     output += chunk.toString();
@@ -55,6 +59,7 @@ async function runSchemathesis(schemaUrl: string, baseUrl: string, configOptions
     output += chunk.toString();
   });
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  await rm(cwd, { recursive: true, force: true });
   return { code, output };
 }
 
