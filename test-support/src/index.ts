@@ -8,6 +8,7 @@ export {
 } from "./openapi.js";
 export { freePort } from "./ports.js";
 export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";
+export { rawHttpExchange } from "./raw-http.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";
 export { requestShapes, type SumRequestShape } from "./request-shapes.js";
 export { waitFor } from "./wait.js";

@@ -1,5 +1,4 @@
-import { connect } from "node:net";
-import { nonConformance, type OpenApiDocument, openApiErrors } from "@sum/test-support";
+import { nonConformance, type OpenApiDocument, openApiErrors, rawHttpExchange } from "@sum/test-support";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,18 +28,7 @@ beforeAll(async () => {
 
 afterAll(() => app.close());
 
-/** A raw HTTP/1.1 exchange, for a method fetch will not send. */
-function rawExchange(request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(new URL(url).port), "127.0.0.1", () => socket.write(request));
-    let received = "";
-    socket.on("data", (chunk) => {
-      received += chunk.toString();
-    });
-    socket.on("end", () => resolve(received));
-    socket.on("error", reject);
-  });
-}
+const rawExchange = (request: string) => rawHttpExchange(Number(new URL(url).port), request);
 
 describe("Service A's HTTP API", () => {
   it("serves a valid OpenAPI 3.1 document made from its routes, naming every error code", async () => {
