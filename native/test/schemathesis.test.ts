@@ -39,7 +39,7 @@ async function runSchemathesis(schemaUrl: string, baseUrl: string, configOptions
     "--seed",
     "1",
     "--max-examples",
-    "30",
+    "20",
     // The examples found in an earlier run would make the next run differ from this one.
     "--generation-database",
     "none",
