@@ -87,7 +87,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     // A request Node cannot parse (an unknown method such as FOO, which nginx passes on) gets the
     // contract's 400 instead of Fastify's own body.
     clientErrorHandler: (error, socket) => {
-      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      if (error.code === "ECONNRESET" || !socket.writable) {
+        socket.destroy();
+        return;
+      }
       const body = JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "malformed HTTP request" } });
       socket.end(
         `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

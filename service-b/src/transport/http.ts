@@ -74,7 +74,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     // A request Node cannot parse (an unknown method, a malformed line) gets the contract's 400 too.
     clientErrorHandler: (error, socket) => {
-      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      if (error.code === "ECONNRESET" || !socket.writable) {
+        socket.destroy();
+        return;
+      }
       const body = JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "malformed HTTP request" } });
       socket.end(
         `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
