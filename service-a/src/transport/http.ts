@@ -15,6 +15,7 @@ import type { ServiceMetrics } from "../metrics.js";
 import { asAppError, ERROR_STATUS } from "./error-status.js";
 import { healthzSchema, metricsSchema, openApiSchema, readyzSchema, sumSchema } from "./http-schemas.js";
 import { parseJsonObject } from "./json-body.js";
+import { answerMalformedRequest } from "./malformed-request.js";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -84,18 +85,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     // closeHttp() drains the connections before Fastify closes; nothing reaches Fastify's own 503.
     forceCloseConnections: false,
     return503OnClosing: false,
-    // A request Node cannot parse (an unknown method such as FOO, which nginx passes on) gets the
-    // contract's 400 instead of Fastify's own body.
-    clientErrorHandler: (error, socket) => {
-      if (error.code === "ECONNRESET" || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const body = JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "malformed HTTP request" } });
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    },
+    clientErrorHandler: answerMalformedRequest,
   });
 
   app.removeAllContentTypeParsers();

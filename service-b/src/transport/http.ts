@@ -19,6 +19,7 @@ import {
   summationSchema,
   totalSchema,
 } from "./http-schemas.js";
+import { answerMalformedRequest } from "./malformed-request.js";
 
 export interface TotalView {
   total: string;
@@ -72,17 +73,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    // A request Node cannot parse (an unknown method, a malformed line) gets the contract's 400 too.
-    clientErrorHandler: (error, socket) => {
-      if (error.code === "ECONNRESET" || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const body = JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: "malformed HTTP request" } });
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    },
+    clientErrorHandler: answerMalformedRequest,
   });
 
   const allowed = allowedMethods(app);
