@@ -13,7 +13,7 @@ COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml -
 	$(if $(wildcard .env),--env-file .env)
 COMPOSE_CLI := $(PNPM) exec tsx docker-compose/cli.ts
 
-.PHONY: help install build lint typecheck test test-workflow test-chaos bench capacity load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
+.PHONY: help install install-schemathesis build lint typecheck test test-workflow test-chaos bench capacity load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
 
 help: ## Show this list
@@ -26,6 +26,9 @@ node_modules/.modules.yaml: package.json pnpm-lock.yaml pnpm-workspace.yaml $(wi
 	$(PNPM) install --frozen-lockfile
 	@touch $@
 
+install-schemathesis: ## Install the pinned Schemathesis in a venv under ~/.cache/sum-pipeline (make test's OpenAPI checks need it)
+	bash native/schemathesis/install.sh
+
 build: install ## Compile the TypeScript services
 	$(PNPM) run build
 
@@ -35,7 +38,7 @@ lint: ## Format and lint check (Biome) for the whole workspace
 typecheck: ## Strict TypeScript check of every package
 	$(PNPM) run typecheck
 
-test: install lint typecheck ## Lint, type-check, then every test: unit, integration (real PostgreSQL, Kafka), end-to-end on a stack of its own, short chaos
+test: install lint typecheck install-schemathesis ## Lint, type-check, then every test: unit, integration (real PostgreSQL, Kafka), end-to-end on a stack of its own, short chaos
 	$(NATIVE) prerequisites
 	@mkdir -p $(RESULTS)
 	$(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=$(RESULTS)/vitest.json

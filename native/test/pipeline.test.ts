@@ -1,11 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type GrpcOutcome, summationClient, waitFor } from "@sum/test-support";
+import {
+  fetchNonConformance,
+  type GrpcOutcome,
+  type OpenApiDocument,
+  openApiErrors,
+  summationClient,
+  waitFor,
+} from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { PipelineClient } from "../../proof/src/clients.js";
 import { readPid } from "../src/process.js";
-import { loadSettings, paths, REPO_ROOT, type Settings } from "../src/settings.js";
+import { loadSettings, paths, REPO_ROOT, type Settings, serviceAPorts } from "../src/settings.js";
 import { runTypeScript, stackCli } from "./stack-cli.js";
 
 const env = inject("stackEnv");
@@ -140,6 +147,49 @@ describe("the native stack", () => {
     expect(BigInt(after.total) - BigInt(before.total)).toBe(expected);
     const summation = await (await fetch(`${serviceB}/api/summation?consistency=strong`)).text();
     expect(summation).toBe(after.total);
+  });
+
+  it("nginx serves Service A's OpenAPI document, and live answers through nginx and from Service B match the documents", async () => {
+    const serviceB = `http://127.0.0.1:${settings.SERVICE_B_PORT}`;
+    const documentA = (await (await fetch(`${http}/openapi.json`)).json()) as OpenApiDocument;
+    const instance = serviceAPorts(settings)[0]?.http;
+    expect(await (await fetch(`http://127.0.0.1:${instance}/openapi.json`)).json()).toEqual(documentA);
+    const documentB = (await (await fetch(`${serviceB}/openapi.json`)).json()) as OpenApiDocument;
+    expect([await openApiErrors(documentA), await openApiErrors(documentB)]).toEqual([[], []]);
+
+    const key = `openapi-${Date.now()}`;
+    const sum = (body: string, headers: Record<string, string> = {}) =>
+      fetchNonConformance(documentA, `${http}/sum`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      });
+    const first = await sum('{"a": 4, "b": 5}', { "idempotency-key": key, traceparent: "not one" });
+    const answers = [
+      first,
+      await sum('{"a": 4, "b": 5}', { "idempotency-key": key }),
+      await sum('{"a": 4, "b": 6}', { "idempotency-key": key }),
+      await sum('{"a": 1.5, "b": 2}'),
+      await sum('{"a": 1, "b": 2}', { "content-type": "text/plain" }),
+      await sum(`{"a": 1, "b": 2, "pad": "${"x".repeat(17_000)}"}`),
+    ];
+    expect(answers.map((a) => a.response.status)).toEqual([200, 200, 422, 400, 415, 413]);
+    expect(answers[1]?.response.headers.get("idempotent-replayed")).toBe("true");
+    const eventId = (JSON.parse(first.response.body) as { event_id: string }).event_id;
+    await waitFor(
+      "the sum to be applied",
+      async () => (await fetch(`${serviceB}/api/events/${eventId}?consistency=strong`)).status === 200,
+    );
+    answers.push(
+      await fetchNonConformance(documentB, `${serviceB}/api/events/${eventId}?consistency=strong`),
+      await fetchNonConformance(documentB, `${serviceB}/api/events/00000000-0000-7000-8000-000000000000`),
+      await fetchNonConformance(documentB, `${serviceB}/api/events/NOT-A-UUID`),
+      await fetchNonConformance(documentB, `${serviceB}/api/total`),
+      await fetchNonConformance(documentB, `${serviceB}/api/summation?consistency=strong`),
+      await fetchNonConformance(documentB, `${serviceB}/readyz`),
+    );
+    expect(answers.map((a) => a.response.status).slice(6)).toEqual([200, 404, 400, 200, 200, 200]);
+    expect(answers.flatMap((a) => a.problems)).toEqual([]);
   });
 
   it("a sampled trace id sent to nginx shows up in Service A's log, the Kafka headers and Service B's log", async () => {

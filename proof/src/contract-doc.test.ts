@@ -186,7 +186,7 @@ describe("docs/CONTRACT.md matches the code", () => {
 
   it("names every route of Service A and Service B in the service's section", () => {
     const missing = (path: string, heading: string) => {
-      const routes = [...read(path).matchAll(/app\.(get|post|put|patch|delete)\("([^"]+)"/g)].map(
+      const routes = [...read(path).matchAll(/\bapi\.(get|post|put|patch|delete)(?:<[^>]*>)?\(\s*"([^"]+)"/g)].map(
         ([, method = "", route = ""]) => `${method.toUpperCase()} ${route.replace(/:(\w+)/g, "{$1}")}`,
       );
       expect(routes.length, path).toBeGreaterThanOrEqual(4);

@@ -130,6 +130,16 @@ describe("hostile HTTP through nginx gets the contract's answer, never a 5xx", (
     expect(answer).toMatch(/"code":"INVALID_ARGUMENT"/);
   });
 
+  it("a method Node cannot parse, which nginx passes on, gets Service A's JSON 400", async () => {
+    const answer = await rawRequest(
+      "FOO /sum HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+      [],
+      0,
+    );
+    expect(answer).toMatch(/^HTTP\/1.1 400/);
+    expect(answer).toMatch(/"code":"INVALID_ARGUMENT"/);
+  });
+
   it("a body that stalls is cut off (nginx closes after 10 s), and a slow one that finishes is served", async () => {
     const slow = await rawRequest(
       "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 17\r\nConnection: close\r\n\r\n",

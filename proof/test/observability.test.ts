@@ -32,7 +32,8 @@ it("Prometheus scrapes every component, and every alert expression evaluates the
       "every target up and scraped again",
       async () => {
         jobs = (await api<{ activeTargets: Target[] }>("targets")).activeTargets;
-        return jobs.every((t) => t.health === "up" && Date.parse(t.lastScrape) > since);
+        // Right after Prometheus starts its target list may still be empty, which `every` would accept.
+        return jobs.length > 0 && jobs.every((t) => t.health === "up" && Date.parse(t.lastScrape) > since);
       },
       60_000,
     );

@@ -1,5 +1,6 @@
 export { loadConfig } from "./config.js";
 export { asAppError, ERROR_STATUS } from "./error-status.js";
-export { AppError } from "./errors.js";
-export { frameworkErrors, httpErrorHandler, sendError } from "./http-errors.js";
+export { AppError, type ErrorCode } from "./errors.js";
+export { answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "./http-errors.js";
+export { errorResponse } from "./openapi.js";
 export { runService } from "./run-service.js";

@@ -1,6 +1,14 @@
 export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
+export {
+  fetchNonConformance,
+  type LiveResponse,
+  nonConformance,
+  type OpenApiDocument,
+  openApiErrors,
+} from "./openapi.js";
 export { freePort } from "./ports.js";
 export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";
+export { rawHttpExchange } from "./raw-http.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";
 export { requestShapes, type SumRequestShape } from "./request-shapes.js";
 export { sleep, waitFor } from "./wait.js";

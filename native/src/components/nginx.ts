@@ -17,7 +17,7 @@ import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings, serviceAPorts } from "../settings.js";
 import type { Component } from "./component.js";
 
-const NGINX = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+export const NGINX = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
 
 /** nginx from nginx/nginx.conf: HTTP round robin and gRPC over the Service A instances. */
 export class Nginx implements Component {
@@ -41,14 +41,8 @@ export class Nginx implements Component {
     return httpOk(`http://127.0.0.1:${this.settings.NGINX_HTTP_PORT}/health`).catch(() => false);
   }
 
-  async start(): Promise<void> {
-    for (const port of [
-      this.settings.NGINX_HTTP_PORT,
-      this.settings.NGINX_GRPC_PORT,
-      this.settings.NGINX_STATUS_PORT,
-    ]) {
-      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
-    }
+  /** Renders nginx/nginx.conf for this stack; returns the file and nginx's prefix directory. */
+  async writeConfig(): Promise<{ config: string; tempDir: string }> {
     const p = paths(this.settings);
     const tempDir = join(p.run, "nginx");
     await ensureDir(tempDir);
@@ -70,6 +64,18 @@ export class Nginx implements Component {
         SERVICE_A_GRPC_SERVERS: instances.map((i) => `server 127.0.0.1:${i.grpc} max_fails=0;`).join(" "),
       }),
     );
+    return { config, tempDir };
+  }
+
+  async start(): Promise<void> {
+    for (const port of [
+      this.settings.NGINX_HTTP_PORT,
+      this.settings.NGINX_GRPC_PORT,
+      this.settings.NGINX_STATUS_PORT,
+    ]) {
+      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
+    }
+    const { config, tempDir } = await this.writeConfig();
     await run(NGINX, ["-t", "-q", "-p", tempDir, "-c", config]).catch((error: Error) => {
       throw new StackError(this.name, `invalid configuration: ${error.message}`, this.logFile);
     });
@@ -77,7 +83,7 @@ export class Nginx implements Component {
     await startDaemon({
       command: NGINX,
       args: ["-p", tempDir, "-c", config],
-      logFile: join(p.logs, "nginx", "stdout.log"),
+      logFile: join(paths(this.settings).logs, "nginx", "stdout.log"),
       pidFile: this.pidFile,
     });
     await waitUntil(this.name, "/health", () => this.isReady(), {

@@ -48,7 +48,7 @@ export interface SumReceipt {
   replayed: boolean;
 }
 
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 export function validateIdempotencyKey(key: string | undefined): string | undefined {
   if (key === undefined) return undefined;

@@ -1,9 +1,17 @@
 import net from "node:net";
-import { AppError, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import fastifySwagger from "@fastify/swagger";
+import { AppError, answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import type { Logger } from "pino";
 import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
 import type { ServiceMetrics } from "../metrics.js";
+import { healthzSchema, metricsSchema, openApiSchema, readyzSchema, sumSchema } from "./http-schemas.js";
 import { parseJsonObject } from "./json-body.js";
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -29,6 +37,7 @@ const ROUTES: Record<string, string> = {
   "/healthz": "GET, HEAD",
   "/readyz": "GET, HEAD",
   "/metrics": "GET, HEAD",
+  "/openapi.json": "GET, HEAD",
 };
 
 /** Fastify's own errors, mapped to the contract's codes instead of its default bodies. */
@@ -68,6 +77,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     // closeHttp() drains the connections before Fastify closes; nothing reaches Fastify's own 503.
     forceCloseConnections: false,
     return503OnClosing: false,
+    clientErrorHandler: answerMalformedRequest,
   });
 
   app.removeAllContentTypeParsers();
@@ -91,9 +101,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     deps.metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler(httpErrorHandler(FASTIFY_ERRORS));
-
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const allowed = ROUTES[request.url.split("?")[0] ?? ""];
     if (allowed) {
       reply.header("Allow", allowed);
@@ -103,35 +111,60 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       );
     }
     return sendError(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`));
-  });
+  };
+  app.setNotFoundHandler(notFound);
+  app.setErrorHandler(httpErrorHandler({ fastifyErrors: FASTIFY_ERRORS, notFound }));
 
-  app.post("/sum", async (request, reply) => {
-    const body = request.body;
-    if (body === undefined || body === null) {
-      throw new AppError("INVALID_ARGUMENT", 'request body is empty; expected a JSON object such as {"a": 1, "b": 2}');
-    }
-    const fields = body as Record<string, unknown>;
-    const receipt = await deps.calculateSum({
-      a: fields.a,
-      b: fields.b,
-      idempotencyKey: header(request.headers["idempotency-key"]),
-      traceparent: header(request.headers.traceparent),
+  // GET /openapi.json is made from the route schemas; HEAD routes are in it, as they are answered.
+  app.register(fastifySwagger, {
+    openapi: { openapi: "3.1.0", info: { title: "Service A", version: "1" } },
+    exposeHeadRoutes: true,
+  });
+  app.register(async (api) => {
+    api.post(
+      "/sum",
+      {
+        schema: sumSchema,
+        // The body's schema documents it; parseOperand judges each operand exactly as written, which a
+        // JSON Schema validator cannot (9007199254740991.4 parses as an integer), so nothing else validates it.
+        validatorCompiler: () => () => true,
+      },
+      async (request, reply) => {
+        const body = request.body;
+        if (body === undefined || body === null) {
+          throw new AppError(
+            "INVALID_ARGUMENT",
+            'request body is empty; expected a JSON object such as {"a": 1, "b": 2}',
+          );
+        }
+        const fields = body as Record<string, unknown>;
+        const receipt = await deps.calculateSum({
+          a: fields.a,
+          b: fields.b,
+          idempotencyKey: header(request.headers["idempotency-key"]),
+          traceparent: header(request.headers.traceparent),
+        });
+        reply.header("X-Service-ID", receipt.serviceId);
+        if (receipt.replayed) reply.header("Idempotent-Replayed", "true");
+        return receiptBody(receipt);
+      },
+    );
+
+    api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive", service_id: deps.serviceId }));
+
+    api.get("/readyz", { schema: readyzSchema }, async (_request, reply) => {
+      if (await deps.isReady()) return { status: "ready", service_id: deps.serviceId };
+      return sendError(reply, new AppError("UNAVAILABLE", "the database is not reachable"));
     });
-    reply.header("X-Service-ID", receipt.serviceId);
-    if (receipt.replayed) reply.header("Idempotent-Replayed", "true");
-    return receiptBody(receipt);
-  });
 
-  app.get("/healthz", async () => ({ status: "alive", service_id: deps.serviceId }));
+    api.get("/metrics", { schema: metricsSchema }, async (_request, reply) => {
+      reply.header("Content-Type", deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    });
 
-  app.get("/readyz", async (_request, reply) => {
-    if (await deps.isReady()) return { status: "ready", service_id: deps.serviceId };
-    return sendError(reply, new AppError("UNAVAILABLE", "the database is not reachable"));
-  });
-
-  app.get("/metrics", async (_request, reply) => {
-    reply.header("Content-Type", deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+    api.get("/openapi.json", { schema: openApiSchema }, async (_request, reply) =>
+      reply.type("application/json").send(JSON.stringify(api.swagger())),
+    );
   });
 
   return app;

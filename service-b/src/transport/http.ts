@@ -1,7 +1,23 @@
-import { AppError, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import fastifySwagger from "@fastify/swagger";
+import { AppError, answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import type { Logger } from "pino";
 import type { ServiceMetrics } from "../metrics.js";
+import {
+  eventSchema,
+  healthzSchema,
+  metricsSchema,
+  openApiSchema,
+  readyzSchema,
+  summationSchema,
+  totalSchema,
+} from "./http-schemas.js";
 
 export interface TotalView {
   total: string;
@@ -28,13 +44,24 @@ export interface HttpDeps {
   logger: Logger;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The query the read routes' schema validates (consistency defaults to eventual). */
+type ConsistencyQuery = { consistency: Consistency };
 
-/** The `consistency` query parameter: eventual (the default) or strong; anything else is a bad request. */
-function consistency(query: unknown): Consistency {
-  const { consistency = "eventual" } = query as { consistency?: unknown };
-  if (consistency === "eventual" || consistency === "strong") return consistency;
-  throw new AppError("INVALID_ARGUMENT", 'consistency must be "eventual" or "strong"');
+/**
+ * The methods answered on the path of `url`, as the routes were declared (HEAD with each GET), or
+ * undefined when no route has that path.
+ */
+function allowedMethods(app: FastifyInstance): (url: string) => string | undefined {
+  const routes: Array<{ path: RegExp; methods: string[] }> = [];
+  app.addHook("onRoute", (route) => {
+    const pattern = route.url.replace(/[.]/g, "\\.").replace(/:[^/]+/g, "[^/]+");
+    // Fastify answers HEAD for each GET without declaring a route for it.
+    const methods = [route.method].flat().flatMap((method) => (method === "GET" ? ["GET", "HEAD"] : [method]));
+    const known = routes.find((r) => r.path.source === `^${pattern}$`);
+    if (known) known.methods.push(...methods);
+    else routes.push({ path: new RegExp(`^${pattern}$`), methods });
+  });
+  return (url) => routes.find((r) => r.path.test(url.split("?")[0] ?? ""))?.methods.join(", ");
 }
 
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
@@ -42,41 +69,72 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors,
+    clientErrorHandler: answerMalformedRequest,
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`)),
-  );
-  app.setErrorHandler(httpErrorHandler());
+  const allowed = allowedMethods(app);
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    const allow = allowed(request.url);
+    if (allow) {
+      reply.header("Allow", allow);
+      return sendError(
+        reply,
+        new AppError("METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allow}`),
+      );
+    }
+    return sendError(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`));
+  };
+  app.setNotFoundHandler(notFound);
+  app.setErrorHandler(httpErrorHandler({ notFound }));
 
-  // Seed-compatible: the body is a bare JSON number, written exactly (it may exceed 2^53).
-  app.get("/api/summation", async (request, reply) => {
-    const view = await deps.readTotal(consistency(request.query));
-    return reply.header("content-type", "application/json").send(view.total);
+  // GET /openapi.json is made from the route schemas; HEAD routes are in it, as they are answered.
+  app.register(fastifySwagger, {
+    openapi: { openapi: "3.1.0", info: { title: "Service B", version: "1" } },
+    exposeHeadRoutes: true,
   });
+  app.register(async (api) => {
+    // Seed-compatible: the body is a bare JSON number, written exactly (it may exceed 2^53).
+    api.get<{ Querystring: ConsistencyQuery }>(
+      "/api/summation",
+      { schema: summationSchema },
+      async (request, reply) => {
+        const view = await deps.readTotal(request.query.consistency);
+        return reply.header("content-type", "application/json").send(view.total);
+      },
+    );
 
-  app.get("/api/total", async (request) => deps.readTotal(consistency(request.query)));
+    api.get<{ Querystring: ConsistencyQuery }>("/api/total", { schema: totalSchema }, async (request) =>
+      deps.readTotal(request.query.consistency),
+    );
 
-  // Whether one event was applied: how a client (or make test-workflow) checks its own events.
-  app.get("/api/events/:id", async (request) => {
-    const { id } = request.params as { id: string };
-    if (!UUID.test(id)) throw new AppError("INVALID_ARGUMENT", "the event id must be a lowercase UUID");
-    const event = await deps.findEvent(id, consistency(request.query));
-    if (event) return event;
-    throw new AppError("NOT_FOUND", `event ${id} has not been applied`);
-  });
+    // Whether one event was applied: how a client (or make test-workflow) checks its own events.
+    api.get<{ Params: { id: string }; Querystring: ConsistencyQuery }>(
+      "/api/events/:id",
+      { schema: eventSchema },
+      async (request) => {
+        const { id } = request.params;
+        const event = await deps.findEvent(id, request.query.consistency);
+        if (event) return event;
+        throw new AppError("NOT_FOUND", `event ${id} has not been applied`);
+      },
+    );
 
-  app.get("/healthz", async () => ({ status: "alive" }));
+    api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive" }));
 
-  app.get("/readyz", async (_request, reply) => {
-    const reason = await deps.whyNotReady();
-    if (reason === undefined) return { status: "ready" };
-    return sendError(reply, new AppError("UNAVAILABLE", `not ready: ${reason}`));
-  });
+    api.get("/readyz", { schema: readyzSchema }, async (_request, reply) => {
+      const reason = await deps.whyNotReady();
+      if (reason === undefined) return { status: "ready" };
+      return sendError(reply, new AppError("UNAVAILABLE", `not ready: ${reason}`));
+    });
 
-  app.get("/metrics", async (_request, reply) => {
-    reply.header("Content-Type", deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+    api.get("/metrics", { schema: metricsSchema }, async (_request, reply) => {
+      reply.header("Content-Type", deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    });
+
+    api.get("/openapi.json", { schema: openApiSchema }, async (_request, reply) =>
+      reply.type("application/json").send(JSON.stringify(api.swagger())),
+    );
   });
 
   return app;
