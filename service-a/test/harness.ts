@@ -1,4 +1,4 @@
-import { type SummationClient, summationClient, TemporaryPostgres } from "@sum/test-support";
+import { SQL_FILES, type SummationClient, summationClient, TemporaryPostgres } from "@sum/test-support";
 import pino from "pino";
 import { type Config, loadConfig } from "../src/config.js";
 import { BOOTSTRAP_SQL } from "../src/paths.js";
@@ -27,7 +27,7 @@ export async function startOutboxDatabase(
     service_password: PASSWORDS.service,
     debezium_password: PASSWORDS.debezium,
   });
-  await postgres.query("SELECT pg_create_logical_replication_slot('outbox_slot', 'pgoutput')", [], "outbox");
+  await postgres.psqlFile(SQL_FILES.outboxSlot, {}, "outbox");
   return postgres;
 }
 

@@ -22,7 +22,7 @@ export async function startDatabases(): Promise<Databases> {
     settings: ["max_wal_senders = 10", "max_slot_wal_keep_size = '2GB'"],
   });
   await leader.psqlFile(BOOTSTRAP_SQL, { owner_password: PASSWORDS.owner, service_password: PASSWORDS.service });
-  const replica = await leader.startReplica({ slot: "replica_slot" });
+  const replica = await leader.startReplica();
   return {
     leader,
     replica,

@@ -1,6 +1,8 @@
+// The stack's PostgreSQL set-up, for tests that set a server up as the stack does.
+export { OUTBOX_SLOT, postgresBinDir, SQL_FILES } from "@sum/postgres";
 export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
 export { freePort } from "./ports.js";
-export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";
+export { type PostgresOptions, TemporaryPostgres } from "./postgres.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";
 export { requestShapes, type SumRequestShape } from "./request-shapes.js";
 export { waitFor } from "./wait.js";

@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { ensureGrpcurl, GRPCURL_MODULE, postgresBin } from "./prerequisites.js";
+import { ensureGrpcurl, GRPCURL_MODULE } from "./prerequisites.js";
 
 it("without grpcurl and without Go, the message says how to get grpcurl", async () => {
   const home = await mkdtemp(join(tmpdir(), "no-go-"));
@@ -13,20 +12,5 @@ it("without grpcurl and without Go, the message says how to get grpcurl", async 
     );
   } finally {
     await rm(home, { recursive: true, force: true });
-  }
-});
-
-it("PostgreSQL's programs come from PG_BIN when set, else from the newest version installed", () => {
-  const saved = process.env.PG_BIN;
-  try {
-    process.env.PG_BIN = "/opt/pg/bin";
-    expect(postgresBin("initdb")).toBe("/opt/pg/bin/initdb");
-    delete process.env.PG_BIN;
-    const initdb = postgresBin("initdb");
-    expect(initdb).toMatch(/^\/usr\/lib\/postgresql\/\d+\/bin\/initdb$/);
-    expect(existsSync(initdb)).toBe(true);
-  } finally {
-    if (saved === undefined) delete process.env.PG_BIN;
-    else process.env.PG_BIN = saved;
   }
 });
