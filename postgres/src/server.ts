@@ -3,16 +3,8 @@ import { appendFile, chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { chownToServerUser, runPostgresProgram } from "./programs.js";
-
-/** A psql meta-command argument or a libpq conninfo value: single-quoted, quotes and backslashes escaped. */
-const backslashQuoted = (value: string) => `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-
-/** A postgresql.conf string value: single-quoted, quotes doubled. */
-const configQuoted = (value: string) => `'${value.replaceAll("'", "''")}'`;
-
-/** `text` with each of `secrets` masked, for error messages that may quote a statement. */
-const redacted = (text: string, secrets: string[]) =>
-  secrets.reduce((masked, secret) => masked.replaceAll(secret, "[redacted]"), text);
+import { psqlFile } from "./psql.js";
+import { configQuoted, type Primary, standbyConfig } from "./standby.js";
 
 export interface PostgresServerOptions {
   /** The cluster's data directory, made by initdb or copyOf. */
@@ -22,17 +14,6 @@ export interface PostgresServerOptions {
   socketDir: string;
   logFile: string;
   superuserPassword: string;
-}
-
-/** The primary a replica copies and then streams from, as `user` (a role with REPLICATION). */
-export interface Primary {
-  port: number;
-  user: string;
-  password: string;
-  /** The physical slot on the primary that keeps the WAL the replica still needs; it must exist. */
-  slot?: string;
-  /** How the primary's pg_stat_replication names this replica. */
-  applicationName?: string;
 }
 
 /**
@@ -83,25 +64,10 @@ export class PostgresServer {
     }
   }
 
-  /**
-   * Runs a SQL file with psql as the superuser, with psql variables (`:'name'` in the file). The
-   * password goes in the environment and the variables on standard input: a command line is
-   * visible to every user of the machine, and they are passwords. So is an error, so they are
-   * masked there.
-   */
-  async psqlFile(file: string, variables: Record<string, string>, database = "postgres"): Promise<void> {
-    const script = [
-      ...Object.entries(variables).map(([name, value]) => `\\set ${name} ${backslashQuoted(value)}`),
-      `\\i ${backslashQuoted(file)}`,
-    ].join("\n");
-    const connection = ["-h", "127.0.0.1", "-p", String(this.port), "-U", "postgres", "-d", database];
-    await runPostgresProgram("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...connection], {
-      cwd: this.options.socketDir,
-      env: { PGPASSWORD: this.superuserPassword },
-      input: script,
-    }).catch((error: Error) => {
-      throw new Error(redacted(error.message, Object.values(variables)));
-    });
+  /** Runs a SQL file with psql as the superuser, with psql variables (`:'name'` in the file); see psql.ts. */
+  psqlFile(file: string, variables: Record<string, string>, database = "postgres"): Promise<void> {
+    const { port, superuserPassword } = this;
+    return psqlFile({ port, superuserPassword, cwd: this.options.socketDir }, file, variables, database);
   }
 
   /**
@@ -123,20 +89,6 @@ export class PostgresServer {
 
   /** A new cluster copied from `primary` (pg_basebackup), a hot standby streaming from it, with `config` too. */
   async copyOf(primary: Primary, config: string[]): Promise<void> {
-    const conninfo = Object.entries({
-      host: "127.0.0.1",
-      port: String(primary.port),
-      user: primary.user,
-      password: primary.password,
-      ...(primary.applicationName ? { application_name: primary.applicationName } : {}),
-    })
-      .map(([key, value]) => `${key}=${backslashQuoted(value)}`)
-      .join(" ");
-    const standby = [
-      "hot_standby = on",
-      `primary_conninfo = ${configQuoted(conninfo)}`,
-      ...(primary.slot ? [`primary_slot_name = ${configQuoted(primary.slot)}`] : []),
-    ];
     await this.create(async () => {
       const connection = ["-h", "127.0.0.1", "-p", String(primary.port), "-U", primary.user];
       const slot = primary.slot ? [`--slot=${primary.slot}`] : [];
@@ -145,7 +97,7 @@ export class PostgresServer {
         [...connection, "-D", this.dataDir, "-X", "stream", "--checkpoint=fast", "--write-recovery-conf", ...slot],
         { PGPASSWORD: primary.password },
       );
-    }, [...standby, ...config]);
+    }, [...standbyConfig(primary), ...config]);
   }
 
   /** Replaces pg_hba.conf: who may connect, from where, how. Takes effect at the next start or reload. */
@@ -209,7 +161,7 @@ export class PostgresServer {
     await mkdir(this.options.socketDir, { recursive: true });
     await chownToServerUser(this.options.socketDir);
     await rm(this.dataDir, { recursive: true, force: true });
-    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.dataDir, { recursive: true });
     await chownToServerUser(this.dataDir);
     try {
       await make();
