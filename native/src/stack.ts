@@ -38,7 +38,7 @@ function outboxDatabase(settings: Settings): PostgresCluster {
     // Roles, schema and the replication slot exist before any Service A starts, so no event can be
     // committed before Debezium's slot is there to keep it.
     initialise: async (cluster) => {
-      await cluster.psqlFile(join(REPO_ROOT, "service-a", "db", "bootstrap.sql"), {
+      await cluster.psqlFile(SQL_FILES.outboxDatabase, {
         owner_password: settings.OUTBOX_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_A_DB_PASSWORD,
         debezium_password: settings.DEBEZIUM_DB_PASSWORD,
@@ -91,7 +91,7 @@ function leaderDatabase(settings: Settings): PostgresCluster {
     ],
     hba: LEADER_HBA,
     initialise: async (cluster) => {
-      await cluster.psqlFile(join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {
+      await cluster.psqlFile(SQL_FILES.totalsDatabase, {
         owner_password: settings.TOTALS_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_B_DB_PASSWORD,
       });

@@ -6,9 +6,13 @@ import { fileURLToPath } from "node:url";
  * stack, Docker Compose and the tests. Each file is safe to run again and takes its passwords as psql
  * variables (`:'name'`); see PostgresServer.psqlFile.
  */
-const SQL_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "sql");
+export const SQL_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "sql");
 
 export const SQL_FILES = {
+  /** Service A's roles and the outbox database (`owner_password`, `service_password`, `debezium_password`). */
+  outboxDatabase: join(SQL_DIR, "outbox-database.sql"),
+  /** Service B's roles and the totals database on the leader (`owner_password`, `service_password`). */
+  totalsDatabase: join(SQL_DIR, "totals-database.sql"),
   /** The monitoring role (`exporter_password`). */
   exporterRole: join(SQL_DIR, "exporter-role.sql"),
   /** In the outbox database, after Service A's migrations: Debezium's slot, OUTBOX_SLOT. */

@@ -1,7 +1,6 @@
 import { SQL_FILES, type SummationClient, summationClient, TemporaryPostgres } from "@sum/test-support";
 import pino from "pino";
 import { type Config, loadConfig } from "../src/config.js";
-import { BOOTSTRAP_SQL } from "../src/paths.js";
 import { type RunningService, startService } from "../src/service.js";
 
 export const PASSWORDS = { owner: "owner-test", service: "service-a-test", debezium: "debezium-test" };
@@ -22,7 +21,7 @@ export async function startOutboxDatabase(
     ],
     durable: options.durable ?? false,
   });
-  await postgres.psqlFile(BOOTSTRAP_SQL, {
+  await postgres.psqlFile(SQL_FILES.outboxDatabase, {
     owner_password: PASSWORDS.owner,
     service_password: PASSWORDS.service,
     debezium_password: PASSWORDS.debezium,
