@@ -68,7 +68,10 @@ export async function runPostgresProgram(
       env: { ...process.env, ...options.env },
       maxBuffer: 64 * 1024 * 1024,
     });
-    running.child.stdin?.end(options.input ?? "");
+    // A program that exits without reading its input (pg_ctl status, a psql that cannot connect)
+    // closes the pipe: its exit status, not the EPIPE, says what happened.
+    running.child.stdin?.on("error", () => undefined);
+    running.child.stdin?.end(options.input);
     return (await running).stdout;
   } catch (error) {
     const failure = error as { stderr?: string; stdout?: string; message: string };
