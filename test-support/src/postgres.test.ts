@@ -119,9 +119,12 @@ it.runIf(process.getuid?.() === 0)("run by an ordinary user, the server runs as 
       `const { readFileSync, statSync } = await import("node:fs");
        const { TemporaryPostgres } = await import(${JSON.stringify(join(import.meta.dirname, "postgres.ts"))});
        const server = await TemporaryPostgres.start();
-       const postmaster = readFileSync(server.dataDir + "/postmaster.pid", "utf8").split("\\n")[0];
-       console.log(JSON.stringify({ self: process.getuid(), data: statSync(server.dataDir).uid, postmaster: statSync("/proc/" + postmaster).uid }));
-       await server.destroy();`,
+       try {
+         const postmaster = readFileSync(server.dataDir + "/postmaster.pid", "utf8").split("\\n")[0];
+         console.log(JSON.stringify({ self: process.getuid(), data: statSync(server.dataDir).uid, postmaster: statSync("/proc/" + postmaster).uid }));
+       } finally {
+         await server.destroy();
+       }`,
     );
     const { stdout } = await promisify(execFile)(
       "runuser",
