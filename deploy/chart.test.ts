@@ -388,13 +388,13 @@ describe("parity with the native and Compose stacks", () => {
     const setup = only(small, "ConfigMap", "db-setup");
     const job = only(small, "Job", "db-setup");
     for (const [file, key] of [
-      ["service-a/db/bootstrap.sql", "service-a-bootstrap.sql"],
-      ["service-b/db/bootstrap.sql", "service-b-bootstrap.sql"],
+      ["postgres/sql/outbox-database.sql", "outbox-database.sql"],
+      ["postgres/sql/totals-database.sql", "totals-database.sql"],
     ] as const) {
       const sql = read(file);
       expect(setup.data?.[key]).toBe(sql);
       // The same files Compose mounts into its set-up containers.
-      expect(read("docker-compose/docker-compose.yml")).toContain(`../${file}:/sql/${key}:ro`);
+      expect(read("docker-compose/docker-compose.yml")).toContain("../postgres/sql:/sql:ro");
       const needed = new Set([...sql.matchAll(/:'(\w+)'/g)].map((match) => match[1]));
       const c = (job.spec.template.spec.containers as Container[]).find((x) => x.command?.join(" ").includes(key));
       const passed = new Set([...(c?.command?.join(" ") ?? "").matchAll(/-v ([a-z_]+)=/g)].map((match) => match[1]));
@@ -402,7 +402,7 @@ describe("parity with the native and Compose stacks", () => {
     }
     // The roles the services and Connect log in as are the ones the SQL creates.
     const roles = new Set(
-      [...(read("service-a/db/bootstrap.sql") + read("service-b/db/bootstrap.sql")).matchAll(/CREATE ROLE (\w+)/g)].map(
+      [...(read("postgres/sql/outbox-database.sql") + read("postgres/sql/totals-database.sql")).matchAll(/CREATE ROLE (\w+)/g)].map(
         (m) => m[1],
       ),
     );

@@ -7,8 +7,8 @@
  * Ports and passwords come from .env, as for the native stack and for Compose itself.
  */
 import { relative } from "node:path";
-import { pipelineStatus } from "../native/src/pipeline-status.js";
-import { loadSettings, REPO_ROOT } from "../native/src/settings.js";
+import { pipelineStatus } from "@sum/native/pipeline-status";
+import { loadSettings, REPO_ROOT } from "@sum/native/settings";
 import { renderComposeConfig, serviceAInstances } from "./render-config.js";
 
 async function main(): Promise<void> {

@@ -8,12 +8,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
+import { TOPICS } from "@sum/native/kafka";
+import { loadSettings, REPO_ROOT, SERVICE_SETTINGS } from "@sum/native/settings";
+import { buildStack } from "@sum/native/stack";
+import { OUTBOX_SLOT } from "@sum/postgres";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { TOPICS } from "../native/src/components/kafka.js";
-import { loadSettings, REPO_ROOT, SERVICE_SETTINGS } from "../native/src/settings.js";
-import { buildStack, OUTBOX_SLOT } from "../native/src/stack.js";
 import { COMPOSE_DIR, COMPOSE_FILE, renderComposeConfig } from "./render-config.js";
 
 interface Service {
@@ -449,7 +450,7 @@ describe("the Compose stack next to the native one", () => {
 
   it("creates Debezium's replication slot under the name the connector and the native stack use", () => {
     expect(JSON.parse(read("debezium/outbox-connector.json"))["slot.name"]).toBe(OUTBOX_SLOT);
-    expect(read("docker-compose/postgres/outbox-slot.sql")).toContain(
+    expect(read("postgres/sql/outbox-slot.sql")).toContain(
       `pg_create_logical_replication_slot('${OUTBOX_SLOT}', 'pgoutput')`,
     );
   });

@@ -1,8 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { renderFile } from "@sum/native/render";
+import { REPO_ROOT, type Settings } from "@sum/native/settings";
 import { parse } from "yaml";
-import { renderFile } from "../native/src/render.js";
-import { REPO_ROOT, type Settings } from "../native/src/settings.js";
 
 export const COMPOSE_DIR = join(REPO_ROOT, "docker-compose");
 export const COMPOSE_FILE = join(COMPOSE_DIR, "docker-compose.yml");

@@ -5,8 +5,9 @@
 set -euo pipefail
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   install -d -o postgres -g postgres -m 700 "$PGDATA"
-  gosu postgres env PGPASSWORD="$REPLICATION_PASSWORD" pg_basebackup --host=postgres-leader --username=replicator \
-    --pgdata="$PGDATA" --wal-method=stream --checkpoint=fast --write-recovery-conf
+  # The password in the environment, not on a command line (env's would show in ps).
+  PGPASSWORD="$REPLICATION_PASSWORD" gosu postgres pg_basebackup --host=postgres-leader --username=replicator \
+    --pgdata="$PGDATA" --wal-method=stream --checkpoint=fast --write-recovery-conf --slot=replica_slot
   cat >>"$PGDATA/postgresql.auto.conf" <<CONF
 hot_standby = on
 primary_conninfo = 'host=postgres-leader port=5432 user=replicator password=$REPLICATION_PASSWORD application_name=postgres-replica'

@@ -15,6 +15,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { OUTBOX_SLOT } from "@sum/postgres";
 import type { Component } from "./components/component.js";
 import { ensureJars } from "./components/jvm.js";
 import { ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
@@ -22,7 +23,7 @@ import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
 import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
 import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
-import { buildStack, OUTBOX_SLOT, outboxSlotState, type Stack } from "./stack.js";
+import { buildStack, outboxSlotState, type Stack } from "./stack.js";
 
 const log = (line: string) => process.stdout.write(`==> ${line}\n`);
 

@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync, openSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { chown, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { userInfo } from "node:os";
 import { promisify } from "node:util";
@@ -22,18 +22,6 @@ function tail(file: string, lines = 15): string {
 }
 
 export const isRoot = () => userInfo().uid === 0;
-
-/** PostgreSQL refuses to run as root: as root its commands run as the `postgres` system user. */
-export function asPostgresUser(command: string, args: string[]): [string, string[]] {
-  return isRoot() ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
-}
-
-export async function chownToPostgres(path: string): Promise<void> {
-  if (!isRoot()) return;
-  const { stdout: uid } = await execFileAsync("id", ["-u", "postgres"]);
-  const { stdout: gid } = await execFileAsync("id", ["-g", "postgres"]);
-  await chown(path, Number(uid), Number(gid));
-}
 
 /** Runs a command to completion, `input` on its standard input; a failure carries its output. */
 export async function run(

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { OUTBOX_SLOT, REPLICA_SLOT, REPLICATION_ROLE, SQL_FILES } from "@sum/postgres";
 import type { Component } from "./components/component.js";
 import { KafkaConnect } from "./components/connect.js";
 import { Exporter } from "./components/exporter.js";
@@ -6,24 +7,13 @@ import { KafkaBroker } from "./components/kafka.js";
 import { Nginx } from "./components/nginx.js";
 import { type NodeService, serviceAInstance, serviceB } from "./components/node-service.js";
 import { PostgresCluster } from "./components/postgres.js";
-import { postgresBin } from "./components/prerequisites.js";
 import { Prometheus } from "./components/prometheus.js";
-import { asPostgresUser, run } from "./process.js";
+import { run } from "./process.js";
 import { REPO_ROOT, type Settings, serviceAPorts } from "./settings.js";
 
-const REPLICA_SLOT = "replica_slot";
-/** The slot named in debezium/outbox-connector.json. */
-export const OUTBOX_SLOT = "outbox_slot";
-
-/** A monitoring role (pg_monitor) for postgres_exporter; on the leader it reaches the replica by replication. */
+/** The monitoring role (pg_monitor) postgres_exporter logs in as; on the leader it reaches the replica by replication. */
 async function createExporterRole(cluster: PostgresCluster, password: string): Promise<void> {
-  await cluster.query(
-    `DO $$ BEGIN
-       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'exporter') THEN CREATE ROLE exporter LOGIN; END IF;
-     END $$`,
-  );
-  await cluster.query(`ALTER ROLE exporter WITH LOGIN PASSWORD '${password.replaceAll("'", "''")}'`);
-  await cluster.query("GRANT pg_monitor TO exporter");
+  await cluster.psqlFile(SQL_FILES.exporterRole, { exporter_password: password });
 }
 
 /** Service A's database: logical WAL for Debezium, with a cap on what a dead slot may hold. */
@@ -48,7 +38,7 @@ function outboxDatabase(settings: Settings): PostgresCluster {
     // Roles, schema and the replication slot exist before any Service A starts, so no event can be
     // committed before Debezium's slot is there to keep it.
     initialise: async (cluster) => {
-      await cluster.psqlFile(join(REPO_ROOT, "service-a", "db", "bootstrap.sql"), {
+      await cluster.psqlFile(SQL_FILES.outboxDatabase, {
         owner_password: settings.OUTBOX_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_A_DB_PASSWORD,
         debezium_password: settings.DEBEZIUM_DB_PASSWORD,
@@ -59,11 +49,7 @@ function outboxDatabase(settings: Settings): PostgresCluster {
           MIGRATION_DATABASE_URL: cluster.url("outbox", "outbox_owner", settings.OUTBOX_DB_OWNER_PASSWORD),
         },
       });
-      await cluster.query(
-        "SELECT pg_create_logical_replication_slot($1, 'pgoutput') WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)",
-        [OUTBOX_SLOT],
-        "outbox",
-      );
+      await cluster.psqlFile(SQL_FILES.outboxSlot, {}, "outbox");
       await createExporterRole(cluster, settings.EXPORTER_DB_PASSWORD);
     },
   });
@@ -105,59 +91,35 @@ function leaderDatabase(settings: Settings): PostgresCluster {
     ],
     hba: LEADER_HBA,
     initialise: async (cluster) => {
-      await cluster.psqlFile(join(REPO_ROOT, "service-b", "db", "bootstrap.sql"), {
+      await cluster.psqlFile(SQL_FILES.totalsDatabase, {
         owner_password: settings.TOTALS_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_B_DB_PASSWORD,
       });
-      await cluster.query(
-        `DO $$ BEGIN
-           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'replicator') THEN
-             CREATE ROLE replicator LOGIN REPLICATION;
-           END IF;
-         END $$`,
-      );
-      await cluster.query(
-        `ALTER ROLE replicator WITH LOGIN REPLICATION PASSWORD '${settings.REPLICATION_PASSWORD.replaceAll("'", "''")}'`,
-      );
-      await cluster.query(
-        "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)",
-        [REPLICA_SLOT],
-      );
+      await cluster.psqlFile(SQL_FILES.replication, { replication_password: settings.REPLICATION_PASSWORD });
       await createExporterRole(cluster, settings.EXPORTER_DB_PASSWORD);
     },
   });
 }
 
-/** The leader's hot standby: a pg_basebackup of it, then streaming replication. */
+/** The leader's hot standby: a pg_basebackup of it, then streaming replication through its slot. */
 function replicaDatabase(settings: Settings, leader: PostgresCluster): PostgresCluster {
-  const conninfo = `host=127.0.0.1 port=${leader.port} user=replicator password=${settings.REPLICATION_PASSWORD} application_name=postgres-replica`;
   return new PostgresCluster({
     name: "postgres-replica",
     port: settings.REPLICA_DB_PORT,
     settings,
-    config: [
-      "hot_standby = on",
-      `primary_conninfo = '${conninfo.replaceAll("'", "''")}'`,
-      `primary_slot_name = '${REPLICA_SLOT}'`,
-    ],
+    config: [],
     hba: LEADER_HBA,
-    create: async (replica) => {
-      const [command, args] = asPostgresUser(postgresBin("pg_basebackup"), [
-        "-h",
-        "127.0.0.1",
-        "-p",
-        String(leader.port),
-        "-U",
-        "replicator",
-        "-D",
-        replica.dataDir,
-        "-X",
-        "stream",
-        "--checkpoint=fast",
-        "--write-recovery-conf",
-      ]);
-      await run(command, args, { env: { ...process.env, PGPASSWORD: settings.REPLICATION_PASSWORD } });
-    },
+    create: (replica) =>
+      replica.copyOf(
+        {
+          port: leader.port,
+          user: REPLICATION_ROLE,
+          password: settings.REPLICATION_PASSWORD,
+          slot: REPLICA_SLOT,
+          applicationName: replica.name,
+        },
+        replica.config,
+      ),
   });
 }
 

@@ -1,8 +1,8 @@
+import { metricNames, panelsInRows, readDashboard } from "@sum/grafana/dashboard";
 import { kafkaClient } from "@sum/native/kafka";
 import { loadSettings } from "@sum/native/settings";
 import { waitFor } from "@sum/test-support";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import { metricNames, panelsInRows, readDashboard } from "../../grafana/dashboard.js";
 import { inParallel, PipelineClient } from "../src/clients.js";
 
 const env = inject("stackEnv");

@@ -14,7 +14,6 @@ function serviceRoot(): string {
 }
 
 export const MIGRATIONS_DIR = join(serviceRoot(), "db", "migrations");
-export const BOOTSTRAP_SQL = join(serviceRoot(), "db", "bootstrap.sql");
 /** proto/ sits beside service-a/ in the repository (and in the container image). */
 export const PROTO_FILE = process.env.PROTO_FILE ?? join(serviceRoot(), "..", "proto", "summation.proto");
 /** The health service as server reflection describes it (see the file's header). */

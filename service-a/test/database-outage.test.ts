@@ -70,13 +70,13 @@ it("while the database is down only UNAVAILABLE is answered, fast; every 200 is 
   };
 
   await waitFor(() => answers.filter((a) => a.ok).length >= 200, "200 answers before the outage");
-  await postgres.stopServer();
+  await postgres.stop();
   phase = "down";
   const downSince = answers.length;
   await waitFor(() => answers.length >= downSince + 100, "answers during the outage");
   const ready = await fetch(`${service.http}/readyz`);
   expect(ready.status).toBe(503);
-  await postgres.startServer();
+  await postgres.start();
   phase = "after";
   await waitFor(() => answers.some((a) => a.phase === "after" && a.ok), "a 200 after the restart");
   await waitFor(

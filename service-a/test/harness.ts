@@ -1,8 +1,7 @@
 import { loadConfig } from "@sum/service-kit";
-import { type SummationClient, summationClient, TemporaryPostgres } from "@sum/test-support";
+import { SQL_FILES, type SummationClient, summationClient, TemporaryPostgres } from "@sum/test-support";
 import pino from "pino";
 import { type Config, configSchema } from "../src/config.js";
-import { BOOTSTRAP_SQL } from "../src/paths.js";
 import { type RunningService, startService } from "../src/service.js";
 
 export const PASSWORDS = { owner: "owner-test", service: "service-a-test", debezium: "debezium-test" };
@@ -23,12 +22,12 @@ export async function startOutboxDatabase(
     ],
     durable: options.durable ?? false,
   });
-  await postgres.psqlFile(BOOTSTRAP_SQL, {
+  await postgres.psqlFile(SQL_FILES.outboxDatabase, {
     owner_password: PASSWORDS.owner,
     service_password: PASSWORDS.service,
     debezium_password: PASSWORDS.debezium,
   });
-  await postgres.query("SELECT pg_create_logical_replication_slot('outbox_slot', 'pgoutput')", [], "outbox");
+  await postgres.psqlFile(SQL_FILES.outboxSlot, {}, "outbox");
   return postgres;
 }
 

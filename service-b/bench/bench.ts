@@ -6,8 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TemporaryKafka } from "@sum/native/temporary-kafka";
-import { TemporaryPostgres } from "@sum/test-support";
-import { BOOTSTRAP_SQL } from "../src/paths.js";
+import { SQL_FILES, TemporaryPostgres } from "@sum/test-support";
 import { PASSWORDS, produce, ServiceBProcess, serviceEnv, sumEvent, uniqueNames, waitFor } from "../test/harness.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -25,7 +24,10 @@ function histogramQuantile(metricsText: string, name: string, q: number): number
 async function main() {
   const kafka = await TemporaryKafka.start();
   const leader = await TemporaryPostgres.start({ durable: true, settings: ["max_wal_senders = 10"] });
-  await leader.psqlFile(BOOTSTRAP_SQL, { owner_password: PASSWORDS.owner, service_password: PASSWORDS.service });
+  await leader.psqlFile(SQL_FILES.totalsDatabase, {
+    owner_password: PASSWORDS.owner,
+    service_password: PASSWORDS.service,
+  });
   const replica = await leader.startReplica();
   const databases = { leader, replica, destroy: async () => undefined };
   try {

@@ -14,4 +14,3 @@ function serviceRoot(): string {
 }
 
 export const MIGRATIONS_DIR = join(serviceRoot(), "db", "migrations");
-export const BOOTSTRAP_SQL = join(serviceRoot(), "db", "bootstrap.sql");

@@ -100,7 +100,7 @@ describe("Service B and its databases", () => {
     try {
       await produce(brokers, names.topic, events.slice(0, 2000));
       await waitFor("some events applied", async () => (await service.total()).events_applied > 500);
-      await databases.leader.stopServer();
+      await databases.leader.stop();
       const producing = produce(brokers, names.topic, events.slice(2000));
       await new Promise((resolve) => setTimeout(resolve, 2000));
 
@@ -130,7 +130,7 @@ describe("Service B and its databases", () => {
       );
       expect(committedButUnapplied).toEqual([]);
 
-      await databases.leader.startServer();
+      await databases.leader.start();
       await waitFor(
         "every event applied after the leader returned",
         async () => (await service.total()).events_applied >= events.length,
@@ -163,7 +163,7 @@ describe("Service B and its databases", () => {
       expect(fromReplica.source).toBe("replica");
       expect(typeof fromReplica.replica_lag_seconds).toBe("number");
 
-      await databases.replica.stopServer();
+      await databases.replica.stop();
       const fromLeader = await service.total("eventual");
       expect(fromLeader).toMatchObject({ source: "leader", replica_lag_seconds: null, total: before });
       const summation = await fetch(`${service.url}/api/summation`);
@@ -178,7 +178,7 @@ describe("Service B and its databases", () => {
         30_000,
       );
 
-      await databases.replica.startServer();
+      await databases.replica.start();
       await waitFor(
         "reads from the replica again",
         async () => (await service.total("eventual")).source === "replica",

@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createTopicsAndWait } from "@sum/native/kafka";
-import { freePort, TemporaryPostgres } from "@sum/test-support";
+import { freePort, SQL_FILES, TemporaryPostgres } from "@sum/test-support";
 
 export { waitFor } from "@sum/test-support";
 
 import { Kafka, logLevel, type Producer } from "kafkajs";
-import { BOOTSTRAP_SQL } from "../src/paths.js";
 
 export const PASSWORDS = { owner: "totals-owner-test", service: "service-b-test" };
 
@@ -21,8 +20,11 @@ export async function startDatabases(): Promise<Databases> {
   const leader = await TemporaryPostgres.start({
     settings: ["max_wal_senders = 10", "max_slot_wal_keep_size = '2GB'"],
   });
-  await leader.psqlFile(BOOTSTRAP_SQL, { owner_password: PASSWORDS.owner, service_password: PASSWORDS.service });
-  const replica = await leader.startReplica({ slot: "replica_slot" });
+  await leader.psqlFile(SQL_FILES.totalsDatabase, {
+    owner_password: PASSWORDS.owner,
+    service_password: PASSWORDS.service,
+  });
+  const replica = await leader.startReplica();
   return {
     leader,
     replica,

@@ -67,8 +67,8 @@ describe("Service B answers each failure with its own status and code", () => {
   });
 
   it("neither the leader nor the replica can answer: 503 UNAVAILABLE with Retry-After on every read", async () => {
-    await databases.replica.stopServer();
-    await databases.leader.stopServer();
+    await databases.replica.stop();
+    await databases.leader.stop();
     const unavailable = { status: 503, retryAfter: "1", code: "UNAVAILABLE" };
     for (const consistency of ["eventual", "strong"]) {
       expect(await get(`/api/total?consistency=${consistency}`)).toEqual(unavailable);

@@ -1,3 +1,5 @@
+// The stack's PostgreSQL set-up, for tests that set a server up as the stack does.
+export { OUTBOX_SLOT, postgresBinDir, SQL_FILES } from "@sum/postgres";
 export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
 export {
   fetchNonConformance,
@@ -7,7 +9,7 @@ export {
   openApiErrors,
 } from "./openapi.js";
 export { freePort } from "./ports.js";
-export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";
+export { type PostgresOptions, TemporaryPostgres } from "./postgres.js";
 export { rawHttpExchange } from "./raw-http.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";
 export { requestShapes, type SumRequestShape } from "./request-shapes.js";

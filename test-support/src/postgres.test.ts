@@ -1,10 +1,15 @@
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
+import { PostgresServer, REPLICA_SLOT, REPLICATION_ROLE } from "@sum/postgres";
 import pg from "pg";
 import { expect, it } from "vitest";
 import { TemporaryPostgres } from "./postgres.js";
 import { recordingPostgresBin } from "./recording-bin.js";
+import { waitFor } from "./wait.js";
 
 it("psqlFile passes the superuser's password and the variables on no command line", async () => {
   const bin = await recordingPostgresBin();
@@ -34,5 +39,102 @@ it("psqlFile passes the superuser's password and the variables on no command lin
     else process.env.PG_BIN = previousPgBin;
     await rm(dir, { recursive: true, force: true });
     await bin.destroy();
+  }
+});
+
+it("a server killed with kill -9 (its pid file left behind) counts as stopped, and starts again", async () => {
+  const server = await TemporaryPostgres.start();
+  try {
+    const pidFile = join(server.dataDir, "postmaster.pid");
+    const postmaster = Number((await readFile(pidFile, "utf8")).split("\n")[0]);
+    process.kill(postmaster, "SIGKILL");
+    await waitFor("the postmaster gone", () => !existsSync(`/proc/${postmaster}`));
+    expect(existsSync(pidFile)).toBe(true);
+
+    expect(await server.isRunning()).toBe(false);
+    await server.stop();
+    await server.start();
+    expect(await server.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+  } finally {
+    await server.destroy();
+  }
+});
+
+it("a replica streams its primary's commits through the stack's replication role and slot", async () => {
+  const primary = await TemporaryPostgres.start();
+  let replica: TemporaryPostgres | undefined;
+  try {
+    replica = await primary.startReplica();
+    await primary.query("CREATE TABLE probe (n int); INSERT INTO probe VALUES (42)");
+    const standby = replica;
+    await waitFor("the row on the replica", async () => (await standby.query("SELECT n FROM probe")).length === 1);
+    expect(await standby.query("SELECT pg_is_in_recovery() AS recovering")).toEqual([{ recovering: true }]);
+    const [stream] = await primary.query<{ usename: string; slot: string }>(
+      `SELECT r.usename, s.slot_name AS slot FROM pg_stat_replication r
+       JOIN pg_replication_slots s ON s.active_pid = r.pid`,
+    );
+    expect(stream).toEqual({ usename: REPLICATION_ROLE, slot: REPLICA_SLOT });
+  } finally {
+    await replica?.destroy();
+    await primary.destroy();
+  }
+});
+
+it("a failed initdb leaves no data directory behind, and the error says why", async () => {
+  const bin = await mkdtemp(join(tmpdir(), "sum-failing-bin-"));
+  await chmod(bin, 0o755);
+  await writeFile(join(bin, "initdb"), "#!/bin/sh\necho 'initdb: no space left' >&2\nexit 1\n", { mode: 0o755 });
+  const previousPgBin = process.env.PG_BIN;
+  process.env.PG_BIN = bin;
+  const dir = await mkdtemp(join(tmpdir(), "sum-pg-failing-"));
+  await chmod(dir, 0o755);
+  try {
+    const server = new PostgresServer({
+      dataDir: join(dir, "data"),
+      port: 1,
+      socketDir: dir,
+      logFile: join(dir, "postgres.log"),
+      superuserPassword: "unused",
+    });
+    await expect(server.initdb([], { durable: false })).rejects.toThrow(/initdb .* failed: initdb: no space left/);
+    expect(existsSync(server.dataDir)).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+  } finally {
+    if (previousPgBin === undefined) delete process.env.PG_BIN;
+    else process.env.PG_BIN = previousPgBin;
+    await rm(dir, { recursive: true, force: true });
+    await rm(bin, { recursive: true, force: true });
+  }
+});
+
+// Run by root (as CI runs), the other tests run PostgreSQL as the postgres user; this one runs the
+// whole runner as that user, as an ordinary user runs the tests and the stack.
+it.runIf(process.getuid?.() === 0)("run by an ordinary user, the server runs as that user", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sum-pg-ordinary-"));
+  await chmod(dir, 0o755);
+  try {
+    const script = join(dir, "start.mts");
+    await writeFile(
+      script,
+      `const { readFileSync, statSync } = await import("node:fs");
+       const { TemporaryPostgres } = await import(${JSON.stringify(join(import.meta.dirname, "postgres.ts"))});
+       const server = await TemporaryPostgres.start();
+       try {
+         const postmaster = readFileSync(server.dataDir + "/postmaster.pid", "utf8").split("\\n")[0];
+         console.log(JSON.stringify({ self: process.getuid(), data: statSync(server.dataDir).uid, postmaster: statSync("/proc/" + postmaster).uid }));
+       } finally {
+         await server.destroy();
+       }`,
+    );
+    const { stdout } = await promisify(execFile)(
+      "runuser",
+      ["-u", "postgres", "--", process.execPath, "--import", "tsx", script],
+      { cwd: join(import.meta.dirname, "..", "..") },
+    );
+    const { self, data, postmaster } = JSON.parse(stdout);
+    expect(self).not.toBe(0);
+    expect({ data, postmaster }).toEqual({ data: self, postmaster: self });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

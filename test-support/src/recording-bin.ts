@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { postgresBinDir } from "./postgres.js";
+import { postgresBinDir } from "@sum/postgres";
 
 export interface RecordingBin {
   /** Set PG_BIN to this. */

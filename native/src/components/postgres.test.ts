@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, recordingPostgresBin, TemporaryPostgres } from "@sum/test-support";
@@ -82,7 +82,7 @@ it("the outbox's pg_hba lets debezium stream the outbox database's logical chang
     await server.query("CREATE DATABASE outbox");
     // The native outbox's rules, as PostgresCluster writes them (the superuser's, then its own).
     const rules = ["host all postgres 127.0.0.1/32 scram-sha-256", ...outbox.hba];
-    await writeFile(join(server.dataDir, "pg_hba.conf"), `${rules.join("\n")}\n`);
+    await server.writeHba(rules);
     await server.query("SELECT pg_reload_conf()");
 
     const debezium = (replication: "true" | "database") =>

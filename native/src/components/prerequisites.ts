@@ -1,22 +1,13 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { installedPostgresBinDir } from "@sum/postgres";
 import { isRoot, run } from "../process.js";
 
-const POSTGRES_ROOT = "/usr/lib/postgresql";
-
-/**
- * PostgreSQL's server programs: PG_BIN, or the newest version the distribution installed (15 on
- * Debian 12, 14 on Ubuntu 22.04, 16 on 24.04; Debezium and the stack's settings need 13 or later).
- */
-export function postgresBin(program: string): string {
-  const installed = existsSync(POSTGRES_ROOT)
-    ? readdirSync(POSTGRES_ROOT)
-        .filter((version) => Number(version) >= 13 && existsSync(join(POSTGRES_ROOT, version, "bin", "initdb")))
-        .sort((x, y) => Number(y) - Number(x))
-    : [];
-  const dir = process.env.PG_BIN ?? (installed[0] === undefined ? undefined : join(POSTGRES_ROOT, installed[0], "bin"));
-  return join(dir ?? join(POSTGRES_ROOT, "none", "bin"), program);
-}
+/** One of PostgreSQL's programs, if installed (see installedPostgresBinDir). */
+const postgresProgram = (program: string) => () => {
+  const dir = installedPostgresBinDir();
+  return dir !== undefined && existsSync(join(dir, program));
+};
 
 interface Prerequisite {
   what: string;
@@ -29,8 +20,8 @@ const onPath = (program: string) => () =>
 
 const PREREQUISITES: Prerequisite[] = [
   // The distribution's default PostgreSQL (the metapackages pick its version).
-  { what: "PostgreSQL server", present: () => existsSync(postgresBin("initdb")), debianPackage: "postgresql" },
-  { what: "psql", present: () => existsSync(postgresBin("psql")), debianPackage: "postgresql-client" },
+  { what: "PostgreSQL server", present: postgresProgram("initdb"), debianPackage: "postgresql" },
+  { what: "psql", present: postgresProgram("psql"), debianPackage: "postgresql-client" },
   { what: "nginx", present: () => existsSync("/usr/sbin/nginx") || onPath("nginx")(), debianPackage: "nginx" },
   { what: "Prometheus", present: onPath("prometheus"), debianPackage: "prometheus" },
   {

@@ -1,5 +1,5 @@
 -- Run once per PostgreSQL leader, as a superuser, before Service B starts:
---   psql -v ON_ERROR_STOP=1 -v owner_password=... -v service_password=... -f bootstrap.sql
+--   psql -v ON_ERROR_STOP=1 -v owner_password=... -v service_password=... -f totals-database.sql
 -- Creates the roles and the `totals` database. Safe to run again (it resets the passwords).
 --   totals_owner  owns the schema; Service B runs its migrations as this role.
 --   service_b     what Service B runs as: it records processed events and updates the total.

@@ -1,5 +1,5 @@
 -- Run once per PostgreSQL server, as a superuser, before Service A starts:
---   psql -v ON_ERROR_STOP=1 -v owner_password=... -v service_password=... -v debezium_password=... -f bootstrap.sql
+--   psql -v ON_ERROR_STOP=1 -v owner_password=... -v service_password=... -v debezium_password=... -f outbox-database.sql
 -- Creates the three roles and the `outbox` database. Safe to run again: it changes nothing that exists,
 -- except that it resets the passwords to the ones given.
 --   outbox_owner  owns the schema; Service A runs its migrations as this role.

@@ -1,5 +1,5 @@
 -- On Service B's leader: the role the replica streams as, and the physical slot that keeps the WAL
--- the replica still needs, as native/src/stack.ts creates them.
+-- the replica still needs (REPLICA_SLOT in postgres/src/sql.ts).
 -- psql -v replication_password=... -f replication.sql
 SELECT 'CREATE ROLE replicator LOGIN REPLICATION' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'replicator') \gexec
 ALTER ROLE replicator WITH LOGIN REPLICATION PASSWORD :'replication_password';

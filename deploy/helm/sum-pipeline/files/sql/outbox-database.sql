@@ -1,0 +1,1 @@
+../../../../../postgres/sql/outbox-database.sql

@@ -1,1 +1,0 @@
-../../../../../service-a/db/bootstrap.sql

@@ -1,1 +1,0 @@
-../../../../../service-b/db/bootstrap.sql

@@ -1,0 +1,1 @@
+../../../../../postgres/sql/totals-database.sql
