@@ -1,3 +1,4 @@
+import { DEAD_LETTER_HEADERS } from "@sum/contract";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -119,9 +120,9 @@ describe("Service B applies every event exactly once", () => {
       const letters = await readDlq(names.dlq, poison.length);
       expect(letters.map((l) => l.key).sort()).toEqual(poison.map((p) => p.key).sort());
       for (const letter of letters) {
-        expect(letter.headers["dlq-reason"]).toBeTruthy();
-        expect(letter.headers["dlq-source-partition"]).toMatch(/^\d$/);
-        expect(letter.headers["dlq-source-offset"]).toMatch(/^\d+$/);
+        expect(letter.headers[DEAD_LETTER_HEADERS.reason]).toBeTruthy();
+        expect(letter.headers[DEAD_LETTER_HEADERS.sourcePartition]).toMatch(/^\d$/);
+        expect(letter.headers[DEAD_LETTER_HEADERS.sourceOffset]).toMatch(/^\d+$/);
       }
       // Everything consumed: the lag gauge says 0 on every partition (it refreshes every 5 s).
       await waitFor(
@@ -227,12 +228,15 @@ describe("Service B applies every event exactly once", () => {
       expect(letters.map((l) => l.key).sort()).toEqual([...burst, ...oversized].map((p) => p.key).sort());
       const oversizedKeys = new Set<string>(oversized.map((p) => p.key));
       for (const letter of letters) {
-        expect(letter.headers["dlq-source-topic"]).toBe(names.topic);
+        expect(letter.headers[DEAD_LETTER_HEADERS.sourceTopic]).toBe(names.topic);
         if (oversizedKeys.has(letter.key)) {
-          expect(letter.headers).toMatchObject({ "dlq-truncated": "true", "dlq-original-size": String(100 * 1024) });
+          expect(letter.headers).toMatchObject({
+            [DEAD_LETTER_HEADERS.truncated]: "true",
+            [DEAD_LETTER_HEADERS.originalSize]: String(100 * 1024),
+          });
           expect(letter.valueBytes).toBeLessThanOrEqual(1024);
         } else {
-          expect(letter.headers["dlq-truncated"]).toBeUndefined();
+          expect(letter.headers[DEAD_LETTER_HEADERS.truncated]).toBeUndefined();
           expect(letter.valueBytes).toBe(2057);
         }
       }

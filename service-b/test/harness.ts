@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { EVENT_HEADERS, encodeSumCalculated, SUM_CALCULATED } from "@sum/contract";
 import { createTopicsAndWait } from "@sum/native/kafka";
 import { freePort, TemporaryPostgres } from "@sum/test-support";
 
@@ -121,8 +122,12 @@ export interface TestEvent {
 
 /** A contract-shaped event; `poison` bends it the way a bad producer would. */
 export function sumEvent(a: number, b: number, eventId: string = crypto.randomUUID()): TestEvent {
-  const payload = { event_id: eventId, a, b, result: a + b, service_id: "test", created_at: new Date().toISOString() };
-  return { key: eventId, value: JSON.stringify(payload), headers: { id: eventId, eventType: "SumCalculated" } };
+  const value = encodeSumCalculated({ eventId, a, b, result: a + b, serviceId: "test", createdAt: new Date() });
+  return {
+    key: eventId,
+    value,
+    headers: { [EVENT_HEADERS.eventId]: eventId, [EVENT_HEADERS.eventType]: SUM_CALCULATED },
+  };
 }
 
 export async function produce(brokers: string[], topic: string, events: TestEvent[]): Promise<void> {

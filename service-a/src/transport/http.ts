@@ -1,4 +1,5 @@
 import net from "node:net";
+import { MAX_MESSAGE_BYTES } from "@sum/contract";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -12,8 +13,6 @@ import { AppError } from "../domain/errors.js";
 import type { ServiceMetrics } from "../metrics.js";
 import { asAppError, ERROR_STATUS } from "./error-status.js";
 import { parseJsonObject } from "./json-body.js";
-
-export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /**
  * How long an idle keep-alive connection stays open, advertised to clients as `Keep-Alive: timeout=5`.
@@ -42,7 +41,7 @@ const ROUTES: Record<string, string> = {
 const FASTIFY_ERRORS: Record<string, AppError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: new AppError(
     "PAYLOAD_TOO_LARGE",
-    `request body is larger than ${BODY_LIMIT_BYTES} bytes`,
+    `request body is larger than ${MAX_MESSAGE_BYTES} bytes`,
   ),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: new AppError("INVALID_ARGUMENT", "Content-Length does not match the body"),
@@ -75,7 +74,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One log line per request is too many at thousands per second; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: MAX_MESSAGE_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // closeHttp() drains the connections before Fastify closes; nothing reaches Fastify's own 503.
     forceCloseConnections: false,
