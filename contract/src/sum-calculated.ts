@@ -33,12 +33,13 @@ const SUMMED: PropertyKey[] = ["a", "b", "result"];
  */
 export const sumCalculatedPayloadSchema = z
   .looseObject({
-    event_id: z.string({ error: "event_id is missing or not a UUID" }).regex(UUID, {
-      error: "event_id is missing or not a UUID",
-    }),
+    event_id: z
+      .string({ error: "event_id is missing or not a UUID" })
+      .regex(UUID, { error: "event_id is missing or not a UUID" })
+      .meta({ description: "a UUIDv7 from Service A; also the message key and the `id` header" }),
     a: safeInteger("a"),
     b: safeInteger("b"),
-    result: safeInteger("result"),
+    result: safeInteger("result").meta({ description: "a + b, exactly" }),
     service_id: z.string({ error: "service_id is missing" }).min(1, { error: "service_id is missing" }),
     // Written RFC 3339 by Service A; read leniently (anything Date parses).
     created_at: z
