@@ -1,10 +1,11 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
 import { run } from "@sum/native/process";
 import { componentPid, type Settings } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
-import { postgresBinDir } from "@sum/test-support";
+import { postgresBinDir, sleep } from "@sum/test-support";
 import { type Endpoints, PipelineClient } from "./clients.js";
 import { cpuSecondsByTree } from "./cpu.js";
 import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
@@ -52,8 +53,6 @@ export interface BenchReport {
   ratioToPgbench: { http: number; grpc: number };
   correctness: { passed: boolean; acked: number; eventsApplied: number; expectedDelta: string; totalDelta: string };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sample values of one metric in Prometheus text format, keyed by their label set. */
 function samples(text: string, name: string): Map<string, number> {
@@ -143,7 +142,7 @@ async function pgbench(settings: Settings, clients: number, seconds: number): Pr
       script,
       `\\set a random(1, 1000000)
 INSERT INTO bench_outbox (id, aggregatetype, aggregateid, type, payload)
-  VALUES (gen_random_uuid(), 'user-events', 'bench', 'SumCalculated', jsonb_build_object('a', :a, 'b', 1, 'result', :a + 1));
+  VALUES (gen_random_uuid(), '${EVENTS_TOPIC}', 'bench', '${SUM_CALCULATED}', jsonb_build_object('a', :a, 'b', 1, 'result', :a + 1));
 `,
     );
     const args = [...connection, "-n", "-c", String(clients), "-j", "2", "-T", String(seconds), "-f", script, "outbox"];

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { componentPid, REPO_ROOT, type Settings } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
+import { sleep } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { type Answer, type Endpoints, inParallel, PipelineClient } from "./clients.js";
 
@@ -68,8 +69,6 @@ export interface ChaosReport {
   expectedDelta: bigint;
   eventsAppliedDelta: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** kill -9 of a component: its recorded pid; for PostgreSQL the postmaster and every backend, as a crash would. */
 function killComponent(settings: Settings, name: string): void {

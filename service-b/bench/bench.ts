@@ -6,9 +6,10 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TemporaryKafka } from "@sum/native/temporary-kafka";
-import { TemporaryPostgres } from "@sum/test-support";
+import { TemporaryPostgres, waitFor } from "@sum/test-support";
 import { BOOTSTRAP_SQL } from "../src/paths.js";
-import { PASSWORDS, produce, ServiceBProcess, serviceEnv, sumEvent, uniqueNames, waitFor } from "../test/harness.js";
+import { produce, sumEvent, uniqueNames } from "../support/events.js";
+import { PASSWORDS, ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 

@@ -1,18 +1,10 @@
 import { DEAD_LETTER_HEADERS } from "@sum/contract";
+import { waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  createTopics,
-  type Databases,
-  produce,
-  ServiceBProcess,
-  serviceEnv,
-  startDatabases,
-  sumEvent,
-  type TestEvent,
-  uniqueNames,
-  waitFor,
-} from "./harness.js";
+import { type EventRecord, produce, sumEvent, uniqueNames } from "../support/events.js";
+import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
+import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 let databases: Databases;
@@ -28,8 +20,8 @@ afterAll(async () => {
 const random = (limit: number) => Math.floor(Math.random() * 2 * limit) - limit;
 
 /** The ways a message can be poison, each labelled by its key. */
-function poisonEvents(count: number): TestEvent[] {
-  const makers: Array<(key: string) => TestEvent> = [
+function poisonEvents(count: number): EventRecord[] {
+  const makers: Array<(key: string) => EventRecord> = [
     (key) => ({ key, value: "not json {", headers: {} }),
     (key) => ({
       key,
@@ -60,7 +52,7 @@ function poisonEvents(count: number): TestEvent[] {
     (key) => ({ key, value: "[1, 2, 3]", headers: {} }),
   ];
   return Array.from({ length: count }, (_, i) =>
-    (makers[i % makers.length] as (key: string) => TestEvent)(crypto.randomUUID()),
+    (makers[i % makers.length] as (key: string) => EventRecord)(crypto.randomUUID()),
   );
 }
 

@@ -4,4 +4,4 @@ export { freePort } from "./ports.js";
 export { type PostgresOptions, postgresBinDir, TemporaryPostgres } from "./postgres.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";
 export { requestShapes, type SumRequestShape } from "./request-shapes.js";
-export { waitFor } from "./wait.js";
+export { sleep, waitFor } from "./wait.js";

@@ -1,3 +1,5 @@
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * Waits until `check` holds, polling; a check that throws counts as not yet. Tests wait on the
  * condition they need rather than on a fixed sleep, so a loaded machine only makes them slower.
@@ -14,6 +16,6 @@ export async function waitFor(
       .catch(() => false))
   ) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
