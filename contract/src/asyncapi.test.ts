@@ -2,15 +2,15 @@ import { readFileSync } from "node:fs";
 import { Parser } from "@asyncapi/parser";
 import { ASYNCAPI_FILE, asyncApiValidators } from "@sum/test-support";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { renderAsyncApi } from "./asyncapi.js";
 import { DEAD_LETTER_HEADERS, EVENT_HEADERS, SUM_CALCULATED } from "./kafka.js";
-import { decodeSumCalculated, encodeSumCalculated } from "./sum-calculated.js";
+import { decodeSumCalculated, EXAMPLE_SUM_CALCULATED, encodeSumCalculated } from "./sum-calculated.js";
 
 const committed = readFileSync(ASYNCAPI_FILE, "utf8");
 const validators = asyncApiValidators();
-const ID = "01a20b16-59a9-76e1-b032-5ccd84f9cbbb";
-const event = { eventId: ID, a: 2, b: 3, result: 5, serviceId: "service-a-1", createdAt: new Date() };
-const valid = JSON.parse(encodeSumCalculated(event)) as Record<string, unknown>;
+const ID = EXAMPLE_SUM_CALCULATED.eventId;
+const valid = JSON.parse(encodeSumCalculated(EXAMPLE_SUM_CALCULATED)) as Record<string, unknown>;
 
 describe("docs/asyncapi.yaml", () => {
   it("is the document the contract package generates (pnpm --filter @sum/contract run asyncapi)", () => {
@@ -54,6 +54,20 @@ describe("docs/asyncapi.yaml", () => {
     };
     expect(deadLetter?.headers(letter)).toBe(true);
     expect(deadLetter?.headers({ ...letter, [DEAD_LETTER_HEADERS.truncated]: "true" })).toBe(true);
+  });
+
+  it("every example it gives satisfies its message's schemas", () => {
+    const document = parse(committed) as {
+      components: { messages: Record<string, { examples: Array<{ headers: unknown; payload: unknown }> }> };
+    };
+    const examples = Object.entries(document.components.messages).flatMap(([name, message]) =>
+      message.examples.map((example) => ({ ...example, message: name })),
+    );
+    expect(examples.map((example) => example.message)).toEqual(["sumCalculated", "deadLetter"]);
+    for (const { message, headers, payload } of examples) {
+      expect(validators[message]?.headers(headers), message).toBe(true);
+      expect(validators[message]?.payload(payload), message).toBe(true);
+    }
   });
 
   it("its schemas refuse headers without what the contract requires", () => {

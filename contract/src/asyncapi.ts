@@ -1,14 +1,16 @@
 import { stringify } from "yaml";
 import { z } from "zod";
 import {
+  DEAD_LETTER_HEADERS,
   DEAD_LETTER_TOPIC,
   deadLetterHeadersSchema,
+  EVENT_HEADERS,
   EVENTS_TOPIC,
   eventHeadersSchema,
   SUM_CALCULATED,
   UUID,
 } from "./kafka.js";
-import { sumCalculatedPayloadSchema } from "./sum-calculated.js";
+import { EXAMPLE_SUM_CALCULATED, encodeSumCalculated, sumCalculatedPayloadSchema } from "./sum-calculated.js";
 
 /** Where the document is committed, from the repository's root. */
 export const ASYNCAPI_PATH = "docs/asyncapi.yaml";
@@ -20,6 +22,12 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 }
 
 const KAFKA_BINDING_VERSION = "0.5.0";
+
+const exampleHeaders = {
+  [EVENT_HEADERS.eventId]: EXAMPLE_SUM_CALCULATED.eventId,
+  [EVENT_HEADERS.eventType]: SUM_CALCULATED,
+  [EVENT_HEADERS.traceparent]: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+};
 
 /** The AsyncAPI 3.0 document of the topics, built from the contract's schemas. */
 export function asyncApiDocument() {
@@ -73,12 +81,32 @@ export function asyncApiDocument() {
           headers: jsonSchema(eventHeadersSchema),
           payload: jsonSchema(sumCalculatedPayloadSchema),
           bindings: { kafka: { key: { type: "string", pattern: UUID.source }, bindingVersion: KAFKA_BINDING_VERSION } },
+          examples: [
+            {
+              name: "a sum",
+              headers: exampleHeaders,
+              payload: JSON.parse(encodeSumCalculated(EXAMPLE_SUM_CALCULATED)),
+            },
+          ],
         },
         deadLetter: {
           name: "DeadLetter",
           contentType: "application/octet-stream",
           headers: jsonSchema(deadLetterHeadersSchema),
           payload: { description: "The original message's value, byte for byte; cut short on a truncated letter." },
+          examples: [
+            {
+              name: "an event with a wrong result",
+              headers: {
+                ...exampleHeaders,
+                [DEAD_LETTER_HEADERS.reason]: "result is not a+b",
+                [DEAD_LETTER_HEADERS.sourceTopic]: EVENTS_TOPIC,
+                [DEAD_LETTER_HEADERS.sourcePartition]: "2",
+                [DEAD_LETTER_HEADERS.sourceOffset]: "1200",
+              },
+              payload: JSON.stringify({ ...JSON.parse(encodeSumCalculated(EXAMPLE_SUM_CALCULATED)), result: 6 }),
+            },
+          ],
         },
       },
     },

@@ -12,6 +12,16 @@ export interface SumCalculated {
   createdAt: Date;
 }
 
+/** The event the contract's examples show (docs/asyncapi.yaml); tests build theirs from it. */
+export const EXAMPLE_SUM_CALCULATED: SumCalculated = {
+  eventId: "01a20b16-59a9-76e1-b032-5ccd84f9cbbb",
+  a: 2,
+  b: 3,
+  result: 5,
+  serviceId: "service-a-1",
+  createdAt: new Date("2026-11-24T01:05:43.849Z"),
+};
+
 const safeInteger = (field: string) =>
   z
     .int({

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { DEAD_LETTER_HEADERS, EVENT_HEADERS } from "@sum/contract";
+import { DEAD_LETTER_HEADERS, EVENT_HEADERS, EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
 import { TOPICS } from "@sum/native/kafka";
 import { REPO_ROOT, SERVICE_SETTINGS, settingsSchema } from "@sum/native/settings";
 import { describe, expect, it } from "vitest";
@@ -220,6 +220,10 @@ describe("docs/CONTRACT.md matches the code", () => {
       .filter((entry) => entry.split(":")[1] === "header")
       .map((entry) => entry.split(":")[2] ?? "");
     expect(sorted(placed)).toEqual(sorted([EVENT_HEADERS.eventType, EVENT_HEADERS.traceparent]));
+    // The outbox row routes to the topic (aggregatetype) and names the event type (type) in SQL.
+    expect(read("service-a/db/migrations/002_append_events.sql")).toContain(
+      `SELECT id, '${EVENTS_TOPIC}', id::text, '${SUM_CALCULATED}'`,
+    );
     const events = section("## Events");
     const headers = [...Object.values(EVENT_HEADERS), ...Object.values(DEAD_LETTER_HEADERS)];
     const missing = headers.filter((header) => !events.includes(`\`${header}\``));

@@ -1,4 +1,4 @@
-import { EVENT_HEADERS, encodeSumCalculated, SUM_CALCULATED } from "@sum/contract";
+import { EVENT_HEADERS, EXAMPLE_SUM_CALCULATED, encodeSumCalculated, SUM_CALCULATED } from "@sum/contract";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 
 export interface EventRecord {
@@ -11,7 +11,15 @@ export interface EventRecord {
 
 /** A contract-shaped event; `poison` bends it the way a bad producer would. */
 export function sumEvent(a: number, b: number, eventId: string = crypto.randomUUID()): EventRecord {
-  const value = encodeSumCalculated({ eventId, a, b, result: a + b, serviceId: "test", createdAt: new Date() });
+  const value = encodeSumCalculated({
+    ...EXAMPLE_SUM_CALCULATED,
+    eventId,
+    a,
+    b,
+    result: a + b,
+    serviceId: "test",
+    createdAt: new Date(),
+  });
   return {
     key: eventId,
     value,

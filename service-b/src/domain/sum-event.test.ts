@@ -1,15 +1,9 @@
+import { EXAMPLE_SUM_CALCULATED, encodeSumCalculated } from "@sum/contract";
 import { describe, expect, it } from "vitest";
 import { type IncomingMessage, parseSumEvent } from "./sum-event.js";
 
-const ID = "01a20b16-59a9-76e1-b032-5ccd84f9cbbb";
-const valid = {
-  event_id: ID,
-  a: 2,
-  b: 3,
-  result: 5,
-  service_id: "service-a-1",
-  created_at: "2026-11-24T01:05:43.849Z",
-};
+const ID = EXAMPLE_SUM_CALCULATED.eventId;
+const valid = JSON.parse(encodeSumCalculated(EXAMPLE_SUM_CALCULATED)) as Record<string, unknown>;
 
 function message(value: unknown, headers: IncomingMessage["headers"] = { id: ID }): IncomingMessage {
   const text = typeof value === "string" ? value : JSON.stringify(value);
