@@ -29,6 +29,16 @@ const exampleHeaders = {
   [EVENT_HEADERS.traceparent]: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 };
 
+/** An operation on one of the document's channels, with one of its messages. */
+function operation(action: "send" | "receive", summary: string, channel: string, message: string) {
+  return {
+    action,
+    summary,
+    channel: { $ref: `#/channels/${channel}` },
+    messages: [{ $ref: `#/channels/${channel}/messages/${message}` }],
+  };
+}
+
 /** The AsyncAPI 3.0 document of the topics, built from the contract's schemas. */
 export function asyncApiDocument() {
   return {
@@ -54,24 +64,24 @@ export function asyncApiDocument() {
       },
     },
     operations: {
-      relaySumCalculated: {
-        action: "send",
-        summary: "Debezium relays each sum Service A committed to its outbox.",
-        channel: { $ref: "#/channels/userEvents" },
-        messages: [{ $ref: "#/channels/userEvents/messages/sumCalculated" }],
-      },
-      applySumCalculated: {
-        action: "receive",
-        summary: "Service B adds each event to the total once.",
-        channel: { $ref: "#/channels/userEvents" },
-        messages: [{ $ref: "#/channels/userEvents/messages/sumCalculated" }],
-      },
-      deadLetter: {
-        action: "send",
-        summary: "Service B writes each message that is not a valid event, and never applies it.",
-        channel: { $ref: "#/channels/deadLetters" },
-        messages: [{ $ref: "#/channels/deadLetters/messages/deadLetter" }],
-      },
+      relaySumCalculated: operation(
+        "send",
+        "Debezium relays each sum Service A committed to its outbox.",
+        "userEvents",
+        "sumCalculated",
+      ),
+      applySumCalculated: operation(
+        "receive",
+        "Service B adds each event to the total once.",
+        "userEvents",
+        "sumCalculated",
+      ),
+      deadLetter: operation(
+        "send",
+        "Service B writes each message that is not a valid event, and never applies it.",
+        "deadLetters",
+        "deadLetter",
+      ),
     },
     components: {
       messages: {
