@@ -1,3 +1,6 @@
+// A new payload field goes in SumCalculated, the schema and encode/decode below (the compiler then
+// points at Service A's calculate-sum.ts, which gives its value); then `pnpm --filter @sum/contract
+// run asyncapi` regenerates docs/asyncapi.yaml, and docs/CONTRACT.md says what it means.
 import { z } from "zod";
 import { UUID } from "./kafka.js";
 import { MAX_MESSAGE_BYTES, MAX_OPERAND } from "./limits.js";
