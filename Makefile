@@ -7,11 +7,13 @@ RESULTS := test-results
 
 # Docker Compose where a Docker engine answers, the native stack of local processes otherwise.
 STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
-NATIVE := $(PNPM) exec tsx native/src/cli.ts
+# TypeScript run from source, workspace libraries too (their "source" export): no build needed first.
+TSX := $(PNPM) exec tsx --conditions=source
+NATIVE := $(TSX) native/src/cli.ts
 # .env.example holds the defaults (GRAFANA_ADMIN_PASSWORD among them); .env, when present, overrides them.
 COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml --env-file .env.example \
 	$(if $(wildcard .env),--env-file .env)
-COMPOSE_CLI := $(PNPM) exec tsx docker-compose/cli.ts
+COMPOSE_CLI := $(TSX) docker-compose/cli.ts
 
 .PHONY: help install install-schemathesis build lint typecheck test test-workflow test-chaos bench capacity load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
@@ -44,23 +46,23 @@ test: install lint typecheck install-schemathesis ## Lint, type-check, then ever
 	$(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=$(RESULTS)/vitest.json
 
 test-workflow: install ## Prove the running stack: sums through nginx, each applied once by Service B; PASS or FAIL
-	$(PNPM) exec tsx proof/src/workflow-cli.ts
+	$(TSX) proof/src/workflow-cli.ts
 
 test-chaos: install ## kill -9 each component under load (native stack, to itself); exact total or FAIL
-	$(PNPM) exec tsx proof/src/chaos-cli.ts
+	$(TSX) proof/src/chaos-cli.ts
 
 bench: install ## The whole pipeline under load (native stack; wrk, ghz): sums/s, latency, lag, end-to-end, CPU per component, a soak, exact total
 	$(NATIVE) start
-	$(PNPM) exec tsx proof/src/bench-cli.ts
+	$(TSX) proof/src/bench-cli.ts
 
 capacity: install ## The capacity model of docs/scaling.md, recomputed from results/bench.json (make bench writes it)
-	$(PNPM) exec tsx deploy/capacity-cli.ts results/bench.json --write docs/scaling.md
+	$(TSX) deploy/capacity-cli.ts results/bench.json --write docs/scaling.md
 
 load: install ## Load through nginx from Node (LOAD_TRANSPORT=http|grpc LOAD_CONCURRENCY=64 LOAD_SECONDS=30 [LOAD_RATE=1000]); checks the total
-	$(PNPM) exec tsx proof/src/load-cli.ts
+	$(TSX) proof/src/load-cli.ts
 
 bench-cost-attack: install ## Normal load's p99 through nginx, alone and beside 8 callers sending the costliest bodies (NGINX_URL, LOAD_SECONDS=15)
-	$(PNPM) exec tsx proof/src/cost-attack.ts
+	$(TSX) proof/src/cost-attack.ts
 
 bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, with pgbench as the baseline
 	$(PNPM) --filter @sum/service-a bench

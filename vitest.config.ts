@@ -2,7 +2,9 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   // Workspace libraries are used from source in tests (their "source" export), from dist at run time.
-  resolve: { conditions: ["source"] },
+  // Tests run in Vite's server (ssr) environment, whose conditions are these, not resolve.conditions;
+  // "node" and "development|production" are Vitest's defaults, kept.
+  ssr: { resolve: { conditions: ["source", "node", "development|production"] } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -402,9 +402,11 @@ describe("parity with the native and Compose stacks", () => {
     }
     // The roles the services and Connect log in as are the ones the SQL creates.
     const roles = new Set(
-      [...(read("postgres/sql/outbox-database.sql") + read("postgres/sql/totals-database.sql")).matchAll(/CREATE ROLE (\w+)/g)].map(
-        (m) => m[1],
-      ),
+      [
+        ...(read("postgres/sql/outbox-database.sql") + read("postgres/sql/totals-database.sql")).matchAll(
+          /CREATE ROLE (\w+)/g,
+        ),
+      ].map((m) => m[1]),
     );
     const urls = ["service-a", "service-b"].flatMap((suffix) =>
       (container(small, suffix).env ?? []).filter((v) => v.name.endsWith("_URL")).map((v) => v.value ?? ""),

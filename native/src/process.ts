@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { userInfo } from "node:os";
 import { promisify } from "node:util";
+import { sleep } from "@sum/test-support";
 
 const execFileAsync = promisify(execFile);
 
@@ -133,8 +134,6 @@ export async function stopProcess(pidFile: string, timeoutMs: number, signal: No
 export async function ensureDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true });
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 export function portInUse(port: number): Promise<boolean> {

@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, EVENT_HEADERS, EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
 import {
+  asyncApiValidators,
   fetchNonConformance,
   type GrpcOutcome,
   type OpenApiDocument,
@@ -20,21 +22,27 @@ const settings: Settings = loadSettings({ ...process.env, ...env });
 const http = `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`;
 const grpcTarget = `127.0.0.1:${settings.NGINX_GRPC_PORT}`;
 const grpc = summationClient(grpcTarget);
+/** The schemas of docs/asyncapi.yaml, which every message read here must satisfy. */
+const { sumCalculated, deadLetter } = asyncApiValidators();
 
 interface Delivered {
   partition: number;
   key: string;
   headers: Record<string, string>;
-  value: Record<string, unknown>;
+  value: Buffer | null;
 }
 
-/** Reads user-events from the beginning, with a group of its own, until `done` says it has seen enough. */
-async function readUserEvents(done: (seen: Delivered[]) => boolean, timeoutMs = 90_000): Promise<Delivered[]> {
+/** Reads a topic from the beginning, with a group of its own, until `done` says it has seen enough. */
+async function readTopic(
+  topic: string,
+  done: (seen: Delivered[]) => boolean,
+  timeoutMs = 90_000,
+): Promise<Delivered[]> {
   const kafka = new Kafka({ brokers: [`127.0.0.1:${settings.KAFKA_PORT}`], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `e2e-${Math.random().toString(36).slice(2)}` });
   const seen: Delivered[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topic: "user-events", fromBeginning: true });
+  await consumer.subscribe({ topic, fromBeginning: true });
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
@@ -47,7 +55,7 @@ async function readUserEvents(done: (seen: Delivered[]) => boolean, timeoutMs = 
         partition,
         key: message.key?.toString() ?? "",
         headers,
-        value: JSON.parse(message.value?.toString() ?? "null"),
+        value: message.value,
       });
       if (done(seen)) finish();
     },
@@ -67,6 +75,8 @@ async function sumOverHttp(a: number, b: number, key?: string) {
   });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
+
+const readUserEvents = (done: (seen: Delivered[]) => boolean) => readTopic(EVENTS_TOPIC, done);
 
 /** The components a `start` said it started. */
 const startedComponents = (output: string) => [...output.matchAll(/^==> starting (\S+)$/gm)].map((m) => m[1]);
@@ -99,9 +109,14 @@ describe("the native stack", () => {
       const matches = delivered.filter((d) => d.key === request.id);
       expect(matches).toHaveLength(1);
       const [message] = matches;
-      expect(message?.headers).toMatchObject({ id: request.id, eventType: "SumCalculated" });
-      expect(message?.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
-      expect(message?.value).toEqual({
+      const payload: unknown = JSON.parse(message?.value?.toString() ?? "null");
+      expect(sumCalculated?.headers(message?.headers), JSON.stringify(sumCalculated?.headers.errors)).toBe(true);
+      expect(sumCalculated?.payload(payload), JSON.stringify(sumCalculated?.payload.errors)).toBe(true);
+      expect(message?.headers).toMatchObject({
+        [EVENT_HEADERS.eventId]: request.id,
+        [EVENT_HEADERS.eventType]: SUM_CALCULATED,
+      });
+      expect(payload).toEqual({
         event_id: request.id,
         a: request.a,
         b: request.b,
@@ -111,6 +126,30 @@ describe("the native stack", () => {
       });
     }
     expect(new Set(delivered.map((d) => d.partition)).size).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a message that is not an event reaches user-events.dlq as the AsyncAPI document describes it", async () => {
+    const key = `poison-${crypto.randomUUID()}`;
+    const value = '{"not": "a sum event"}';
+    const producer = new Kafka({
+      brokers: [`127.0.0.1:${settings.KAFKA_PORT}`],
+      logLevel: logLevel.NOTHING,
+    }).producer();
+    await producer.connect();
+    await producer.send({ topic: EVENTS_TOPIC, messages: [{ key, value, headers: { origin: "pipeline-test" } }] });
+    await producer.disconnect();
+
+    const [letter] = (await readTopic(DEAD_LETTER_TOPIC, (seen) => seen.some((d) => d.key === key))).filter(
+      (d) => d.key === key,
+    );
+    expect(deadLetter?.headers(letter?.headers), JSON.stringify(deadLetter?.headers.errors)).toBe(true);
+    expect(deadLetter?.payload(letter?.value?.toString())).toBe(true);
+    expect(letter?.value?.toString()).toBe(value);
+    expect(letter?.headers).toMatchObject({
+      origin: "pipeline-test",
+      [DEAD_LETTER_HEADERS.reason]: "event_id is missing or not a UUID",
+      [DEAD_LETTER_HEADERS.sourceTopic]: EVENTS_TOPIC,
+    });
   });
 
   it("sums sent to nginx over HTTP and gRPC end up in GET /api/summation exactly", async () => {
@@ -206,7 +245,7 @@ describe("the native stack", () => {
     const [message] = (await readUserEvents((seen) => seen.some((d) => d.key === eventId))).filter(
       (d) => d.key === eventId,
     );
-    expect(message?.headers.traceparent).toBe(traceparent);
+    expect(message?.headers[EVENT_HEADERS.traceparent]).toBe(traceparent);
     const logs = paths(settings).logs;
     const logged = async (file: string) => (await readFile(join(logs, file), "utf8").catch(() => "")).includes(traceId);
     await waitFor("the trace id in Service B's log", () => logged("service-b.log"), 30_000);

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EVENTS_TOPIC } from "@sum/contract";
 import { waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
@@ -103,7 +104,7 @@ it("SERVICE_A_GROUP_COMMIT_MAX_BATCH=2 in .env caps the instance's transactions 
 });
 
 it("SERVICE_B_APPLY_SLICE_SIZE=10 in .env cuts Service B's batches into slices of at most 10 events", async () => {
-  const topic = "user-events";
+  const topic = EVENTS_TOPIC;
   const admin = new Kafka({ brokers: [`127.0.0.1:${settings.KAFKA_PORT}`], logLevel: logLevel.NOTHING }).admin();
   const eventsInKafka = async () =>
     (await admin.fetchTopicOffsets(topic)).reduce((total, partition) => total + Number(partition.high), 0);

@@ -10,11 +10,15 @@ export function stackCli(env: Record<string, string>, ...args: string[]): Promis
 /** Runs a TypeScript program with tsx, `env` over the environment; rejects with its output if it fails. */
 export function runTypeScript(file: string, env: Record<string, string>, args: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs"), file, ...args], {
-      env: { ...process.env, ...env },
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs"), "--conditions=source", file, ...args],
+      {
+        env: { ...process.env, ...env },
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString();

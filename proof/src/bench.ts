@@ -1,5 +1,6 @@
 import { componentPid, type Settings } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
+import { sleep } from "@sum/test-support";
 import { type Endpoints, PipelineClient } from "./clients.js";
 import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
 import { type LoadGenerators, runGhz, runWrk } from "./load-generators.js";
@@ -57,8 +58,6 @@ export interface BenchReport {
   ratioToPgbench: { http: number; grpc: number };
   correctness: { passed: boolean; acked: number; eventsApplied: number; expectedDelta: string; totalDelta: string };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function componentPids(settings: Settings): Map<string, number> {
   const pids = new Map<string, number>();

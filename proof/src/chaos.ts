@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { componentPid, REPO_ROOT, type Settings } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
+import { sleep } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { type Answer, type Endpoints, inParallel, PipelineClient } from "./clients.js";
 
@@ -67,8 +69,6 @@ export interface ChaosReport {
   expectedDelta: bigint;
   eventsAppliedDelta: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** kill -9 of a component: its recorded pid; for PostgreSQL the postmaster and every backend, as a crash would. */
 function killComponent(settings: Settings, name: string): void {
@@ -151,7 +151,7 @@ function longFaults(settings: Settings, env: NodeJS.ProcessEnv, options: ChaosOp
         key: `poison-${i}`,
         value: i % 2 === 0 ? `{"not": "a sum event", "n": ${i}}` : "x".repeat(8000 + i),
       }));
-      await producer.send({ topic: "user-events", messages: poison });
+      await producer.send({ topic: EVENTS_TOPIC, messages: poison });
       await producer.disconnect();
       return async () => undefined;
     },
@@ -163,7 +163,7 @@ async function deadLettered(kafka: string): Promise<number> {
   const admin = new Kafka({ brokers: [kafka], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets("user-events.dlq");
+    const offsets = await admin.fetchTopicOffsets(DEAD_LETTER_TOPIC);
     return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
   } finally {
     await admin.disconnect();

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { TOPICS } from "@sum/native/kafka";
+import { EVENTS_TOPIC } from "@sum/contract";
 import { type SummationClient, summationClient, waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 
@@ -14,7 +14,6 @@ export interface Endpoints {
   kafka?: string;
 }
 
-const EVENTS_TOPIC = TOPICS[0]?.topic ?? "user-events";
 /** Service B's consumer group (its default, as the stacks run it). */
 const SERVICE_B_GROUP = "service-b";
 

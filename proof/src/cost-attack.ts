@@ -5,6 +5,7 @@
  * balloon. Needs a running stack (make start); NGINX_URL points elsewhere.
  */
 
+import { MAX_MESSAGE_BYTES } from "@sum/contract";
 import { loadSettings } from "@sum/native/settings";
 import { requestShapes } from "@sum/test-support";
 import { z } from "zod";
@@ -24,7 +25,7 @@ const options = z
 const endpoints = { http: options.NGINX_URL, grpc: "", serviceB: "" };
 const plan = { transport: "http", concurrency: options.LOAD_CONCURRENCY, seconds: options.LOAD_SECONDS } as const;
 // At the body limit of nginx and Service A: the largest request either lets through.
-const attacks = Object.values(requestShapes(16 * 1024).adversarial);
+const attacks = Object.values(requestShapes(MAX_MESSAGE_BYTES).adversarial);
 
 /** One caller sending every adversarial shape in turn until `stopped()`; returns how many it sent. */
 async function attacker(stopped: () => boolean): Promise<number> {

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { summationClient } from "@sum/test-support";
+import { sleep, summationClient } from "@sum/test-support";
 import { Pool } from "undici";
 import type { Endpoints } from "./clients.js";
 
@@ -82,8 +82,6 @@ function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs one phase to the end: no request is left without an answer, so every event the pipeline

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
 import { run } from "@sum/native/process";
 import type { Settings } from "@sum/native/settings";
 import { postgresBinDir } from "@sum/test-support";
@@ -22,7 +23,7 @@ export async function pgbench(settings: Settings, clients: number, seconds: numb
       script,
       `\\set a random(1, 1000000)
 INSERT INTO bench_outbox (id, aggregatetype, aggregateid, type, payload)
-  VALUES (gen_random_uuid(), 'user-events', 'bench', 'SumCalculated', jsonb_build_object('a', :a, 'b', 1, 'result', :a + 1));
+  VALUES (gen_random_uuid(), '${EVENTS_TOPIC}', 'bench', '${SUM_CALCULATED}', jsonb_build_object('a', :a, 'b', 1, 'result', :a + 1));
 `,
     );
     const args = [...connection, "-n", "-c", String(clients), "-j", "2", "-T", String(seconds), "-f", script, "outbox"];

@@ -1,3 +1,4 @@
+import { EVENTS_TOPIC } from "@sum/contract";
 import { metricNames, panelsInRows, readDashboard } from "@sum/grafana/dashboard";
 import { kafkaClient } from "@sum/native/kafka";
 import { loadSettings } from "@sum/native/settings";
@@ -53,7 +54,7 @@ async function sendPoisonMessage(): Promise<void> {
   const producer = kafkaClient(settings, "dashboard-test").producer();
   await producer.connect();
   try {
-    await producer.send({ topic: "user-events", messages: [{ key: "dashboard-test", value: "not JSON" }] });
+    await producer.send({ topic: EVENTS_TOPIC, messages: [{ key: "dashboard-test", value: "not JSON" }] });
   } finally {
     await producer.disconnect();
   }

@@ -6,9 +6,10 @@
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { freePort, postgresBinDir, summationClient, type TemporaryPostgres } from "@sum/test-support";
+import { EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
+import { freePort, postgresBinDir, summationClient, type TemporaryPostgres, waitFor } from "@sum/test-support";
 import autocannon from "autocannon";
-import { PASSWORDS, startOutboxDatabase } from "../test/harness.js";
+import { PASSWORDS, startOutboxDatabase } from "../support/outbox-database.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -89,7 +90,7 @@ async function pgbench(postgres: TemporaryPostgres, clients: number): Promise<nu
   await writeFile(
     script,
     "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, created_at) " +
-      "VALUES (gen_random_uuid(), 'user-events', 'bench', 'SumCalculated', '{\"a\": 1, \"b\": 2, \"result\": 3}', now());\n",
+      `VALUES (gen_random_uuid(), '${EVENTS_TOPIC}', 'bench', '${SUM_CALCULATED}', '{"a": 1, "b": 2, "result": 3}', now());\n`,
   );
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(
@@ -132,15 +133,7 @@ async function main() {
   });
   const base = `http://127.0.0.1:${httpPort}`;
   try {
-    for (let tries = 0; ; tries++) {
-      const ready = await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (tries > 100) throw new Error("service-a did not become ready");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor("service-a to be ready", async () => (await fetch(`${base}/readyz`)).ok, 60_000);
     const http = await runHttp(base);
     const grpc = await runGrpc(base, `127.0.0.1:${grpcPort}`);
     const baseline = await pgbench(postgres, POOL_SIZE);

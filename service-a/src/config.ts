@@ -1,5 +1,4 @@
 import { hostname } from "node:os";
-// zod alone, nothing built: native/src/settings.ts imports this file from source, before any build.
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);

@@ -1,3 +1,4 @@
+import { isSampled } from "@sum/contract";
 import { migrate } from "@sum/pg-migrate";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
@@ -8,7 +9,6 @@ import {
   type SumCommand,
   type SumEvent,
 } from "./domain/calculate-sum.js";
-import { isSampled } from "./domain/trace-context.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { createPool } from "./persistence/database.js";

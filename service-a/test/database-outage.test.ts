@@ -1,7 +1,8 @@
 import { status } from "@grpc/grpc-js";
 import type { TemporaryPostgres } from "@sum/test-support";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { CommittedEvents, postSum, startOutboxDatabase, startTestService, type TestService } from "./harness.js";
+import { startOutboxDatabase } from "../support/outbox-database.js";
+import { CommittedEvents, postSum, startTestService, type TestService } from "./harness.js";
 
 let postgres: TemporaryPostgres;
 let service: TestService;

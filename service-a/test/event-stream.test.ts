@@ -1,7 +1,8 @@
 import { status } from "@grpc/grpc-js";
 import { type TemporaryPostgres, waitFor } from "@sum/test-support";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { CommittedEvents, postSum, startOutboxDatabase, startTestService, type TestService } from "./harness.js";
+import { startOutboxDatabase } from "../support/outbox-database.js";
+import { CommittedEvents, postSum, startTestService, type TestService } from "./harness.js";
 
 // A small cap, as a stack could set it: the slot may keep 64 MB of WAL; sums stop at 75% of it.
 const CAP_MB = 64;

@@ -1,35 +1,9 @@
 import { loadConfig } from "@sum/service-kit";
-import { SQL_FILES, type SummationClient, summationClient, TemporaryPostgres } from "@sum/test-support";
+import { type SummationClient, summationClient, type TemporaryPostgres } from "@sum/test-support";
 import pino from "pino";
 import { type Config, configSchema } from "../src/config.js";
 import { type RunningService, startService } from "../src/service.js";
-
-export const PASSWORDS = { owner: "owner-test", service: "service-a-test", debezium: "debezium-test" };
-
-/**
- * A real PostgreSQL set up exactly as the stack sets it up: logical WAL, bootstrap roles and database,
- * and Debezium's replication slot (without a Debezium reading it; `slotWalCap` caps what it may keep).
- */
-export async function startOutboxDatabase(
-  options: { durable?: boolean; slotWalCap?: string } = {},
-): Promise<TemporaryPostgres> {
-  const postgres = await TemporaryPostgres.start({
-    settings: [
-      "wal_level = logical",
-      "max_replication_slots = 8",
-      "max_wal_senders = 4",
-      ...(options.slotWalCap ? [`max_slot_wal_keep_size = '${options.slotWalCap}'`] : []),
-    ],
-    durable: options.durable ?? false,
-  });
-  await postgres.psqlFile(SQL_FILES.outboxDatabase, {
-    owner_password: PASSWORDS.owner,
-    service_password: PASSWORDS.service,
-    debezium_password: PASSWORDS.debezium,
-  });
-  await postgres.psqlFile(SQL_FILES.outboxSlot, {}, "outbox");
-  return postgres;
-}
+import { PASSWORDS } from "../support/outbox-database.js";
 
 export function serviceConfig(
   postgres: TemporaryPostgres,

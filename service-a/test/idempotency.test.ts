@@ -3,7 +3,8 @@ import type { TemporaryPostgres } from "@sum/test-support";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPool } from "../src/persistence/database.js";
 import { purgeExpiredKeys } from "../src/persistence/outbox-store.js";
-import { CommittedEvents, postSum, startOutboxDatabase, startTestService, type TestService } from "./harness.js";
+import { startOutboxDatabase } from "../support/outbox-database.js";
+import { CommittedEvents, postSum, startTestService, type TestService } from "./harness.js";
 
 let postgres: TemporaryPostgres;
 let service: TestService;

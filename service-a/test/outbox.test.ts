@@ -6,16 +6,8 @@ import { type TemporaryPostgres, waitFor } from "@sum/test-support";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR } from "../src/paths.js";
-import {
-  CommittedEvents,
-  PASSWORDS,
-  postSum,
-  serviceConfig,
-  startOutboxDatabase,
-  startTestService,
-  sumsTakenIn,
-  type TestService,
-} from "./harness.js";
+import { PASSWORDS, startOutboxDatabase } from "../support/outbox-database.js";
+import { CommittedEvents, postSum, serviceConfig, startTestService, sumsTakenIn, type TestService } from "./harness.js";
 
 let postgres: TemporaryPostgres;
 

@@ -8,14 +8,8 @@ import type { SumEvent } from "../src/domain/calculate-sum.js";
 import { traceparentFor } from "../src/domain/trace-context.js";
 import { createPool } from "../src/persistence/database.js";
 import { writeEvents } from "../src/persistence/outbox-store.js";
-import {
-  CommittedEvents,
-  PASSWORDS,
-  postSum,
-  startOutboxDatabase,
-  startTestService,
-  type TestService,
-} from "./harness.js";
+import { PASSWORDS, startOutboxDatabase } from "../support/outbox-database.js";
+import { CommittedEvents, postSum, startTestService, type TestService } from "./harness.js";
 
 let postgres: TemporaryPostgres;
 

@@ -1,7 +1,8 @@
 import type { TemporaryPostgres } from "@sum/test-support";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { CommittedEvents, postSum, startOutboxDatabase, startTestService, type TestService } from "./harness.js";
+import { startOutboxDatabase } from "../support/outbox-database.js";
+import { CommittedEvents, postSum, startTestService, type TestService } from "./harness.js";
 
 const MAX = Number.MAX_SAFE_INTEGER;
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { summationClient, type TemporaryPostgres } from "@sum/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CommittedEvents, postSum, startOutboxDatabase, startTestService, type TestService } from "./harness.js";
+import { startOutboxDatabase } from "../support/outbox-database.js";
+import { CommittedEvents, postSum, startTestService, type TestService } from "./harness.js";
 
 const MAX = "9007199254740991";
 const JSON_TYPE = { "content-type": "application/json" };

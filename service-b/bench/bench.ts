@@ -6,8 +6,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TemporaryKafka } from "@sum/native/temporary-kafka";
-import { SQL_FILES, TemporaryPostgres } from "@sum/test-support";
-import { PASSWORDS, produce, ServiceBProcess, serviceEnv, sumEvent, uniqueNames, waitFor } from "../test/harness.js";
+import { SQL_FILES, TemporaryPostgres, waitFor } from "@sum/test-support";
+import { produce, sumEvent, uniqueNames } from "../support/events.js";
+import { PASSWORDS, ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 

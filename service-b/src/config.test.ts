@@ -1,3 +1,4 @@
+import { EVENTS_TOPIC } from "@sum/contract";
 import { loadConfig } from "@sum/service-kit";
 import { expect, it } from "vitest";
 import { configSchema } from "./config.js";
@@ -16,7 +17,7 @@ it("the database URLs are all Service B needs; everything else has its default",
   expect(config).toMatchObject({
     HTTP_PORT: 8082,
     KAFKA_BROKERS: ["127.0.0.1:9092"],
-    KAFKA_TOPIC: "user-events",
+    KAFKA_TOPIC: EVENTS_TOPIC,
     FETCH_MIN_BYTES: 65_536,
     FETCH_MAX_WAIT_MS: 100,
     APPLY_SLICE_SIZE: 2000,

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-// zod alone, nothing built: native/src/settings.ts imports this file from source, before any build.
+import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -20,8 +20,8 @@ const wiring = z.object({
     .min(1)
     .default("127.0.0.1:9092")
     .transform((value) => value.split(",").map((broker) => broker.trim())),
-  KAFKA_TOPIC: z.string().min(1).default("user-events"),
-  KAFKA_DLQ_TOPIC: z.string().min(1).default("user-events.dlq"),
+  KAFKA_TOPIC: z.string().min(1).default(EVENTS_TOPIC),
+  KAFKA_DLQ_TOPIC: z.string().min(1).default(DEAD_LETTER_TOPIC),
   KAFKA_GROUP_ID: z.string().min(1).default("service-b"),
   LEADER_DATABASE_URL: postgresUrl,
   REPLICA_DATABASE_URL: postgresUrl,

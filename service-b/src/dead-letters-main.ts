@@ -5,11 +5,12 @@
  *   node dist/src/dead-letters-main.js replay all            ... of every dead letter
  * back to their source topic, each source partition and offset once.
  */
+import { DEAD_LETTER_TOPIC } from "@sum/contract";
 import { Kafka, logLevel } from "kafkajs";
 import { readDeadLetters, replayDeadLetters, type StoredDeadLetter } from "./transport/dead-letter-topic.js";
 
 const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim());
-const topic = process.env.KAFKA_DLQ_TOPIC ?? "user-events.dlq";
+const topic = process.env.KAFKA_DLQ_TOPIC ?? DEAD_LETTER_TOPIC;
 const [command, ...selectors] = process.argv.slice(2);
 
 function describe(letter: StoredDeadLetter) {

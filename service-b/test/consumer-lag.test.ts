@@ -1,9 +1,10 @@
 import { connect, createServer } from "node:net";
-import { freePort } from "@sum/test-support";
+import { freePort, waitFor } from "@sum/test-support";
 import pino from "pino";
 import { expect, inject, it } from "vitest";
 import { kafkaPipeline } from "../src/transport/kafka-consumer.js";
-import { createTopics, uniqueNames, waitFor } from "./harness.js";
+import { uniqueNames } from "../support/events.js";
+import { createTopics } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 

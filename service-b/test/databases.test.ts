@@ -3,23 +3,15 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrate } from "@sum/pg-migrate";
+import { waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MIGRATIONS_DIR } from "../src/paths.js";
 import { applyEvents, lastAppliedOffset, pruneProcessed, readTotal } from "../src/persistence/totals-store.js";
-import {
-  createTopics,
-  type Databases,
-  PASSWORDS,
-  produce,
-  ServiceBProcess,
-  serviceEnv,
-  startDatabases,
-  sumEvent,
-  uniqueNames,
-  waitFor,
-} from "./harness.js";
+import { produce, sumEvent, uniqueNames } from "../support/events.js";
+import { PASSWORDS, ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
+import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });

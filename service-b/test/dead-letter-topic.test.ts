@@ -4,9 +4,10 @@ import { promisify } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { describe, expect, inject, it } from "vitest";
 import type { DeadLetter } from "../src/domain/apply-batch.js";
+import { kafkaDeadLetters } from "../src/transport/dead-letter-producer.js";
 import { readDeadLetters } from "../src/transport/dead-letter-topic.js";
-import { kafkaDeadLetters } from "../src/transport/kafka-consumer.js";
-import { createTopics, uniqueNames } from "./harness.js";
+import { uniqueNames } from "../support/events.js";
+import { createTopics } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });

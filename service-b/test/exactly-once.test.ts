@@ -1,17 +1,10 @@
+import { DEAD_LETTER_HEADERS } from "@sum/contract";
+import { waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  createTopics,
-  type Databases,
-  produce,
-  ServiceBProcess,
-  serviceEnv,
-  startDatabases,
-  sumEvent,
-  type TestEvent,
-  uniqueNames,
-  waitFor,
-} from "./harness.js";
+import { type EventRecord, produce, sumEvent, uniqueNames } from "../support/events.js";
+import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
+import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 let databases: Databases;
@@ -27,8 +20,8 @@ afterAll(async () => {
 const random = (limit: number) => Math.floor(Math.random() * 2 * limit) - limit;
 
 /** The ways a message can be poison, each labelled by its key. */
-function poisonEvents(count: number): TestEvent[] {
-  const makers: Array<(key: string) => TestEvent> = [
+function poisonEvents(count: number): EventRecord[] {
+  const makers: Array<(key: string) => EventRecord> = [
     (key) => ({ key, value: "not json {", headers: {} }),
     (key) => ({
       key,
@@ -59,7 +52,7 @@ function poisonEvents(count: number): TestEvent[] {
     (key) => ({ key, value: "[1, 2, 3]", headers: {} }),
   ];
   return Array.from({ length: count }, (_, i) =>
-    (makers[i % makers.length] as (key: string) => TestEvent)(crypto.randomUUID()),
+    (makers[i % makers.length] as (key: string) => EventRecord)(crypto.randomUUID()),
   );
 }
 
@@ -119,9 +112,9 @@ describe("Service B applies every event exactly once", () => {
       const letters = await readDlq(names.dlq, poison.length);
       expect(letters.map((l) => l.key).sort()).toEqual(poison.map((p) => p.key).sort());
       for (const letter of letters) {
-        expect(letter.headers["dlq-reason"]).toBeTruthy();
-        expect(letter.headers["dlq-source-partition"]).toMatch(/^\d$/);
-        expect(letter.headers["dlq-source-offset"]).toMatch(/^\d+$/);
+        expect(letter.headers[DEAD_LETTER_HEADERS.reason]).toBeTruthy();
+        expect(letter.headers[DEAD_LETTER_HEADERS.sourcePartition]).toMatch(/^\d$/);
+        expect(letter.headers[DEAD_LETTER_HEADERS.sourceOffset]).toMatch(/^\d+$/);
       }
       // Everything consumed: the lag gauge says 0 on every partition (it refreshes every 5 s).
       await waitFor(
@@ -227,12 +220,15 @@ describe("Service B applies every event exactly once", () => {
       expect(letters.map((l) => l.key).sort()).toEqual([...burst, ...oversized].map((p) => p.key).sort());
       const oversizedKeys = new Set<string>(oversized.map((p) => p.key));
       for (const letter of letters) {
-        expect(letter.headers["dlq-source-topic"]).toBe(names.topic);
+        expect(letter.headers[DEAD_LETTER_HEADERS.sourceTopic]).toBe(names.topic);
         if (oversizedKeys.has(letter.key)) {
-          expect(letter.headers).toMatchObject({ "dlq-truncated": "true", "dlq-original-size": String(100 * 1024) });
+          expect(letter.headers).toMatchObject({
+            [DEAD_LETTER_HEADERS.truncated]: "true",
+            [DEAD_LETTER_HEADERS.originalSize]: String(100 * 1024),
+          });
           expect(letter.valueBytes).toBeLessThanOrEqual(1024);
         } else {
-          expect(letter.headers["dlq-truncated"]).toBeUndefined();
+          expect(letter.headers[DEAD_LETTER_HEADERS.truncated]).toBeUndefined();
           expect(letter.valueBytes).toBe(2057);
         }
       }

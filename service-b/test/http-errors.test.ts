@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTopics, type Databases, ServiceBProcess, serviceEnv, startDatabases, uniqueNames } from "./harness.js";
+import { uniqueNames } from "../support/events.js";
+import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
+import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 let databases: Databases;

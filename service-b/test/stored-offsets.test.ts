@@ -1,17 +1,9 @@
+import { waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  createTopics,
-  type Databases,
-  produce,
-  ServiceBProcess,
-  serviceEnv,
-  startDatabases,
-  sumEvent,
-  type TestEvent,
-  uniqueNames,
-  waitFor,
-} from "./harness.js";
+import { type EventRecord, produce, sumEvent, uniqueNames } from "../support/events.js";
+import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
+import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
@@ -26,14 +18,14 @@ afterAll(async () => {
 });
 
 /** `count` events written to `partition`. */
-function eventsTo(partition: number, count: number): TestEvent[] {
+function eventsTo(partition: number, count: number): EventRecord[] {
   return Array.from({ length: count }, (_, i) => ({ ...sumEvent(1000 * partition + i, 7), partition }));
 }
 
 /** `perPartition` events to each of the topic's 6 partitions. */
 const eventsToEveryPartition = (perPartition: number) => [0, 1, 2, 3, 4, 5].flatMap((p) => eventsTo(p, perPartition));
 
-const sumOf = (events: TestEvent[]) => events.reduce((sum, e) => sum + BigInt(JSON.parse(e.value).result), 0n);
+const sumOf = (events: EventRecord[]) => events.reduce((sum, e) => sum + BigInt(JSON.parse(e.value).result), 0n);
 
 async function withAdmin<T>(use: (admin: ReturnType<Kafka["admin"]>) => Promise<T>): Promise<T> {
   const admin = kafka.admin();

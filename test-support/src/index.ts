@@ -1,5 +1,6 @@
 // The stack's PostgreSQL set-up, for tests that set a server up as the stack does.
 export { OUTBOX_SLOT, postgresBinDir, SQL_FILES } from "@sum/postgres";
+export { ASYNCAPI_FILE, asyncApiValidators, type MessageValidators } from "./asyncapi.js";
 export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
 export {
   fetchNonConformance,

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
 import {
   ensureDir,
@@ -19,8 +20,8 @@ import type { Component } from "./component.js";
 import { ensureJars, JVM_CONFIG_DIR, javaArgs } from "./jvm.js";
 
 export const TOPICS = [
-  { topic: "user-events", numPartitions: 6 },
-  { topic: "user-events.dlq", numPartitions: 1 },
+  { topic: EVENTS_TOPIC, numPartitions: 6 },
+  { topic: DEAD_LETTER_TOPIC, numPartitions: 1 },
 ];
 
 export function kafkaClient(settings: Settings, clientId = "native-stack") {

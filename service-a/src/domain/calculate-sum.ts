@@ -1,3 +1,4 @@
+import type { SumCalculated } from "@sum/contract";
 import { AppError } from "@sum/service-kit";
 import { v7 as uuidv7 } from "uuid";
 import { parseOperand } from "./operand.js";
@@ -10,14 +11,14 @@ export interface SumCommand {
   traceparent?: string | undefined;
 }
 
-/** The event a valid sum becomes; it is what the outbox stores and Kafka carries. */
-export interface SumEvent {
-  eventId: string;
+/**
+ * The event a valid sum becomes; it is what the outbox stores and Kafka carries. Its numbers stay
+ * exact bigints until they are written.
+ */
+export interface SumEvent extends Omit<SumCalculated, "a" | "b" | "result"> {
   a: bigint;
   b: bigint;
   result: bigint;
-  serviceId: string;
-  createdAt: Date;
   traceparent: string;
   idempotencyKey: string | undefined;
 }

@@ -1,6 +1,7 @@
+import { MAX_LITERAL_LENGTH, MAX_OPERAND } from "@sum/contract";
 import { AppError } from "@sum/service-kit";
 
-export const MAX_MAGNITUDE = BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_MAGNITUDE = BigInt(MAX_OPERAND);
 
 /**
  * A JSON number exactly as the client wrote it. JSON.parse rounds (9007199254740991.4 becomes
@@ -11,12 +12,6 @@ export class NumberLiteral {
 }
 
 const JSON_NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
-
-/**
- * The longest number literal read as an operand. A valid one needs 16 significant digits; the rest is
- * room for zeros ("1.000" or "0.0001e4" are exact integers). Longer ones are refused unread.
- */
-export const MAX_LITERAL_LENGTH = 400;
 
 type Exact = { kind: "integer"; value: bigint } | { kind: "fraction" } | { kind: "too-large" };
 
@@ -67,7 +62,7 @@ const OUT_OF_RANGE = (name: string) =>
   );
 
 /**
- * One operand of a sum, as an exact bigint within ±MAX_SAFE_INTEGER.
+ * One operand of a sum, as an exact bigint within ±MAX_OPERAND.
  * Accepts a NumberLiteral (HTTP), a bigint (gRPC int64) or a plain number.
  */
 export function parseOperand(name: string, value: unknown): bigint {

@@ -1,18 +1,12 @@
+import { encodeSumCalculated } from "@sum/contract";
 import { AppError } from "@sum/service-kit";
 import type pg from "pg";
 import type { AppendOutcome, OriginalSum, SumEvent } from "../domain/calculate-sum.js";
 import { autocommit, inTransaction, isRowError, writeFailure } from "./database.js";
 
-/** The Kafka message value, as the contract defines it. */
-export function eventPayload(event: SumEvent): string {
-  return JSON.stringify({
-    event_id: event.eventId,
-    a: Number(event.a),
-    b: Number(event.b),
-    result: Number(event.result),
-    service_id: event.serviceId,
-    created_at: event.createdAt.toISOString(),
-  });
+/** The Kafka message value: the operands are within ±MAX_OPERAND, so exact as numbers. */
+function eventPayload(event: SumEvent): string {
+  return encodeSumCalculated({ ...event, a: Number(event.a), b: Number(event.b), result: Number(event.result) });
 }
 
 // Rows are claimed in the order given, each locking its key until commit: every batch gives its

@@ -2,6 +2,7 @@ import type http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
+import { MAX_MESSAGE_BYTES } from "@sum/contract";
 import { asAppError, ERROR_STATUS } from "@sum/service-kit";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
@@ -11,8 +12,6 @@ import { HEALTH_PROTO_FILE, PROTO_FILE } from "../paths.js";
 
 export const SERVICE_NAME = "summation.SummationService";
 const METHOD = `/${SERVICE_NAME}/CalculateSum`;
-/** The same ceiling as the HTTP body limit. */
-const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export interface GrpcDeps {
   calculateSum: (command: SumCommand) => Promise<SumReceipt>;

@@ -1,6 +1,6 @@
+import { MAX_OPERAND } from "@sum/contract";
 import { errorResponse } from "@sum/service-kit";
 import { IDEMPOTENCY_KEY } from "../domain/calculate-sum.js";
-import { MAX_MAGNITUDE } from "../domain/operand.js";
 
 /**
  * The route schemas of Service A's HTTP API: Fastify serializes the answers with them and
@@ -11,8 +11,8 @@ const unavailable = errorResponse("Not processed; retry later", "UNAVAILABLE");
 
 const operand = {
   type: "integer",
-  minimum: -Number(MAX_MAGNITUDE),
-  maximum: Number(MAX_MAGNITUDE),
+  minimum: -MAX_OPERAND,
+  maximum: MAX_OPERAND,
   description: "A JSON number whose exact value is an integer (2, 2.0 or 1e3); |a+b| must be in range too",
 };
 

@@ -1,5 +1,6 @@
 import net from "node:net";
 import fastifySwagger from "@fastify/swagger";
+import { MAX_MESSAGE_BYTES } from "@sum/contract";
 import { AppError, answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
 import Fastify, {
   type FastifyBaseLogger,
@@ -13,8 +14,6 @@ import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
 import type { ServiceMetrics } from "../metrics.js";
 import { healthzSchema, metricsSchema, openApiSchema, readyzSchema, sumSchema } from "./http-schemas.js";
 import { parseJsonObject } from "./json-body.js";
-
-export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /**
  * How long an idle keep-alive connection stays open, advertised to clients as `Keep-Alive: timeout=5`.
@@ -44,7 +43,7 @@ const ROUTES: Record<string, string> = {
 const FASTIFY_ERRORS: Record<string, AppError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: new AppError(
     "PAYLOAD_TOO_LARGE",
-    `request body is larger than ${BODY_LIMIT_BYTES} bytes`,
+    `request body is larger than ${MAX_MESSAGE_BYTES} bytes`,
   ),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: new AppError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: new AppError("INVALID_ARGUMENT", "Content-Length does not match the body"),
@@ -72,7 +71,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     // One log line per request is too many at thousands per second; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors,
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: MAX_MESSAGE_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // closeHttp() drains the connections before Fastify closes; nothing reaches Fastify's own 503.
     forceCloseConnections: false,

@@ -1,10 +1,10 @@
+import { MAX_MESSAGE_BYTES } from "@sum/contract";
 import { AppError } from "@sum/service-kit";
 import { requestShapes, type SumRequestShape } from "@sum/test-support";
 import { describe, expect, it } from "vitest";
 import { validateIdempotencyKey } from "../domain/calculate-sum.js";
 import { parseOperand } from "../domain/operand.js";
 import { traceparentFor } from "../domain/trace-context.js";
-import { BODY_LIMIT_BYTES } from "./http.js";
 import { parseJsonObject } from "./json-body.js";
 
 /** What the HTTP route does with a request before it reaches the database. */
@@ -33,7 +33,7 @@ function fastestMs(request: SumRequestShape, runs = 15): number {
   return fastest;
 }
 
-const { valid: VALID, adversarial: ADVERSARIAL } = requestShapes(BODY_LIMIT_BYTES);
+const { valid: VALID, adversarial: ADVERSARIAL } = requestShapes(MAX_MESSAGE_BYTES);
 
 describe("the cost of a request", () => {
   it("every shape of the same size costs a small multiple of a valid request", () => {
@@ -41,7 +41,7 @@ describe("the cost of a request", () => {
     const baseline = fastestMs(VALID);
     const tooSlow: string[] = [];
     for (const [shape, request] of Object.entries(ADVERSARIAL)) {
-      expect(request.body.length, shape).toBe(BODY_LIMIT_BYTES);
+      expect(request.body.length, shape).toBe(MAX_MESSAGE_BYTES);
       // Valid JSON, so each shape goes through every step rather than stopping at JSON.parse.
       expect(() => JSON.parse(request.body), shape).not.toThrow();
       const ms = fastestMs(request);

@@ -1,15 +1,9 @@
+import { EXAMPLE_SUM_CALCULATED, encodeSumCalculated } from "@sum/contract";
 import { describe, expect, it } from "vitest";
-import { type IncomingMessage, isSampled, parseSumEvent } from "./sum-event.js";
+import { type IncomingMessage, parseSumEvent } from "./sum-event.js";
 
-const ID = "01a20b16-59a9-76e1-b032-5ccd84f9cbbb";
-const valid = {
-  event_id: ID,
-  a: 2,
-  b: 3,
-  result: 5,
-  service_id: "service-a-1",
-  created_at: "2026-11-24T01:05:43.849Z",
-};
+const ID = EXAMPLE_SUM_CALCULATED.eventId;
+const valid = JSON.parse(encodeSumCalculated(EXAMPLE_SUM_CALCULATED)) as Record<string, unknown>;
 
 function message(value: unknown, headers: IncomingMessage["headers"] = { id: ID }): IncomingMessage {
   const text = typeof value === "string" ? value : JSON.stringify(value);
@@ -48,15 +42,24 @@ describe("parseSumEvent", () => {
       reason: "the id header does not match event_id",
     });
   });
-});
 
-describe("isSampled", () => {
-  it("reads the sampled bit of a well-formed traceparent", () => {
-    const trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7";
-    expect(isSampled(`${trace}-01`)).toBe(true);
-    expect(isSampled(`${trace}-03`)).toBe(true);
-    expect(isSampled(`${trace}-00`)).toBe(false);
-    expect(isSampled("garbage-01")).toBe(false);
-    expect(isSampled(undefined)).toBe(false);
+  it.each([
+    [
+      "a bad event_id before a wrong id header",
+      { ...valid, event_id: "x" },
+      { id: "y" },
+      "event_id is missing or not a UUID",
+    ],
+    ["a wrong id header before a bad a", { ...valid, a: "2" }, { id: "y" }, "the id header does not match event_id"],
+    ["a bad a before a bad b", { ...valid, a: "2", b: "3" }, { id: ID }, "a is not an integer"],
+    ["a wrong result before a missing service_id", { ...valid, result: 6, service_id: "" }, {}, "result is not a+b"],
+    [
+      "a missing service_id before a bad created_at",
+      { ...valid, service_id: "", created_at: "x" },
+      {},
+      "service_id is missing",
+    ],
+  ])("gives the first problem when there are several: %s", (_name, value, headers, reason) => {
+    expect(parseSumEvent(message(value, headers))).toEqual({ kind: "poison", reason });
   });
 });

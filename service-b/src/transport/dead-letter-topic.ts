@@ -1,6 +1,9 @@
+import { DEAD_LETTER_HEADERS } from "@sum/contract";
 import type { IHeaders, Kafka } from "kafkajs";
 
-/** One record of the dead-letter topic, its dlq-* headers read apart from the original's. */
+const DEAD_LETTER_HEADER_NAMES: string[] = Object.values(DEAD_LETTER_HEADERS);
+
+/** One record of the dead-letter topic, its own headers (DEAD_LETTER_HEADERS) read apart from the original's. */
 export interface StoredDeadLetter {
   dlqPartition: number;
   dlqOffset: string;
@@ -25,19 +28,21 @@ function toStored(
   const dlq: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value === undefined) continue;
-    (name.startsWith("dlq-") ? dlq : headers)[name] = (Array.isArray(value) ? value[0] : value)?.toString() ?? "";
+    (DEAD_LETTER_HEADER_NAMES.includes(name) ? dlq : headers)[name] =
+      (Array.isArray(value) ? value[0] : value)?.toString() ?? "";
   }
+  const originalSize = dlq[DEAD_LETTER_HEADERS.originalSize];
   return {
     dlqPartition,
     dlqOffset,
     source: {
-      topic: dlq["dlq-source-topic"] ?? "",
-      partition: Number(dlq["dlq-source-partition"]),
-      offset: dlq["dlq-source-offset"] ?? "",
+      topic: dlq[DEAD_LETTER_HEADERS.sourceTopic] ?? "",
+      partition: Number(dlq[DEAD_LETTER_HEADERS.sourcePartition]),
+      offset: dlq[DEAD_LETTER_HEADERS.sourceOffset] ?? "",
     },
-    reason: dlq["dlq-reason"] ?? "",
-    truncated: dlq["dlq-truncated"] === "true",
-    originalSize: dlq["dlq-original-size"] === undefined ? undefined : Number(dlq["dlq-original-size"]),
+    reason: dlq[DEAD_LETTER_HEADERS.reason] ?? "",
+    truncated: dlq[DEAD_LETTER_HEADERS.truncated] === "true",
+    originalSize: originalSize === undefined ? undefined : Number(originalSize),
     key: message.key,
     value: message.value,
     headers,

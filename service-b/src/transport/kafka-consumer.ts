@@ -1,16 +1,11 @@
-import {
-  type Consumer,
-  type EachBatchPayload,
-  type IHeaders,
-  Kafka,
-  logLevel,
-  type Message,
-  Partitioners,
-  type Producer,
-} from "kafkajs";
+// Over 200 lines: one consumer's state (membership, generation, the admin client) is shared by the
+// rebalance listener, the batch handler and the lag reading; apart, each would take it as arguments.
+import { type Consumer, type EachBatchPayload, Kafka, logLevel, Partitioners } from "kafkajs";
 import type { Logger } from "pino";
-import type { DeadLetter, DeadLetters } from "../domain/apply-batch.js";
+import type { DeadLetters } from "../domain/apply-batch.js";
 import type { IncomingMessage } from "../domain/sum-event.js";
+import { kafkaDeadLetters } from "./dead-letter-producer.js";
+import { persistently } from "./persistently.js";
 
 export interface ConsumerDeps {
   brokers: string[];
@@ -63,126 +58,6 @@ function toIncoming(message: EachBatchPayload["batch"]["messages"][number], part
     headers[name] = Array.isArray(value) ? value[0] : value;
   }
   return { partition, offset: message.offset, key: message.key, value: message.value, headers };
-}
-
-/** Most bytes of dead letters in one write: half the broker's default limit for a batch (1 MiB). */
-const MAX_WRITE_BYTES = 512 * 1024;
-/** What is kept of the key and of the value of a dead letter too large to write whole. */
-const TRUNCATED_BYTES = 1024;
-
-function bytes(message: IncomingMessage): number {
-  let size = (message.key?.length ?? 0) + (message.value?.length ?? 0);
-  for (const [name, value] of Object.entries(message.headers)) size += name.length + (value?.length ?? 0);
-  return size;
-}
-
-/** Whether the broker refused a write as too large (kafkajs wraps its protocol errors in others). */
-function isTooLarge(error: unknown): boolean {
-  for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    const type = (cause as { type?: unknown }).type;
-    if (type === "MESSAGE_TOO_LARGE" || type === "RECORD_LIST_TOO_LARGE") return true;
-  }
-  return false;
-}
-
-/** Consecutive runs of letters of at most MAX_WRITE_BYTES each (a larger letter alone). */
-function chunks(letters: DeadLetter[]): DeadLetter[][] {
-  const runs: DeadLetter[][] = [];
-  let run: DeadLetter[] = [];
-  let runBytes = 0;
-  for (const letter of letters) {
-    const size = bytes(letter.message);
-    if (run.length > 0 && runBytes + size > MAX_WRITE_BYTES) {
-      runs.push(run);
-      run = [];
-      runBytes = 0;
-    }
-    run.push(letter);
-    runBytes += size;
-  }
-  if (run.length > 0) runs.push(run);
-  return runs;
-}
-
-/**
- * The dead-letter topic: the original key, value and headers, plus why and where from
- * (dlq-source-topic, -partition and -offset, which also identify a letter written twice). Letters
- * go in writes of at most MAX_WRITE_BYTES; a write the broker finds too large is split, and a single
- * letter it refuses is written cut short (dlq-truncated, dlq-original-size: the value's size), so
- * poison never blocks a partition. What this process has written is not written again on a retry.
- */
-export function kafkaDeadLetters(producer: Producer, topic: string, sourceTopic: string): DeadLetters {
-  const dlqHeaders = ({ message, reason }: DeadLetter): IHeaders => ({
-    "dlq-reason": reason,
-    "dlq-source-topic": sourceTopic,
-    "dlq-source-partition": String(message.partition),
-    "dlq-source-offset": message.offset,
-  });
-  const whole = (letter: DeadLetter): Message => ({
-    key: letter.message.key,
-    value: letter.message.value,
-    headers: { ...letter.message.headers, ...dlqHeaders(letter) },
-  });
-  // Only the dlq headers: the source partition and offset point at all of it, while Kafka keeps it.
-  const truncated = (letter: DeadLetter): Message => ({
-    key: letter.message.key?.subarray(0, TRUNCATED_BYTES) ?? null,
-    value: letter.message.value?.subarray(0, TRUNCATED_BYTES) ?? null,
-    headers: {
-      ...dlqHeaders(letter),
-      "dlq-truncated": "true",
-      "dlq-original-size": String(letter.message.value?.length ?? 0),
-    },
-  });
-
-  /** The offset of the last letter written, by source partition. */
-  const written = new Map<number, bigint>();
-  const write = async (letters: DeadLetter[]): Promise<void> => {
-    try {
-      await producer.send({ topic, acks: -1, messages: letters.map(whole) });
-    } catch (error) {
-      if (!isTooLarge(error)) throw error;
-      if (letters.length > 1) {
-        const half = Math.ceil(letters.length / 2);
-        await write(letters.slice(0, half));
-        await write(letters.slice(half));
-        return;
-      }
-      await producer.send({ topic, acks: -1, messages: letters.map(truncated) });
-    }
-    const last = (letters[letters.length - 1] as DeadLetter).message;
-    written.set(last.partition, BigInt(last.offset));
-  };
-
-  return {
-    async send(letters: DeadLetter[]) {
-      const unwritten = letters.filter(
-        ({ message }) => BigInt(message.offset) > (written.get(message.partition) ?? -1n),
-      );
-      for (const chunk of chunks(unwritten)) await write(chunk);
-    },
-  };
-}
-
-/** Runs `step` until it succeeds, backing off up to `maxBackoffMs`; undefined once it is no longer wanted. */
-async function persistently<T>(
-  step: () => Promise<T>,
-  options: {
-    maxBackoffMs: number;
-    wanted: () => boolean;
-    onFailure: (error: unknown, backoffMs: number) => unknown;
-  },
-): Promise<{ result: T } | undefined> {
-  let backoffMs = 100;
-  for (;;) {
-    if (!options.wanted()) return undefined;
-    try {
-      return { result: await step() };
-    } catch (error) {
-      await options.onFailure(error, backoffMs);
-      await new Promise((resolve) => setTimeout(resolve, backoffMs));
-      backoffMs = Math.min(backoffMs * 2, options.maxBackoffMs);
-    }
-  }
 }
 
 export interface KafkaPipeline {

@@ -1,7 +1,8 @@
+import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { KafkaJSNonRetriableError, KafkaJSProtocolError, type Message, type Producer } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import type { DeadLetter } from "../domain/apply-batch.js";
-import { kafkaDeadLetters } from "./kafka-consumer.js";
+import { kafkaDeadLetters } from "./dead-letter-producer.js";
 
 const size = (value: Message["value"] | Message["key"]) =>
   value === null || value === undefined ? 0 : Buffer.byteLength(value);
@@ -49,38 +50,43 @@ const header = (message: Message, name: string) => message.headers?.[name]?.toSt
 describe("kafkaDeadLetters", () => {
   it("a retry after a successful write writes nothing twice; new letters still go", async () => {
     const { producer, writes } = fakeProducer();
-    const deadLetters = kafkaDeadLetters(producer, "user-events.dlq", "user-events");
+    const deadLetters = kafkaDeadLetters(producer, DEAD_LETTER_TOPIC, EVENTS_TOPIC);
     await deadLetters.send(letters(2, 10));
     await deadLetters.send(letters(2, 10));
     await deadLetters.send(letters(3, 10));
-    expect(writes.flat().map((m) => header(m, "dlq-source-offset"))).toEqual(["0", "1", "2"]);
+    expect(writes.flat().map((m) => header(m, DEAD_LETTER_HEADERS.sourceOffset))).toEqual(["0", "1", "2"]);
   });
 
   it("writes at most 512 KiB at a time, every letter once, in order, with where it came from", async () => {
     const { producer, writes } = fakeProducer();
-    await kafkaDeadLetters(producer, "user-events.dlq", "user-events").send(letters(2000, 1024));
+    await kafkaDeadLetters(producer, DEAD_LETTER_TOPIC, EVENTS_TOPIC).send(letters(2000, 1024));
     expect(writes.length).toBeGreaterThanOrEqual(4);
     for (const write of writes)
       expect(write.reduce((sum, m) => sum + size(m.value), 0)).toBeLessThanOrEqual(512 * 1024);
     const written = writes.flat();
-    expect(written.map((m) => header(m, "dlq-source-offset"))).toEqual(letters(2000, 0).map((l) => l.message.offset));
+    expect(written.map((m) => header(m, DEAD_LETTER_HEADERS.sourceOffset))).toEqual(
+      letters(2000, 0).map((l) => l.message.offset),
+    );
     expect(written[0]?.headers).toMatchObject({
       id: "an-id",
-      "dlq-reason": "the value is not JSON",
-      "dlq-source-topic": "user-events",
-      "dlq-source-partition": "2",
+      [DEAD_LETTER_HEADERS.reason]: "the value is not JSON",
+      [DEAD_LETTER_HEADERS.sourceTopic]: EVENTS_TOPIC,
+      [DEAD_LETTER_HEADERS.sourcePartition]: "2",
     });
   });
 
   it("a write refused as too large is split; a letter refused alone is cut short, with its size", async () => {
     const { producer, writes } = fakeProducer(64 * 1024);
     const burst = [...letters(100, 2048), ...letters(1, 100 * 1024, 100), ...letters(10, 2048, 101)];
-    await kafkaDeadLetters(producer, "user-events.dlq", "user-events").send(burst);
+    await kafkaDeadLetters(producer, DEAD_LETTER_TOPIC, EVENTS_TOPIC).send(burst);
     const written = writes.flat();
-    expect(written.map((m) => header(m, "dlq-source-offset"))).toEqual(burst.map((l) => l.message.offset));
+    expect(written.map((m) => header(m, DEAD_LETTER_HEADERS.sourceOffset))).toEqual(burst.map((l) => l.message.offset));
     const cut = written[100] as Message;
-    expect(cut.headers).toMatchObject({ "dlq-truncated": "true", "dlq-original-size": String(100 * 1024) });
+    expect(cut.headers).toMatchObject({
+      [DEAD_LETTER_HEADERS.truncated]: "true",
+      [DEAD_LETTER_HEADERS.originalSize]: String(100 * 1024),
+    });
     expect(size(cut.value)).toBe(1024);
-    expect(written.filter((m) => header(m, "dlq-truncated") !== undefined)).toHaveLength(1);
+    expect(written.filter((m) => header(m, DEAD_LETTER_HEADERS.truncated) !== undefined)).toHaveLength(1);
   });
 });
