@@ -40,7 +40,8 @@ lint: ## Format and lint check (Biome) for the whole workspace
 typecheck: ## Strict TypeScript check of every package
 	$(PNPM) run typecheck
 
-test: install lint typecheck install-schemathesis ## Lint, type-check, then every test: unit, integration (real PostgreSQL, Kafka), end-to-end on a stack of its own, short chaos
+# build: Vitest's global setups load the workspace libraries from dist (the test files, from source).
+test: install lint typecheck build install-schemathesis ## Lint, type-check, then every test: unit, integration (real PostgreSQL, Kafka), end-to-end on a stack of its own, short chaos
 	$(NATIVE) prerequisites
 	@mkdir -p $(RESULTS)
 	$(PNPM) exec vitest run --reporter=default --reporter=json --outputFile.json=$(RESULTS)/vitest.json

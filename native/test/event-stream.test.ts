@@ -1,5 +1,5 @@
 import { expect, inject, it } from "vitest";
-import { PipelineClient } from "../../proof/src/clients.js";
+import { PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
 import { type LoadResult, runLoad } from "../../proof/src/load.js";
 import { loadSettings } from "../src/settings.js";
 import { buildStack } from "../src/stack.js";
@@ -14,12 +14,7 @@ const SMALL_CAP = "32MB";
 
 it("Kafka Connect down under load: Service A refuses before the slot's cap, and every sum answered 200 is in the total exactly once", async () => {
   const stack = buildStack(settings, () => undefined);
-  const endpoints = {
-    http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
-    grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
-    serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-    kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
-  };
+  const endpoints = stackEndpoints(settings);
   const client = new PipelineClient(endpoints);
   const setCap = async (cap: string) => {
     await stack.outbox.query(`ALTER SYSTEM SET max_slot_wal_keep_size = '${cap}'`);

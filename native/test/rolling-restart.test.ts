@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect, inject, it } from "vitest";
-import { PipelineClient } from "../../proof/src/clients.js";
+import { PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
 import { type LoadResult, runLoad } from "../../proof/src/load.js";
 import { loadSettings, paths } from "../src/settings.js";
 import { stackCli } from "./stack-cli.js";
@@ -10,12 +10,7 @@ const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
 
 it("a rolling restart of Service A under steady HTTP and gRPC load fails no request, and the total is exact", async () => {
-  const endpoints = {
-    http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
-    grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
-    serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-    kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
-  };
+  const endpoints = stackEndpoints(settings);
   const client = new PipelineClient(endpoints);
   const before = await client.settledTotal();
 

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadSettings, REPO_ROOT } from "@sum/native/settings";
 import { runBench } from "./bench.js";
+import { stackEndpoints } from "./clients.js";
 import { findLoadGenerators } from "./load-generators.js";
 
 const numbers = (value: string | undefined, fallback: number[]) =>
@@ -11,26 +12,17 @@ const numbers = (value: string | undefined, fallback: number[]) =>
 const log = (line: string) => console.log(`==> ${line}`);
 
 const settings = loadSettings();
-const report = await runBench(
-  settings,
-  {
-    http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
-    grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
-    serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-    kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
-  },
-  {
-    levels: numbers(process.env.BENCH_LEVELS, [16, 64, 256]),
-    levelSeconds: Number(process.env.BENCH_SECONDS ?? 20),
-    rate: Number(process.env.BENCH_RATE ?? 1000),
-    rateSeconds: Number(process.env.BENCH_RATE_SECONDS ?? 30),
-    pgbenchClients: numbers(process.env.BENCH_PGBENCH_CLIENTS, [24, 64]),
-    pgbenchSeconds: Number(process.env.BENCH_PGBENCH_SECONDS ?? 15),
-    soakSeconds: Number(process.env.BENCH_SOAK_SECONDS ?? 600),
-    generators: process.env.BENCH_GENERATOR === "node" ? {} : await findLoadGenerators(log),
-    log,
-  },
-);
+const report = await runBench(settings, stackEndpoints(settings), {
+  levels: numbers(process.env.BENCH_LEVELS, [16, 64, 256]),
+  levelSeconds: Number(process.env.BENCH_SECONDS ?? 20),
+  rate: Number(process.env.BENCH_RATE ?? 1000),
+  rateSeconds: Number(process.env.BENCH_RATE_SECONDS ?? 30),
+  pgbenchClients: numbers(process.env.BENCH_PGBENCH_CLIENTS, [24, 64]),
+  pgbenchSeconds: Number(process.env.BENCH_PGBENCH_SECONDS ?? 15),
+  soakSeconds: Number(process.env.BENCH_SOAK_SECONDS ?? 600),
+  generators: process.env.BENCH_GENERATOR === "node" ? {} : await findLoadGenerators(log),
+  log,
+});
 
 const ms = (value: number) => (Number.isNaN(value) ? "-" : value.toFixed(1));
 console.log("\nService A through nginx (durable sums: each answered only after its commit)");

@@ -1,12 +1,11 @@
 import { componentPid, type Settings } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
-import { sleep } from "@sum/test-support";
 import { type Endpoints, PipelineClient } from "./clients.js";
 import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
 import { type LoadGenerators, runGhz, runWrk } from "./load-generators.js";
 import { pgbench } from "./pgbench.js";
 import { cpuSecondsByTree } from "./process-resources.js";
-import { quantileMs, serviceB } from "./service-b-metrics.js";
+import { quantileMs, serviceB, withMaxLag } from "./service-b-metrics.js";
 import { runSoak, type SoakReport } from "./soak.js";
 
 export interface BenchOptions {
@@ -116,18 +115,11 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
     options.log(`${name} for ${plan.seconds} s`);
     await client.settledTotal();
     const before = await serviceB(endpoints);
-    let maxLag = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        maxLag = Math.max(maxLag, (await serviceB(endpoints)).lag);
-        await sleep(1000);
-      }
-    })();
     const load = loadRunner(options.generators, endpoints, plan);
-    const { result, seconds } = await measuringCpu(pids, load.run);
-    sampling = false;
-    await sampler;
+    const {
+      result: { result, seconds },
+      maxLag,
+    } = await withMaxLag(endpoints, () => measuringCpu(pids, load.run));
     const atEnd = await serviceB(endpoints);
     await client.settledTotal();
     const drained = await serviceB(endpoints);

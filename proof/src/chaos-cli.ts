@@ -3,28 +3,19 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadSettings, REPO_ROOT } from "@sum/native/settings";
 import { LONG_FAULTS, runChaos } from "./chaos.js";
+import { stackEndpoints } from "./clients.js";
 
 const settings = loadSettings();
-const report = await runChaos(
-  settings,
-  process.env,
-  {
-    http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
-    grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
-    serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-    kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
-  },
-  {
-    rate: Number(process.env.CHAOS_RATE ?? 500),
-    downMs: Number(process.env.CHAOS_DOWN_MS ?? 3000),
-    longFaults: LONG_FAULTS,
-    longDownMs: Number(process.env.CHAOS_LONG_DOWN_MS ?? 120_000),
-    smallSlotCap: process.env.CHAOS_SLOT_CAP ?? "32MB",
-    steadyMs: Number(process.env.CHAOS_STEADY_MS ?? 5000),
-    minDurationMs: Number(process.env.CHAOS_MIN_DURATION_MS ?? 60_000),
-    log: (line) => console.log(`==> ${line}`),
-  },
-);
+const report = await runChaos(settings, process.env, stackEndpoints(settings), {
+  rate: Number(process.env.CHAOS_RATE ?? 500),
+  downMs: Number(process.env.CHAOS_DOWN_MS ?? 3000),
+  longFaults: LONG_FAULTS,
+  longDownMs: Number(process.env.CHAOS_LONG_DOWN_MS ?? 120_000),
+  smallSlotCap: process.env.CHAOS_SLOT_CAP ?? "32MB",
+  steadyMs: Number(process.env.CHAOS_STEADY_MS ?? 5000),
+  minDurationMs: Number(process.env.CHAOS_MIN_DURATION_MS ?? 60_000),
+  log: (line) => console.log(`==> ${line}`),
+});
 
 console.log("\nfault                    down  acked  refused  flowing again after");
 for (const f of report.faults) {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EVENTS_TOPIC } from "@sum/contract";
+import type { Settings } from "@sum/native/settings";
 import { type SummationClient, summationClient, waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 
@@ -12,6 +13,16 @@ export interface Endpoints {
   serviceB: string;
   /** Kafka (host:port), where settledTotal() reads how far Service B has consumed */
   kafka?: string;
+}
+
+/** The native stack's endpoints as its settings place them: nginx's, Service B's and Kafka's. */
+export function stackEndpoints(settings: Settings): Endpoints {
+  return {
+    http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
+    grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
+    serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
+    kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
+  };
 }
 
 /** Service B's consumer group (its default, as the stacks run it). */

@@ -6,7 +6,7 @@
 
 import { loadSettings } from "@sum/native/settings";
 import { z } from "zod";
-import { PipelineClient } from "./clients.js";
+import { PipelineClient, stackEndpoints } from "./clients.js";
 import { runLoad } from "./load.js";
 
 const options = z
@@ -24,12 +24,7 @@ if (!options.success) {
 const { LOAD_TRANSPORT, LOAD_CONCURRENCY, LOAD_SECONDS, LOAD_RATE } = options.data;
 
 const settings = loadSettings();
-const endpoints = {
-  http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
-  grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
-  serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-  kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
-};
+const endpoints = stackEndpoints(settings);
 const client = new PipelineClient(endpoints);
 const start = await client.settledTotal();
 const mode = LOAD_RATE === undefined ? `${LOAD_CONCURRENCY} callers` : `${LOAD_RATE}/s offered`;

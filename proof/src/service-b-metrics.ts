@@ -1,4 +1,5 @@
 /** Service B's own metrics, read between phases of a bench: what it applied, its lag, its end-to-end latency. */
+import { sleep } from "@sum/test-support";
 import type { Endpoints } from "./clients.js";
 
 /** Sample values of one metric in Prometheus text format, keyed by their label set. */
@@ -48,4 +49,25 @@ export function quantileMs(before: Map<number, number>, after: Map<number, numbe
   if (upper === Number.POSITIVE_INFINITY) return lower * 1000;
   const below = index === 0 ? 0 : (counts[index - 1] as number);
   return (lower + ((upper - lower) * (rank - below)) / ((counts[index] as number) - below)) * 1000;
+}
+
+/** Service B's largest lag, read each second while `work` runs. */
+export async function withMaxLag<T>(
+  endpoints: Endpoints,
+  work: () => Promise<T>,
+): Promise<{ result: T; maxLag: number }> {
+  let maxLag = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      maxLag = Math.max(maxLag, (await serviceB(endpoints)).lag);
+      await sleep(1000);
+    }
+  })();
+  try {
+    return { result: await work(), maxLag };
+  } finally {
+    sampling = false;
+    await sampler;
+  }
 }

@@ -3,11 +3,10 @@
  * minute's p99 and Service B's lag, and every component's memory at the start, after the first
  * minute (warm) and at the end. What grows is reported as growing; nothing here passes or fails.
  */
-import { sleep } from "@sum/test-support";
 import type { Endpoints } from "./clients.js";
 import { runLoad } from "./load.js";
 import { memoryMibByTree } from "./process-resources.js";
-import { serviceB } from "./service-b-metrics.js";
+import { withMaxLag } from "./service-b-metrics.js";
 
 export interface SoakMinute {
   minute: number;
@@ -61,17 +60,9 @@ export async function runSoak(
   let wrong = 0;
   for (let elapsed = 0; elapsed < options.seconds; elapsed += 60) {
     const seconds = Math.min(60, options.seconds - elapsed);
-    let maxLag = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        maxLag = Math.max(maxLag, (await serviceB(endpoints)).lag);
-        await sleep(1000);
-      }
-    })();
-    const result = await runLoad(endpoints, { transport: "http", concurrency: 256, seconds, rate: options.rate });
-    sampling = false;
-    await sampler;
+    const { result, maxLag } = await withMaxLag(endpoints, () =>
+      runLoad(endpoints, { transport: "http", concurrency: 256, seconds, rate: options.rate }),
+    );
     ackedSum += result.ackedSum;
     wrong += result.wrong;
     minutes.push({

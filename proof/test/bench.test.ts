@@ -1,6 +1,7 @@
 import { loadSettings } from "@sum/native/settings";
 import { expect, inject, it } from "vitest";
 import { runBench } from "../src/bench.js";
+import { stackEndpoints } from "../src/clients.js";
 import { findLoadGenerators } from "../src/load-generators.js";
 
 const env = inject("stackEnv");
@@ -12,26 +13,17 @@ it("make bench measures every phase (closed loops from wrk and ghz), names each 
     wrk: expect.any(String),
     ghz: expect.any(String),
   });
-  const report = await runBench(
-    settings,
-    {
-      http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
-      grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
-      serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-      kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
-    },
-    {
-      levels: [4],
-      levelSeconds: 2,
-      rate: 100,
-      rateSeconds: 3,
-      pgbenchClients: [2],
-      pgbenchSeconds: 2,
-      soakSeconds: 65,
-      generators,
-      log: () => {},
-    },
-  );
+  const report = await runBench(settings, stackEndpoints(settings), {
+    levels: [4],
+    levelSeconds: 2,
+    rate: 100,
+    rateSeconds: 3,
+    pgbenchClients: [2],
+    pgbenchSeconds: 2,
+    soakSeconds: 65,
+    generators,
+    log: () => {},
+  });
 
   expect(report.phases.map((p) => [p.name, p.generator])).toEqual([
     ["http x4", "wrk"],

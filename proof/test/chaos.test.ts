@@ -1,6 +1,7 @@
 import { loadSettings } from "@sum/native/settings";
 import { expect, inject, it } from "vitest";
 import { CRASHES, type LongFaultName, runChaos } from "../src/chaos.js";
+import { stackEndpoints } from "../src/clients.js";
 
 const CI_LONG_FAULTS: LongFaultName[] = ["kafka-connect down", "replica stream stopped", "poison burst"];
 
@@ -11,12 +12,7 @@ it("under load, kill -9 of each component in turn, long outages, a stopped repli
   const report = await runChaos(
     settings,
     { ...process.env, ...env },
-    {
-      http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
-      grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
-      serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-      kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
-    },
+    stackEndpoints(settings),
     // Shortened for CI: each crash once, a modest rate, three long faults of 15 s (Kafka's own
     // outage, as long as its crash takes, is left to `make test-chaos`, which runs them all for 2 min).
     {

@@ -4,17 +4,12 @@ import { kafkaClient } from "@sum/native/kafka";
 import { loadSettings } from "@sum/native/settings";
 import { waitFor } from "@sum/test-support";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import { inParallel, PipelineClient } from "../src/clients.js";
+import { inParallel, PipelineClient, stackEndpoints } from "../src/clients.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
 const prometheus = `http://127.0.0.1:${settings.PROMETHEUS_PORT}`;
-const pipeline = new PipelineClient({
-  http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
-  grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
-  serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-  kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
-});
+const pipeline = new PipelineClient(stackEndpoints(settings));
 
 // What Grafana puts in place of $__rate_interval is at least 4 scrapes (20 s here); a minute spans the
 // load below, so every rate sees it. The dashboard defines no variables of its own (grafana/dashboard.test.ts).

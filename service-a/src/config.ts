@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { lifecycleSettings } from "@sum/service-kit";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -56,13 +57,10 @@ export const settingsSchema = z.object({
     .default(0.75)
     .describe("Fraction of max_slot_wal_keep_size Debezium's slot may hold before new sums are refused (503)."),
   OUTBOX_SLOT_CHECK_MS: positive.default(1000).describe("How often the state of Debezium's slot is read."),
-  SHUTDOWN_TIMEOUT_MS: positive
-    .default(10_000)
-    .describe("How long a stopping instance may take to finish its requests."),
-  LOG_LEVEL: z
-    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
-    .default("info")
-    .describe("Log level: fatal, error, warn, info, debug, trace or silent."),
+  ...lifecycleSettings({
+    defaultMs: 10_000,
+    description: "How long a stopping instance may take to finish its requests.",
+  }),
 });
 
 export const configSchema = wiring.extend(settingsSchema.shape);

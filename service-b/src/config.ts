@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
+import { lifecycleSettings } from "@sum/service-kit";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -66,13 +67,10 @@ export const settingsSchema = z.object({
   PRUNE_INTERVAL_MS: positive.default(60_000).describe("How often applied event ids past their retention are deleted."),
   PRUNE_BATCH: positive.default(1000).describe("Most applied event ids deleted in one statement."),
   RETRY_MAX_BACKOFF_MS: positive.default(5000).describe("The longest wait between two attempts to apply a batch."),
-  SHUTDOWN_TIMEOUT_MS: positive
-    .default(15_000)
-    .describe("How long a stop may take before the process exits anyway (plus 5 s of grace)."),
-  LOG_LEVEL: z
-    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
-    .default("info")
-    .describe("Log level: fatal, error, warn, info, debug, trace or silent."),
+  ...lifecycleSettings({
+    defaultMs: 15_000,
+    description: "How long a stop may take before the process exits anyway (plus 5 s of grace).",
+  }),
 });
 
 export const configSchema = wiring.extend(settingsSchema.shape);

@@ -1,5 +1,5 @@
 import type { LevelWithSilent } from "pino";
-import type { z } from "zod";
+import { z } from "zod";
 
 /** What runService() itself reads from a service's configuration. */
 export interface LifecycleConfig {
@@ -16,4 +16,18 @@ export function loadConfig<Config>(service: string, schema: z.ZodType<Config>, e
     throw new Error(`invalid ${service} configuration:\n${problems.join("\n")}`);
   }
   return parsed.data;
+}
+
+/**
+ * The settings runService() reads, for a service's settings schema: how long a stop may take (the
+ * service says what that covers) and the log level.
+ */
+export function lifecycleSettings(shutdown: { defaultMs: number; description: string }) {
+  return {
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(shutdown.defaultMs).describe(shutdown.description),
+    LOG_LEVEL: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info")
+      .describe("Log level: fatal, error, warn, info, debug, trace or silent."),
+  };
 }

@@ -81,18 +81,3 @@ export const readyzSchema = {
   summary: "Readiness: the database is reachable and the instance is not stopping",
   response: { 200: { description: "Ready", ...status("ready") }, 503: unavailable },
 };
-
-export const metricsSchema = {
-  summary: "Prometheus metrics",
-  response: {
-    200: {
-      description: "Prometheus text format",
-      content: { "text/plain": { schema: { type: "string" } } },
-    },
-  },
-};
-
-export const openApiSchema = {
-  summary: "This OpenAPI document",
-  response: { 200: { description: "OpenAPI 3.1", type: "object", additionalProperties: true } },
-};

@@ -1,7 +1,13 @@
 import net from "node:net";
-import fastifySwagger from "@fastify/swagger";
 import { MAX_MESSAGE_BYTES } from "@sum/contract";
-import { AppError, answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
+import {
+  AppError,
+  answerMalformedRequest,
+  frameworkErrors,
+  httpErrorHandler,
+  registerApi,
+  sendError,
+} from "@sum/service-kit";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -12,7 +18,7 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
 import type { ServiceMetrics } from "../metrics.js";
-import { healthzSchema, metricsSchema, openApiSchema, readyzSchema, sumSchema } from "./http-schemas.js";
+import { healthzSchema, readyzSchema, sumSchema } from "./http-schemas.js";
 import { parseJsonObject } from "./json-body.js";
 
 /**
@@ -114,56 +120,46 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.setNotFoundHandler(notFound);
   app.setErrorHandler(httpErrorHandler({ fastifyErrors: FASTIFY_ERRORS, notFound }));
 
-  // GET /openapi.json is made from the route schemas; HEAD routes are in it, as they are answered.
-  app.register(fastifySwagger, {
-    openapi: { openapi: "3.1.0", info: { title: "Service A", version: "1" } },
-    exposeHeadRoutes: true,
-  });
-  app.register(async (api) => {
-    api.post(
-      "/sum",
-      {
-        schema: sumSchema,
-        // The body's schema documents it; parseOperand judges each operand exactly as written, which a
-        // JSON Schema validator cannot (9007199254740991.4 parses as an integer), so nothing else validates it.
-        validatorCompiler: () => () => true,
-      },
-      async (request, reply) => {
-        const body = request.body;
-        if (body === undefined || body === null) {
-          throw new AppError(
-            "INVALID_ARGUMENT",
-            'request body is empty; expected a JSON object such as {"a": 1, "b": 2}',
-          );
-        }
-        const fields = body as Record<string, unknown>;
-        const receipt = await deps.calculateSum({
-          a: fields.a,
-          b: fields.b,
-          idempotencyKey: header(request.headers["idempotency-key"]),
-          traceparent: header(request.headers.traceparent),
-        });
-        reply.header("X-Service-ID", receipt.serviceId);
-        if (receipt.replayed) reply.header("Idempotent-Replayed", "true");
-        return receiptBody(receipt);
-      },
-    );
+  registerApi(app, {
+    title: "Service A",
+    metrics: deps.metrics.registry,
+    routes: (api) => {
+      api.post(
+        "/sum",
+        {
+          schema: sumSchema,
+          // The body's schema documents it; parseOperand judges each operand exactly as written, which a
+          // JSON Schema validator cannot (9007199254740991.4 parses as an integer), so nothing else validates it.
+          validatorCompiler: () => () => true,
+        },
+        async (request, reply) => {
+          const body = request.body;
+          if (body === undefined || body === null) {
+            throw new AppError(
+              "INVALID_ARGUMENT",
+              'request body is empty; expected a JSON object such as {"a": 1, "b": 2}',
+            );
+          }
+          const fields = body as Record<string, unknown>;
+          const receipt = await deps.calculateSum({
+            a: fields.a,
+            b: fields.b,
+            idempotencyKey: header(request.headers["idempotency-key"]),
+            traceparent: header(request.headers.traceparent),
+          });
+          reply.header("X-Service-ID", receipt.serviceId);
+          if (receipt.replayed) reply.header("Idempotent-Replayed", "true");
+          return receiptBody(receipt);
+        },
+      );
 
-    api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive", service_id: deps.serviceId }));
+      api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive", service_id: deps.serviceId }));
 
-    api.get("/readyz", { schema: readyzSchema }, async (_request, reply) => {
-      if (await deps.isReady()) return { status: "ready", service_id: deps.serviceId };
-      return sendError(reply, new AppError("UNAVAILABLE", "the database is not reachable"));
-    });
-
-    api.get("/metrics", { schema: metricsSchema }, async (_request, reply) => {
-      reply.header("Content-Type", deps.metrics.registry.contentType);
-      return deps.metrics.registry.metrics();
-    });
-
-    api.get("/openapi.json", { schema: openApiSchema }, async (_request, reply) =>
-      reply.type("application/json").send(JSON.stringify(api.swagger())),
-    );
+      api.get("/readyz", { schema: readyzSchema }, async (_request, reply) => {
+        if (await deps.isReady()) return { status: "ready", service_id: deps.serviceId };
+        return sendError(reply, new AppError("UNAVAILABLE", "the database is not reachable"));
+      });
+    },
   });
 
   return app;

@@ -114,15 +114,3 @@ export const readyzSchema = {
     503: errorResponse("Not ready, saying why", "UNAVAILABLE"),
   },
 };
-
-export const metricsSchema = {
-  summary: "Prometheus metrics",
-  response: {
-    200: { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } },
-  },
-};
-
-export const openApiSchema = {
-  summary: "This OpenAPI document",
-  response: { 200: { description: "OpenAPI 3.1", type: "object", additionalProperties: true } },
-};

@@ -1,5 +1,11 @@
-import fastifySwagger from "@fastify/swagger";
-import { AppError, answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "@sum/service-kit";
+import {
+  AppError,
+  answerMalformedRequest,
+  frameworkErrors,
+  httpErrorHandler,
+  registerApi,
+  sendError,
+} from "@sum/service-kit";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -9,15 +15,7 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import type { ServiceMetrics } from "../metrics.js";
-import {
-  eventSchema,
-  healthzSchema,
-  metricsSchema,
-  openApiSchema,
-  readyzSchema,
-  summationSchema,
-  totalSchema,
-} from "./http-schemas.js";
+import { eventSchema, healthzSchema, readyzSchema, summationSchema, totalSchema } from "./http-schemas.js";
 
 export interface TotalView {
   total: string;
@@ -87,54 +85,44 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.setNotFoundHandler(notFound);
   app.setErrorHandler(httpErrorHandler({ notFound }));
 
-  // GET /openapi.json is made from the route schemas; HEAD routes are in it, as they are answered.
-  app.register(fastifySwagger, {
-    openapi: { openapi: "3.1.0", info: { title: "Service B", version: "1" } },
-    exposeHeadRoutes: true,
-  });
-  app.register(async (api) => {
-    // Seed-compatible: the body is a bare JSON number, written exactly (it may exceed 2^53).
-    api.get<{ Querystring: ConsistencyQuery }>(
-      "/api/summation",
-      { schema: summationSchema },
-      async (request, reply) => {
-        const view = await deps.readTotal(request.query.consistency);
-        return reply.header("content-type", "application/json").send(view.total);
-      },
-    );
+  registerApi(app, {
+    title: "Service B",
+    metrics: deps.metrics.registry,
+    routes: (api) => {
+      // Seed-compatible: the body is a bare JSON number, written exactly (it may exceed 2^53).
+      api.get<{ Querystring: ConsistencyQuery }>(
+        "/api/summation",
+        { schema: summationSchema },
+        async (request, reply) => {
+          const view = await deps.readTotal(request.query.consistency);
+          return reply.header("content-type", "application/json").send(view.total);
+        },
+      );
 
-    api.get<{ Querystring: ConsistencyQuery }>("/api/total", { schema: totalSchema }, async (request) =>
-      deps.readTotal(request.query.consistency),
-    );
+      api.get<{ Querystring: ConsistencyQuery }>("/api/total", { schema: totalSchema }, async (request) =>
+        deps.readTotal(request.query.consistency),
+      );
 
-    // Whether one event was applied: how a client (or make test-workflow) checks its own events.
-    api.get<{ Params: { id: string }; Querystring: ConsistencyQuery }>(
-      "/api/events/:id",
-      { schema: eventSchema },
-      async (request) => {
-        const { id } = request.params;
-        const event = await deps.findEvent(id, request.query.consistency);
-        if (event) return event;
-        throw new AppError("NOT_FOUND", `event ${id} has not been applied`);
-      },
-    );
+      // Whether one event was applied: how a client (or make test-workflow) checks its own events.
+      api.get<{ Params: { id: string }; Querystring: ConsistencyQuery }>(
+        "/api/events/:id",
+        { schema: eventSchema },
+        async (request) => {
+          const { id } = request.params;
+          const event = await deps.findEvent(id, request.query.consistency);
+          if (event) return event;
+          throw new AppError("NOT_FOUND", `event ${id} has not been applied`);
+        },
+      );
 
-    api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive" }));
+      api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive" }));
 
-    api.get("/readyz", { schema: readyzSchema }, async (_request, reply) => {
-      const reason = await deps.whyNotReady();
-      if (reason === undefined) return { status: "ready" };
-      return sendError(reply, new AppError("UNAVAILABLE", `not ready: ${reason}`));
-    });
-
-    api.get("/metrics", { schema: metricsSchema }, async (_request, reply) => {
-      reply.header("Content-Type", deps.metrics.registry.contentType);
-      return deps.metrics.registry.metrics();
-    });
-
-    api.get("/openapi.json", { schema: openApiSchema }, async (_request, reply) =>
-      reply.type("application/json").send(JSON.stringify(api.swagger())),
-    );
+      api.get("/readyz", { schema: readyzSchema }, async (_request, reply) => {
+        const reason = await deps.whyNotReady();
+        if (reason === undefined) return { status: "ready" };
+        return sendError(reply, new AppError("UNAVAILABLE", `not ready: ${reason}`));
+      });
+    },
   });
 
   return app;
