@@ -188,9 +188,11 @@ describe("docs/CONTRACT.md matches the code", () => {
   it("names every route of Service A and Service B in the service's section", () => {
     // Each service's own routes, and the two every service's API gets from service-kit (/metrics, /openapi.json).
     const missing = (path: string, heading: string) => {
-      const routes = [...(read(path) + read("service-kit/src/http-api.ts")).matchAll(/\bapi\.(get|post|put|patch|delete)(?:<[^>]*>)?\(\s*"([^"]+)"/g)].map(
-        ([, method = "", route = ""]) => `${method.toUpperCase()} ${route.replace(/:(\w+)/g, "{$1}")}`,
-      );
+      const routes = [
+        ...(read(path) + read("service-kit/src/http-api.ts")).matchAll(
+          /\bapi\.(get|post|put|patch|delete)(?:<[^>]*>)?\(\s*"([^"]+)"/g,
+        ),
+      ].map(([, method = "", route = ""]) => `${method.toUpperCase()} ${route.replace(/:(\w+)/g, "{$1}")}`);
       expect(routes.length, path).toBeGreaterThanOrEqual(4);
       return routes.filter((route) => !section(heading).includes(`\`${route}\``));
     };
