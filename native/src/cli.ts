@@ -8,8 +8,10 @@
  *   check-debezium   connector and task state, slot lag, publication
  *   restart-service-a  restart the Service A instances one at a time, failing no request
  *   clean            stop, then delete the run directory, only if the runner created it
- *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl), start nothing
+ *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl, ghz), start nothing
  *   jars             fetch the Kafka, Connect and Debezium jars into JVM_CACHE_DIR, once
+ * Over 200 lines: one short function per command above and the dispatch between them, read together;
+ * what a command does to a component lives in components/.
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";

@@ -1,10 +1,9 @@
-import { componentPid, type Settings } from "@sum/native/settings";
-import { buildStack } from "@sum/native/stack";
+import type { Settings } from "@sum/native/settings";
 import { type Endpoints, PipelineClient } from "./clients.js";
 import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
 import { type LoadGenerators, runGhz, runWrk } from "./load-generators.js";
 import { pgbench } from "./pgbench.js";
-import { cpuSecondsByTree } from "./process-resources.js";
+import { componentPids, cpuSecondsByTree } from "./process-resources.js";
 import { quantileMs, serviceB, withMaxLag } from "./service-b-metrics.js";
 import { runSoak, type SoakReport } from "./soak.js";
 
@@ -56,15 +55,6 @@ export interface BenchReport {
   /** The best Service A rate over the best pgbench rate, per transport. */
   ratioToPgbench: { http: number; grpc: number };
   correctness: { passed: boolean; acked: number; eventsApplied: number; expectedDelta: string; totalDelta: string };
-}
-
-function componentPids(settings: Settings): Map<string, number> {
-  const pids = new Map<string, number>();
-  for (const { name } of buildStack(settings, () => {}).components) {
-    const pid = componentPid(settings, name);
-    if (pid !== undefined) pids.set(name, pid);
-  }
-  return pids;
 }
 
 /**

@@ -2,8 +2,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadSettings, REPO_ROOT } from "@sum/native/settings";
-import { LONG_FAULTS, runChaos } from "./chaos.js";
+import { runChaos } from "./chaos.js";
 import { stackEndpoints } from "./clients.js";
+import { LONG_FAULTS } from "./faults.js";
 
 const settings = loadSettings();
 const report = await runChaos(settings, process.env, stackEndpoints(settings), {

@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { componentPid, type Settings } from "@sum/native/settings";
+import { buildStack } from "@sum/native/stack";
 
 /** Linux reports CPU time in clock ticks; USER_HZ is 100 on every mainstream architecture. */
 const TICKS_PER_SECOND = 100;
@@ -70,4 +72,14 @@ export function memoryMibByTree(roots: Map<string, number>): Map<string, number>
       pids.reduce((sum, pid) => sum + pssBytes(pid), 0) / 2 ** 20,
     ]),
   );
+}
+
+/** The main process of each component of the stack that is running. */
+export function componentPids(settings: Settings): Map<string, number> {
+  const pids = new Map<string, number>();
+  for (const { name } of buildStack(settings, () => {}).components) {
+    const pid = componentPid(settings, name);
+    if (pid !== undefined) pids.set(name, pid);
+  }
+  return pids;
 }

@@ -1,7 +1,8 @@
 import { loadSettings } from "@sum/native/settings";
 import { expect, inject, it } from "vitest";
-import { CRASHES, type LongFaultName, runChaos } from "../src/chaos.js";
+import { runChaos } from "../src/chaos.js";
 import { stackEndpoints } from "../src/clients.js";
+import { CRASHES, type LongFaultName } from "../src/faults.js";
 
 const CI_LONG_FAULTS: LongFaultName[] = ["kafka-connect down", "replica stream stopped", "poison burst"];
 
