@@ -20,6 +20,7 @@ const report = await runBench(settings, stackEndpoints(settings), {
   pgbenchClients: numbers(process.env.BENCH_PGBENCH_CLIENTS, [24, 64]),
   pgbenchSeconds: Number(process.env.BENCH_PGBENCH_SECONDS ?? 15),
   soakSeconds: Number(process.env.BENCH_SOAK_SECONDS ?? 600),
+  warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 30),
   generators: process.env.BENCH_GENERATOR === "node" ? {} : await findLoadGenerators(log),
   log,
 });

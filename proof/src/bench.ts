@@ -1,7 +1,7 @@
 import type { Settings } from "@sum/native/settings";
 import { type Endpoints, PipelineClient } from "./clients.js";
-import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
-import { type LoadGenerators, runGhz, runWrk } from "./load-generators.js";
+import type { LoadPlan, LoadResult } from "./load.js";
+import { type LoadGenerators, loadRunner } from "./load-generators.js";
 import { pgbench } from "./pgbench.js";
 import { componentPids, cpuSecondsByTree } from "./process-resources.js";
 import { quantileMs, serviceB, withMaxLag } from "./service-b-metrics.js";
@@ -19,6 +19,11 @@ export interface BenchOptions {
   pgbenchSeconds: number;
   /** The soak at `rate` over HTTP after the other phases; 0 leaves it out. */
   soakSeconds: number;
+  /**
+   * Load before the first phase, not reported (its sums count in the exact total): a JVM just started
+   * (Kafka Connect's Debezium) runs seconds behind until it is compiled, which no phase should measure.
+   */
+  warmupSeconds: number;
   generators: LoadGenerators;
   log: (line: string) => void;
 }
@@ -69,16 +74,6 @@ async function measuringCpu<T>(pids: Map<string, number>, work: () => Promise<T>
   const seconds: Record<string, number> = {};
   for (const [name, value] of after) seconds[name] = value - (before.get(name) ?? value);
   return { result, seconds };
-}
-
-/** Closed loops from wrk or ghz when present; open loops (latency from the intended send time) from Node. */
-function loadRunner(generators: LoadGenerators, endpoints: Endpoints, plan: LoadPlan) {
-  const { wrk, ghz } = generators;
-  if (plan.rate === undefined && plan.transport === "http" && wrk !== undefined)
-    return { generator: "wrk" as const, run: () => runWrk(wrk, endpoints, plan) };
-  if (plan.rate === undefined && plan.transport === "grpc" && ghz !== undefined)
-    return { generator: "ghz" as const, run: () => runGhz(ghz, endpoints, plan) };
-  return { generator: "node" as const, run: () => runLoad(endpoints, plan) };
 }
 
 function phaseName(plan: LoadPlan): string {
@@ -134,6 +129,13 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
 
   const start = await client.settledTotal();
   try {
+    if (options.warmupSeconds > 0) {
+      options.log(`warm-up: HTTP x64 for ${options.warmupSeconds} s, not reported`);
+      const plan = { transport: "http", concurrency: 64, seconds: options.warmupSeconds } as const;
+      const warmup = await loadRunner(options.generators, endpoints, plan).run();
+      expectedDelta += warmup.ackedSum;
+      acked += warmup.acked;
+    }
     for (const transport of ["http", "grpc"] as const) {
       for (const concurrency of options.levels) {
         await measure({ transport, concurrency, seconds: options.levelSeconds });

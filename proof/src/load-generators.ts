@@ -11,7 +11,7 @@ import { ensureGoTool } from "@sum/native/prerequisites";
 import { isRoot, run } from "@sum/native/process";
 import { REPO_ROOT } from "@sum/native/settings";
 import type { Endpoints } from "./clients.js";
-import type { LoadPlan, LoadResult } from "./load.js";
+import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
 
 /** Native load generators' paths; a phase whose generator is missing runs from Node. */
 export interface LoadGenerators {
@@ -166,4 +166,14 @@ export async function runGhz(ghz: string, endpoints: Endpoints, plan: LoadPlan):
     p99: latency(99),
     p999: latency(99.9),
   };
+}
+
+/** Closed loops from wrk or ghz when present; open loops (latency from the intended send time) from Node. */
+export function loadRunner(generators: LoadGenerators, endpoints: Endpoints, plan: LoadPlan) {
+  const { wrk, ghz } = generators;
+  if (plan.rate === undefined && plan.transport === "http" && wrk !== undefined)
+    return { generator: "wrk" as const, run: () => runWrk(wrk, endpoints, plan) };
+  if (plan.rate === undefined && plan.transport === "grpc" && ghz !== undefined)
+    return { generator: "ghz" as const, run: () => runGhz(ghz, endpoints, plan) };
+  return { generator: "node" as const, run: () => runLoad(endpoints, plan) };
 }

@@ -21,6 +21,7 @@ it("make bench measures every phase (closed loops from wrk and ghz), names each 
     pgbenchClients: [2],
     pgbenchSeconds: 2,
     soakSeconds: 65,
+    warmupSeconds: 2,
     generators,
     log: () => {},
   });
