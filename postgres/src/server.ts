@@ -112,7 +112,10 @@ export class PostgresServer {
     await chmod(this.dataDir, 0o700);
     await appendFile(this.logFile, "");
     await chownToServerUser(this.logFile);
-    await this.runAsServer("pg_ctl", ["start", "-D", this.dataDir, "-l", this.logFile, "-w", "-t", "60"]);
+    // The port on the command line overrides the one written at creation: a port changed since
+    // (in .env) takes effect instead of leaving the server on the old one, unreachable where expected.
+    const options = ["-o", `-p ${this.port}`];
+    await this.runAsServer("pg_ctl", ["start", "-D", this.dataDir, "-l", this.logFile, ...options, "-w", "-t", "60"]);
     await this.waitUntilReady(30_000);
   }
 

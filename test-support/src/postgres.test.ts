@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { PostgresServer, REPLICA_SLOT, REPLICATION_ROLE } from "@sum/postgres";
 import pg from "pg";
 import { expect, it } from "vitest";
+import { freePort } from "./ports.js";
 import { TemporaryPostgres } from "./postgres.js";
 import { recordingPostgresBin } from "./recording-bin.js";
 import { waitFor } from "./wait.js";
@@ -136,5 +137,27 @@ it.runIf(process.getuid?.() === 0)("run by an ordinary user, the server runs as 
     expect({ data, postmaster }).toEqual({ data: self, postmaster: self });
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it("a server started again with another port listens on that one (a port changed in .env takes effect)", async () => {
+  const server = await TemporaryPostgres.start();
+  try {
+    await server.stop();
+    const moved = new PostgresServer({
+      dataDir: server.dataDir,
+      port: await freePort(),
+      socketDir: join(server.dataDir, ".."),
+      logFile: server.logFile,
+      superuserPassword: server.superuserPassword,
+    });
+    await moved.start();
+    try {
+      expect(await moved.query("SHOW port")).toEqual([{ port: String(moved.port) }]);
+    } finally {
+      await moved.stop();
+    }
+  } finally {
+    await server.destroy();
   }
 });
