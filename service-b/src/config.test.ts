@@ -19,7 +19,7 @@ it("the database URLs are all Service B needs; everything else has its default",
     KAFKA_BROKERS: ["127.0.0.1:9092"],
     KAFKA_TOPIC: EVENTS_TOPIC,
     FETCH_MIN_BYTES: 65_536,
-    FETCH_MAX_WAIT_MS: 100,
+    FETCH_MAX_WAIT_MS: 50,
     APPLY_SLICE_SIZE: 2000,
   });
   expect(configFrom({ ...urls, KAFKA_BROKERS: "a:9092, b:9092" }).KAFKA_BROKERS).toEqual(["a:9092", "b:9092"]);

@@ -30,6 +30,7 @@ type ConsumeConfig = Pick<
   | "KAFKA_TOPIC"
   | "KAFKA_DLQ_TOPIC"
   | "APPLY_SLICE_SIZE"
+  | "DB_POOL_SIZE"
   | "RETRY_MAX_BACKOFF_MS"
 >;
 
@@ -47,7 +48,6 @@ export function consumeEvents(deps: {
   const { config, leader, metrics, logger } = deps;
   /** Partitions stopped because records were deleted before they were applied: why, by partition. */
   const gaps = new Map<number, string>();
-  let lastTotal = "0";
 
   const pipeline = kafkaPipeline({
     brokers: config.KAFKA_BROKERS,
@@ -59,6 +59,9 @@ export function consumeEvents(deps: {
     topic: config.KAFKA_TOPIC,
     dlqTopic: config.KAFKA_DLQ_TOPIC,
     sliceSize: config.APPLY_SLICE_SIZE,
+    // Each partition has its own row (totals-store.ts), so slices of different partitions commit side
+    // by side; one connection stays free for reads, pruning and the lag probes.
+    applyConcurrency: Math.max(1, config.DB_POOL_SIZE - 1),
     maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
     logger,
     onApplyFailure: () => metrics.applyFailures.inc(),
@@ -81,14 +84,17 @@ export function consumeEvents(deps: {
     metrics.deadLettered.inc(outcome.deadLettered.length);
     metrics.batchSize.observe(messages.length);
     metrics.batchDuration.observe((performance.now() - started) / 1000);
-    metrics.total.set(Number(lastTotal));
     for (const event of outcome.applied) {
       metrics.endToEnd.observe((now - event.createdAt.getTime()) / 1000);
-      // Sampled traces (the caller asked) at info, so one request can be followed across the services.
-      logger[isSampled(event.traceparent) ? "info" : "debug"](
-        { event_id: event.eventId, traceparent: event.traceparent, result: event.result },
-        "event applied",
-      );
+      // Sampled traces (the caller asked) at info, so one request can be followed across the services;
+      // the line is built only when it will be written.
+      const level = isSampled(event.traceparent) ? "info" : "debug";
+      if (logger.isLevelEnabled(level)) {
+        logger[level](
+          { event_id: event.eventId, traceparent: event.traceparent, result: event.result },
+          "event applied",
+        );
+      }
     }
     for (const letter of outcome.deadLettered) {
       logger.warn(
@@ -98,14 +104,8 @@ export function consumeEvents(deps: {
     }
   }
 
-  async function store(events: SumEvent[], last: Pick<IncomingMessage, "partition" | "offset">) {
-    const outcome = await applyEvents(leader, events, {
-      topic: config.KAFKA_TOPIC,
-      partition: last.partition,
-      offset: last.offset,
-    });
-    lastTotal = outcome.total;
-    return outcome;
+  function store(events: SumEvent[], last: Pick<IncomingMessage, "partition" | "offset">) {
+    return applyEvents(leader, events, { topic: config.KAFKA_TOPIC, partition: last.partition, offset: last.offset });
   }
 
   return {

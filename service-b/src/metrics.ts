@@ -56,10 +56,18 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  private totalSource: (() => Promise<string>) | undefined;
+
+  // Read at each scrape rather than set after each slice: slices of several partitions (and instances)
+  // commit side by side, and none of them sees the others' uncommitted sums.
   readonly total = new Gauge({
     name: "service_b_running_total",
-    help: "The running total after the last applied slice (a float here; the API's is exact).",
+    help: "The running total, read from the leader at each scrape (a float here; the API's is exact); NaN while it cannot be read.",
     registers: [this.registry],
+    collect: async () => {
+      const total = await this.totalSource?.().catch(() => undefined);
+      this.total.set(total === undefined ? Number.NaN : Number(total));
+    },
   });
 
   readonly consumerLag = new Gauge({
@@ -91,6 +99,11 @@ export class ServiceMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.recordReplicaLag(undefined);
+  }
+
+  /** Where the running total gauge reads the total at each scrape. */
+  readTotalFrom(source: () => Promise<string>): void {
+    this.totalSource = source;
   }
 
   /** The replica's lag in seconds, or undefined when it cannot be read: NaN then, never the last figure. */

@@ -6,7 +6,7 @@ import type { Config } from "./config.js";
 import { consumeEvents } from "./consume-events.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
-import { beatHeartbeat, readHeartbeat } from "./persistence/totals-store.js";
+import { beatHeartbeat, readHeartbeat, readTotal } from "./persistence/totals-store.js";
 import { readModel } from "./read-model.js";
 import { ReplicaLag } from "./replica-lag.js";
 import { buildHttpServer } from "./transport/http.js";
@@ -47,6 +47,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     { beat: () => beatHeartbeat(leader), seen: () => readHeartbeat(replica) },
     config.REPLICA_MAX_LAG_MS,
   );
+  metrics.readTotalFrom(async () => (await readTotal(leader)).total);
   const consumer = consumeEvents({ config, leader, metrics, logger });
   const reads = readModel({ leader, replica, replicaLag, logger });
 

@@ -126,6 +126,9 @@ describe("Service B applies every event exactly once", () => {
         },
         20_000,
       );
+      // Slices of several partitions were applied side by side: the gauge still shows the whole total.
+      const gauge = (await (await fetch(`${service.url}/metrics`)).text()).match(/^service_b_running_total (\S+)$/m);
+      expect(Number(gauge?.[1])).toBe(Number(expectedTotal));
       const summation = await fetch(`${service.url}/api/summation`);
       expect(await summation.text()).toMatch(/^-?\d+$/);
     } finally {

@@ -8,7 +8,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (text) => text);
  * One statement, one transaction: record the ids (a conflict means seen before), add the results of
  * the newly recorded ids alone to the partition's row, and move its last applied offset to the
  * slice's end. The unique index on processed_events and the partition's row lock keep concurrent
- * instances exact; the returned total is the sum of the rows (the others as this statement saw them).
+ * instances, and slices of different partitions applied at once, exact.
  */
 const APPLY = `
   WITH incoming AS (
@@ -26,12 +26,8 @@ const APPLY = `
            total = p.total + excluded.total,
            events_applied = p.events_applied + excluded.events_applied,
            updated_at = excluded.updated_at
-    RETURNING total
   )
-  SELECT ((SELECT total FROM partition_row)
-          + (SELECT coalesce(sum(total), 0) FROM partition_totals WHERE (topic, partition) <> ($3::text, $4::integer))
-         )::text AS total,
-         (SELECT coalesce(array_agg(event_id::text), '{}') FROM recorded) AS applied_ids`;
+  SELECT coalesce(array_agg(event_id::text), '{}') AS applied_ids FROM recorded`;
 
 const PRUNE = `
   DELETE FROM processed_events WHERE event_id IN (
@@ -52,14 +48,14 @@ export interface SliceEnd {
 
 /**
  * Applies events whose ids are distinct (possibly none) and records `end` as the partition's last
- * applied offset; returns the events that were new, and the new total.
+ * applied offset; returns the events that were new.
  */
 export async function applyEvents(
   pool: pg.Pool,
   events: SumEvent[],
   end: SliceEnd,
-): Promise<{ applied: SumEvent[]; duplicates: number; total: string }> {
-  const result = await pool.query<{ applied_ids: string[]; total: string }>(APPLY, [
+): Promise<{ applied: SumEvent[]; duplicates: number }> {
+  const result = await pool.query<{ applied_ids: string[] }>(APPLY, [
     events.map((e) => e.eventId),
     events.map((e) => e.result.toString()),
     end.topic,
@@ -68,7 +64,7 @@ export async function applyEvents(
   ]);
   const appliedIds = new Set(result.rows[0]?.applied_ids ?? []);
   const applied = events.filter((e) => appliedIds.has(e.eventId));
-  return { applied, duplicates: events.length - applied.length, total: result.rows[0]?.total ?? "0" };
+  return { applied, duplicates: events.length - applied.length };
 }
 
 /** The total: the sum over the partitions' rows (and the row carried over from before them). */

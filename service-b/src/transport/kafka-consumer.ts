@@ -17,6 +17,8 @@ export interface ConsumerDeps {
   topic: string;
   dlqTopic: string;
   sliceSize: number;
+  /** Partitions applied at the same time, each on a leader connection of its own. */
+  applyConcurrency: number;
   maxBackoffMs: number;
   logger: Logger;
   /** Applies one slice of a partition, its end recorded as the partition's position; resolves once it is durable. */
@@ -233,7 +235,7 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        partitionsConsumedConcurrently: deps.applyConcurrency,
         eachBatch,
       });
     },
