@@ -1,10 +1,10 @@
 import { status } from "@grpc/grpc-js";
 import type { TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";
-import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { Config } from "../src/config.js";
 import type { SumEvent } from "../src/domain/calculate-sum.js";
+import { newEventId } from "../src/domain/identifiers.js";
 import { traceparentFor } from "../src/domain/trace-context.js";
 import { createPool } from "../src/persistence/database.js";
 import { writeEvents } from "../src/persistence/outbox-store.js";
@@ -222,7 +222,7 @@ describe("keyed batches", () => {
     await lock.query("SELECT pg_advisory_lock(62)");
 
     const event = (idempotencyKey: string): SumEvent => ({
-      eventId: uuidv7(),
+      eventId: newEventId(),
       a: 1n,
       b: 2n,
       result: 3n,

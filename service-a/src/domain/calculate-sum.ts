@@ -1,6 +1,6 @@
 import type { SumCalculated } from "@sum/contract";
 import { AppError } from "@sum/service-kit";
-import { v7 as uuidv7 } from "uuid";
+import { newEventId } from "./identifiers.js";
 import { parseOperand } from "./operand.js";
 import { traceparentFor } from "./trace-context.js";
 
@@ -70,7 +70,7 @@ export async function calculateSum(
   // The same bound keeps the total's inputs and every client's int64/float64 exact.
   parseOperand("a+b", result);
   const event: SumEvent = {
-    eventId: uuidv7(),
+    eventId: newEventId(),
     a,
     b,
     result,

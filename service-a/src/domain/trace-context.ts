@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { TRACEPARENT } from "@sum/contract";
+import { randomHex } from "./identifiers.js";
 
 /**
  * The caller's W3C traceparent if it is well formed, else a new one (not sampled), so every event has
@@ -7,5 +7,5 @@ import { TRACEPARENT } from "@sum/contract";
  */
 export function traceparentFor(incoming: string | undefined): string {
   if (incoming !== undefined && TRACEPARENT.test(incoming)) return incoming;
-  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-00`;
+  return `00-${randomHex(16)}-${randomHex(8)}-00`;
 }

@@ -56,6 +56,9 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.keepalive_permit_without_calls": 1,
+    // Channelz's per-call statistics (call counters, timestamps, session lookups) are read by no tool
+    // here; without them a call costs about a fifth less server CPU (ghz against grpc-js alone).
+    "grpc.enable_channelz": 0,
   });
 
   const calculateSum: grpc.handleUnaryCall<SummationRequest, SummationResponse> = (call, callback) => {
@@ -112,10 +115,9 @@ export function listenGrpc(server: grpc.Server, host: string, port: number): Pro
   });
 }
 
-/** What grpc-js keeps to itself and a graceful stop needs: its HTTP/2 listeners and sessions. */
+/** What grpc-js keeps to itself and a graceful stop needs: its HTTP/2 listeners, each with its open sessions. */
 interface GrpcInternals {
-  http2Servers: Map<http2.Http2Server, unknown>;
-  sessions: Map<http2.ServerHttp2Session, unknown>;
+  http2Servers: Map<http2.Http2Server, { sessions: Set<http2.ServerHttp2Session> }>;
 }
 
 /**
@@ -130,7 +132,9 @@ export async function closeGrpc(server: grpc.Server, timeoutMs: number): Promise
   const deadline = Date.now() + timeoutMs;
   const internals = server as unknown as GrpcInternals;
   for (const listener of internals.http2Servers.keys()) listener.close();
-  const sessions = [...internals.sessions.keys()].filter((session) => !session.closed);
+  const sessions = [...internals.http2Servers.values()]
+    .flatMap((listener) => [...listener.sessions])
+    .filter((session) => !session.closed);
   const closedByClients = Promise.all(
     sessions.map((session) => new Promise((resolve) => session.once("close", resolve))),
   );

@@ -95,15 +95,18 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   // Once the instance stops listening (closeHttp), each connection closes after its next answer.
-  app.addHook("onSend", async (_request, reply) => {
+  // Callback-style hooks: an async one costs a promise per request.
+  app.addHook("onSend", (_request, reply, payload, done) => {
     if (!app.server.listening) reply.header("Connection", "close");
+    done(null, payload);
   });
 
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url ?? "unmatched";
     const labels = { transport: "http", route: `${request.method} ${route}`, status: String(reply.statusCode) };
     deps.metrics.requests.inc(labels);
     deps.metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
