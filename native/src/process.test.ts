@@ -2,11 +2,13 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@sum/test-support";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Exporter } from "./components/exporter.js";
-import { readPid, startDaemon } from "./process.js";
+import { readPid, requireFreePorts, startDaemon } from "./process.js";
 import { loadSettings, paths, type Settings } from "./settings.js";
 
 let runDir: string;
@@ -78,4 +80,37 @@ it("the process the runner started is recognised, stopped, and its pid file remo
   await component("own").stop();
   expect(existsSync(pidFile)).toBe(false);
   expect(runs(pid)).toBe(false);
+});
+
+it("a port its killed predecessor still holds when the start begins is taken once released", async () => {
+  const port = await freePort();
+  // The predecessor: still listening, as a process killed with -9 does until its last thread has exited.
+  const predecessor = createServer((socket) => {
+    socket.destroy();
+    predecessor.close();
+  });
+  await new Promise<void>((resolve) => predecessor.listen(port, "127.0.0.1", resolve));
+  const exporter = new Exporter(settings, "successor", port, process.execPath, [
+    "-e",
+    `require("node:http").createServer((_, res) => res.end("up 1")).listen(${port}, "127.0.0.1")`,
+  ]);
+  try {
+    await exporter.start();
+    expect(await exporter.isReady()).toBe(true);
+  } finally {
+    await exporter.stop();
+  }
+});
+
+it("a port someone else keeps past the grace stops the start, naming the component and the port", async () => {
+  const port = await freePort();
+  const stranger = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => stranger.listen(port, "127.0.0.1", resolve));
+  try {
+    await expect(requireFreePorts("exporter", [port], 1000)).rejects.toThrow(
+      `exporter: port ${port} is already in use by another process`,
+    );
+  } finally {
+    stranger.close();
+  }
 });

@@ -153,6 +153,28 @@ export function portInUse(port: number): Promise<boolean> {
 }
 
 /**
+ * How long a start waits for a port that is still taken. A process killed with -9 keeps its listening
+ * sockets until its last thread has exited, which on a loaded machine (a thread in the middle of a disk
+ * write) can outlast the kill by seconds; `make start` right after the kill must not call that port busy.
+ */
+export const PORT_RELEASE_GRACE_MS = 15_000;
+
+/** Waits until no one accepts connections on any of `ports`; a port still taken after the grace is named. */
+export async function requireFreePorts(
+  component: string,
+  ports: number[],
+  graceMs = PORT_RELEASE_GRACE_MS,
+): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  for (const port of ports) {
+    while (await portInUse(port)) {
+      if (Date.now() > deadline) throw new StackError(component, `port ${port} is already in use by another process`);
+      await sleep(200);
+    }
+  }
+}
+
+/**
  * Polls `check` until it is true. Gives up after `timeoutMs`, or at once if `alive` says the process
  * died, with an error naming the component and its log.
  */

@@ -1,7 +1,7 @@
 import { chmod, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@sum/test-support";
+import { freePortBlock } from "@sum/test-support";
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 import { stackCli } from "./stack-cli.js";
@@ -29,11 +29,14 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
     "NGINX_STATUS_PORT",
     "NGINX_EXPORTER_PORT",
   ];
+  // Service A's instances take consecutive HTTP ports from +100 and gRPC ports from +150 in the block.
+  const first = await freePortBlock(ports.length);
   const env: Record<string, string> = { RUN_DIR: runDir };
-  for (const name of ports) env[name] = String(await freePort());
-  // Consecutive ports for the Service A instances, in a range freePort never hands out (it uses 10000-19999).
-  env.SERVICE_A_HTTP_PORT_BASE = String(20000 + Math.floor(Math.random() * 9000));
-  env.SERVICE_A_GRPC_PORT_BASE = String(Number(env.SERVICE_A_HTTP_PORT_BASE) + 100);
+  ports.forEach((name, i) => {
+    env[name] = String(first + i);
+  });
+  env.SERVICE_A_HTTP_PORT_BASE = String(first + 100);
+  env.SERVICE_A_GRPC_PORT_BASE = String(first + 150);
   return env;
 }
 

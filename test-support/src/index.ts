@@ -9,7 +9,7 @@ export {
   type OpenApiDocument,
   openApiErrors,
 } from "./openapi.js";
-export { freePort } from "./ports.js";
+export { freePort, freePortBlock } from "./ports.js";
 export { type PostgresOptions, TemporaryPostgres } from "./postgres.js";
 export { rawHttpExchange } from "./raw-http.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";

@@ -25,3 +25,19 @@ export async function freePort(): Promise<number> {
   }
   throw new Error(`no free port between ${LOW} and ${HIGH}`);
 }
+
+// A whole stack's ports come from blocks above freePort's range and below the ephemeral one: a port of a
+// component that a test has stopped or killed is then never handed to another test running meanwhile.
+const BLOCK_LOW = 20_000;
+const BLOCK_SIZE = 200;
+const BLOCKS = Math.floor((32_000 - BLOCK_LOW) / BLOCK_SIZE);
+
+/** The first of BLOCK_SIZE consecutive ports, of which the first `needed` are free now. */
+export async function freePortBlock(needed: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = BLOCK_LOW + BLOCK_SIZE * Math.floor(Math.random() * BLOCKS);
+    const free = await Promise.all(Array.from({ length: needed }, (_, i) => canBind(first + i)));
+    if (free.every(Boolean)) return first;
+  }
+  throw new Error(`no block of ${needed} free ports between ${BLOCK_LOW} and ${BLOCK_LOW + BLOCKS * BLOCK_SIZE}`);
+}

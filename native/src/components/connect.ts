@@ -1,6 +1,15 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { httpOk, isAlive, portInUse, readPid, StackError, startDaemon, stopProcess, waitUntil } from "../process.js";
+import {
+  httpOk,
+  isAlive,
+  readPid,
+  requireFreePorts,
+  StackError,
+  startDaemon,
+  stopProcess,
+  waitUntil,
+} from "../process.js";
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings } from "../settings.js";
 import type { Component } from "./component.js";
@@ -46,9 +55,7 @@ export class KafkaConnect implements Component {
   }
 
   async start(): Promise<void> {
-    for (const port of [this.settings.CONNECT_PORT, this.settings.CONNECT_METRICS_PORT]) {
-      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
-    }
+    await requireFreePorts(this.name, [this.settings.CONNECT_PORT, this.settings.CONNECT_METRICS_PORT]);
     await ensureJars(this.settings, this.log);
     const p = paths(this.settings);
     const config = join(p.config, "connect-distributed.properties");

@@ -1,4 +1,4 @@
-import { httpOk, isAlive, portInUse, readPid, StackError, startDaemon, stopProcess, waitUntil } from "../process.js";
+import { httpOk, isAlive, readPid, requireFreePorts, startDaemon, stopProcess, waitUntil } from "../process.js";
 import { paths, type Settings } from "../settings.js";
 import type { Component } from "./component.js";
 
@@ -31,8 +31,7 @@ export class Exporter implements Component {
   }
 
   async start(): Promise<void> {
-    if (await portInUse(this.port))
-      throw new StackError(this.name, `port ${this.port} is already in use by another process`);
+    await requireFreePorts(this.name, [this.port]);
     await startDaemon({
       command: this.command,
       args: this.args,

@@ -6,8 +6,8 @@ import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
 import {
   ensureDir,
   isAlive,
-  portInUse,
   readPid,
+  requireFreePorts,
   run,
   StackError,
   startDaemon,
@@ -95,13 +95,11 @@ export class KafkaBroker implements Component {
   }
 
   async start(): Promise<void> {
-    for (const port of [
+    await requireFreePorts(this.name, [
       this.settings.KAFKA_PORT,
       this.settings.KAFKA_CONTROLLER_PORT,
       this.settings.KAFKA_METRICS_PORT,
-    ]) {
-      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
-    }
+    ]);
     await ensureJars(this.settings, this.log);
     const p = paths(this.settings);
     const config = join(p.config, "kafka-server.properties");

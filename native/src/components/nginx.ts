@@ -5,8 +5,8 @@ import {
   ensureDir,
   httpOk,
   isAlive,
-  portInUse,
   readPid,
+  requireFreePorts,
   run,
   StackError,
   startDaemon,
@@ -68,13 +68,11 @@ export class Nginx implements Component {
   }
 
   async start(): Promise<void> {
-    for (const port of [
+    await requireFreePorts(this.name, [
       this.settings.NGINX_HTTP_PORT,
       this.settings.NGINX_GRPC_PORT,
       this.settings.NGINX_STATUS_PORT,
-    ]) {
-      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
-    }
+    ]);
     const { config, tempDir } = await this.writeConfig();
     await run(NGINX, ["-t", "-q", "-p", tempDir, "-c", config]).catch((error: Error) => {
       throw new StackError(this.name, `invalid configuration: ${error.message}`, this.logFile);

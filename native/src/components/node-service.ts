@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { httpOk, isAlive, portInUse, readPid, StackError, startDaemon, stopProcess, waitUntil } from "../process.js";
+import { httpOk, isAlive, readPid, requireFreePorts, startDaemon, stopProcess, waitUntil } from "../process.js";
 import { paths, REPO_ROOT, type Settings, serviceSettingsEnv } from "../settings.js";
 import type { Component } from "./component.js";
 
@@ -42,9 +42,7 @@ export class NodeService implements Component {
   }
 
   async start(): Promise<void> {
-    for (const port of this.options.ports) {
-      if (await portInUse(port)) throw new StackError(this.name, `port ${port} is already in use by another process`);
-    }
+    await requireFreePorts(this.name, this.options.ports);
     await startDaemon({
       command: process.execPath,
       args: [join(REPO_ROOT, this.options.entry)],

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { PostgresServer } from "@sum/postgres";
-import { portInUse, StackError } from "../process.js";
+import { requireFreePorts, StackError } from "../process.js";
 import type { Settings } from "../settings.js";
 import { paths } from "../settings.js";
 import type { Component } from "./component.js";
@@ -48,9 +48,7 @@ export class PostgresCluster extends PostgresServer implements Component {
   }
 
   override async start(): Promise<void> {
-    if (await portInUse(this.port)) {
-      throw new StackError(this.name, `port ${this.port} is already in use by another process`);
-    }
+    await requireFreePorts(this.name, [this.port]);
     if (!this.exists()) {
       const create = this.cluster.create?.(this) ?? this.initdb(this.config, { durable: true });
       await create.catch((error: Error) => {

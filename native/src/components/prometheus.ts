@@ -4,9 +4,8 @@ import {
   ensureDir,
   httpOk,
   isAlive,
-  portInUse,
   readPid,
-  StackError,
+  requireFreePorts,
   startDaemon,
   stopProcess,
   waitUntil,
@@ -38,9 +37,7 @@ export class Prometheus implements Component {
   }
 
   async start(): Promise<void> {
-    if (await portInUse(this.settings.PROMETHEUS_PORT)) {
-      throw new StackError(this.name, `port ${this.settings.PROMETHEUS_PORT} is already in use by another process`);
-    }
+    await requireFreePorts(this.name, [this.settings.PROMETHEUS_PORT]);
     const p = paths(this.settings);
     const config = join(p.config, "prometheus.yml");
     await writeFile(
