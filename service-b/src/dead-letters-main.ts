@@ -8,6 +8,7 @@
 import { DEAD_LETTER_TOPIC } from "@sum/contract";
 import { Kafka, logLevel } from "kafkajs";
 import { readDeadLetters, replayDeadLetters, type StoredDeadLetter } from "./transport/dead-letter-topic.js";
+import { readEveryKafkaCompression } from "./transport/kafka-codecs.js";
 
 const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",").map((broker) => broker.trim());
 const topic = process.env.KAFKA_DLQ_TOPIC ?? DEAD_LETTER_TOPIC;
@@ -31,6 +32,7 @@ if (command !== "list" && !(command === "replay" && selectors.length > 0)) {
   process.stderr.write("usage: dead-letters-main list | replay all | replay <partition>:<offset>...\n");
   process.exit(2);
 }
+readEveryKafkaCompression();
 const kafka = new Kafka({ clientId: "dead-letters", brokers, logLevel: logLevel.WARN });
 try {
   const letters = await readDeadLetters(kafka, topic);

@@ -1,27 +1,14 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { describe, expect, inject, it } from "vitest";
 import type { DeadLetter } from "../src/domain/apply-batch.js";
 import { kafkaDeadLetters } from "../src/transport/dead-letter-producer.js";
 import { readDeadLetters } from "../src/transport/dead-letter-topic.js";
+import { deadLettersCli } from "../support/dead-letters-cli.js";
 import { uniqueNames } from "../support/events.js";
 import { createTopics } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
-const run = promisify(execFile);
-
-/** The operator's command, from source, as `node dist/src/dead-letters-main.js` runs it. */
-async function deadLettersCli(dlqTopic: string, ...args: string[]): Promise<string[]> {
-  const { stdout } = await run(
-    process.execPath,
-    ["--conditions=source", "--import", "tsx", join(import.meta.dirname, "..", "src", "dead-letters-main.ts"), ...args],
-    { env: { ...process.env, KAFKA_BROKERS: brokers.join(","), KAFKA_DLQ_TOPIC: dlqTopic } },
-  );
-  return stdout.trim().split("\n");
-}
 
 const letter = (offset: string, value: string): DeadLetter => ({
   message: {
@@ -50,7 +37,7 @@ describe("the dead-letter topic, for an operator", () => {
       await producer.disconnect();
     }
 
-    const listed = (await deadLettersCli(names.dlq, "list")).map((line) => JSON.parse(line));
+    const listed = (await deadLettersCli(brokers, names.dlq, "list")).map((line) => JSON.parse(line));
     expect(listed).toHaveLength(3);
     expect(listed[0]).toMatchObject({
       source: { topic: names.topic, partition: 1, offset: "5" },
@@ -62,7 +49,7 @@ describe("the dead-letter topic, for an operator", () => {
     });
     expect(listed[1]).toMatchObject({ source: { offset: "7" }, truncated: true, original_size: 100 * 1024 });
 
-    expect(await deadLettersCli(names.dlq, "replay", "all")).toEqual([
+    expect(await deadLettersCli(brokers, names.dlq, "replay", "all")).toEqual([
       `replayed ${names.topic} 1:5`,
       `not replayed (truncated): read ${names.topic} 1:7 itself`,
     ]);

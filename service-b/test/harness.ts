@@ -31,24 +31,30 @@ export async function startDatabases(): Promise<Databases> {
 
 /**
  * The test's own topic (6 partitions, as user-events) and its dead-letter topic (with a lower
- * `max.message.bytes` if asked); resolves once every partition has a leader.
+ * `max.message.bytes` if asked; both with the broker compressing every batch with `compression`, if
+ * asked); resolves once every partition has a leader.
  */
 export async function createTopics(
   brokers: string[],
   names: { topic: string; dlq: string },
-  { dlqMaxMessageBytes }: { dlqMaxMessageBytes?: number } = {},
+  { dlqMaxMessageBytes, compression }: { dlqMaxMessageBytes?: number; compression?: string } = {},
 ): Promise<void> {
+  const compressed = compression === undefined ? [] : [{ name: "compression.type", value: compression }];
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     await createTopicsAndWait(admin, [
-      { topic: names.topic, numPartitions: 6, replicationFactor: 1 },
+      { topic: names.topic, numPartitions: 6, replicationFactor: 1, configEntries: compressed },
       {
         topic: names.dlq,
         numPartitions: 1,
         replicationFactor: 1,
-        configEntries:
-          dlqMaxMessageBytes === undefined ? [] : [{ name: "max.message.bytes", value: String(dlqMaxMessageBytes) }],
+        configEntries: [
+          ...compressed,
+          ...(dlqMaxMessageBytes === undefined
+            ? []
+            : [{ name: "max.message.bytes", value: String(dlqMaxMessageBytes) }]),
+        ],
       },
     ]);
   } finally {

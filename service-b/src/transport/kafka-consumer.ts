@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { DeadLetters } from "../domain/apply-batch.js";
 import type { IncomingMessage } from "../domain/sum-event.js";
 import { kafkaDeadLetters } from "./dead-letter-producer.js";
+import { readEveryKafkaCompression } from "./kafka-codecs.js";
 import { persistently } from "./persistently.js";
 
 export interface ConsumerDeps {
@@ -82,6 +83,7 @@ export interface KafkaPipeline {
  * membership; a slice made stale by a rebalance is dropped uncommitted, for its new owner to apply.
  */
 export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
+  readEveryKafkaCompression();
   const kafka = new Kafka({
     clientId: deps.clientId,
     brokers: deps.brokers,
