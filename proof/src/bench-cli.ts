@@ -74,7 +74,9 @@ if (report.soak) {
     })),
   );
   console.log(
-    `p99 of the last three minutes over the first three (after the first): ${soak.p99Ratio.toFixed(2)}x: ${soak.p99Growing ? "GROWING" : "flat"}`,
+    soak.p99Ratio === undefined
+      ? "p99 trend: too short to tell (it needs two minutes after the first)"
+      : `p99 of the last minutes over the first (after the first): ${soak.p99Ratio.toFixed(2)}x: ${soak.p99Growing ? "GROWING" : "flat"}`,
   );
   console.log("Memory (PSS, MiB) at the start, after the first minute and at the end");
   console.table(

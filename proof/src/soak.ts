@@ -33,8 +33,8 @@ export interface SoakReport {
   seconds: number;
   minutes: SoakMinute[];
   memory: SoakMemory[];
-  /** The median p99 of the last three minutes over that of the first three (after the first). */
-  p99Ratio: number;
+  /** See p99Trend; undefined when the soak is too short to tell. */
+  p99Ratio: number | undefined;
   p99Growing: boolean;
   acked: number;
   failed: number;
@@ -42,6 +42,17 @@ export interface SoakReport {
 }
 
 const GROWTH_ALLOWED = 1.1;
+
+/**
+ * The median p99 of the last minutes over that of the first ones, the first minute left out (warm-up):
+ * three each, fewer when there are not six, never a minute in both; undefined under two minutes.
+ */
+export function p99Trend(p99PerMinute: number[]): number | undefined {
+  const p99s = p99PerMinute.slice(1);
+  const each = Math.min(3, Math.floor(p99s.length / 2));
+  if (each === 0) return undefined;
+  return median(p99s.slice(-each)) / median(p99s.slice(0, each));
+}
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -89,8 +100,7 @@ export async function runSoak(
       growing: endMib > warmMib * GROWTH_ALLOWED,
     };
   });
-  const p99s = minutes.slice(1).map((minute) => minute.p99);
-  const p99Ratio = median(p99s.slice(-3)) / median(p99s.slice(0, 3));
+  const p99Ratio = p99Trend(minutes.map((minute) => minute.p99));
   return {
     report: {
       rate: options.rate,
@@ -98,7 +108,7 @@ export async function runSoak(
       minutes,
       memory,
       p99Ratio,
-      p99Growing: p99Ratio > GROWTH_ALLOWED,
+      p99Growing: p99Ratio !== undefined && p99Ratio > GROWTH_ALLOWED,
       acked: minutes.reduce((sum, minute) => sum + minute.acked, 0),
       failed: minutes.reduce((sum, minute) => sum + minute.failed, 0),
       wrong,

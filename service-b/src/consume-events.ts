@@ -63,6 +63,8 @@ export function consumeEvents(deps: {
     // by side; one connection stays free for reads, pruning and the lag probes.
     applyConcurrency: Math.max(1, config.DB_POOL_SIZE - 1),
     maxBackoffMs: config.RETRY_MAX_BACKOFF_MS,
+    // The lag read from the group's offsets is at most this much older than the applied events.
+    offsetCommitIntervalMs: 500,
     logger,
     onApplyFailure: () => metrics.applyFailures.inc(),
     lastAppliedOffset: (partition) => lastAppliedOffset(leader, config.KAFKA_TOPIC, partition),

@@ -26,6 +26,7 @@ it("the consumer lag can be read again after the admin client's first connect fa
     sliceSize: 100,
     applyConcurrency: 1,
     maxBackoffMs: 500,
+    offsetCommitIntervalMs: 500,
     logger: pino({ level: "silent" }),
     applySlice: async () => undefined,
     lastAppliedOffset: async () => undefined,

@@ -6,6 +6,7 @@ import type { DeadLetters } from "../domain/apply-batch.js";
 import type { IncomingMessage } from "../domain/sum-event.js";
 import { kafkaDeadLetters } from "./dead-letter-producer.js";
 import { readEveryKafkaCompression } from "./kafka-codecs.js";
+import { OffsetCommits } from "./offset-commits.js";
 import { persistently } from "./persistently.js";
 
 export interface ConsumerDeps {
@@ -21,6 +22,8 @@ export interface ConsumerDeps {
   /** Partitions applied at the same time, each on a leader connection of its own. */
   applyConcurrency: number;
   maxBackoffMs: number;
+  /** The least time between two commits of the group's offsets. */
+  offsetCommitIntervalMs: number;
   logger: Logger;
   /** Applies one slice of a partition, its end recorded as the partition's position; resolves once it is durable. */
   applySlice: (messages: IncomingMessage[]) => Promise<void>;
@@ -78,9 +81,10 @@ export interface KafkaPipeline {
  * The consumer: each partition resumes after the last offset the database holds as applied (written
  * with the total), whatever the group's committed offset says: messages at or before it are skipped,
  * a position past it is sought back, and records deleted before they were applied (a gap) pause the
- * partition, loudly. Group offsets are still committed after each applied slice, as a hint and for
- * the lag. While the database refuses, the slice is retried with backoff and heartbeats keep the
- * membership; a slice made stale by a rebalance is dropped uncommitted, for its new owner to apply.
+ * partition, loudly. Group offsets are still committed, trailing the applied slices by at most an
+ * interval, as a hint and for the lag. While the database refuses, the slice is retried with backoff
+ * and heartbeats keep the membership; a slice made stale by a rebalance is dropped uncommitted, for
+ * its new owner to apply.
  */
 export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
   readEveryKafkaCompression();
@@ -107,6 +111,11 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+  const offsetCommits = new OffsetCommits(
+    (offsets) => consumer.commitOffsets(offsets.map((o) => ({ topic: deps.topic, ...o }))),
+    deps.offsetCommitIntervalMs,
+    (error) => deps.logger.warn({ err: error }, "committing the group's offsets failed; they go with the next commit"),
+  );
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
   /** The admin client, connected on first use; a failed connect is forgotten, so the next use tries again. */
@@ -143,11 +152,15 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     joined = true;
     const current = ++generation;
     const partitions = payload.memberAssignment[deps.topic] ?? [];
+    offsetCommits.keepOnly(partitions);
     void persistently(
       async () => {
         for (const partition of partitions) {
           const lastApplied = await deps.lastAppliedOffset(partition);
-          if (lastApplied !== undefined) await resumeAfter(partition, lastApplied);
+          if (lastApplied === undefined) continue;
+          await resumeAfter(partition, lastApplied);
+          // The group's offset made true again, should it trail (a crash) or lead (a reset) the database.
+          offsetCommits.record(partition, (lastApplied + 1n).toString());
         }
       },
       {
@@ -166,7 +179,7 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
   });
 
   const eachBatch = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
-    const { topic, partition } = batch;
+    const { partition } = batch;
     const persist = <T>(what: string, step: () => Promise<T>) =>
       persistently(step, {
         maxBackoffMs: deps.maxBackoffMs,
@@ -179,7 +192,9 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
       });
     const commit = async (offset: string) => {
       resolveOffset(offset);
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+      offsetCommits.record(partition, (BigInt(offset) + 1n).toString());
+      // Stopping, or the partition may be reassigned: the offset goes now, while the group still has this member.
+      if (!isRunning() || isStale()) await offsetCommits.flush();
       await heartbeat();
     };
 
@@ -242,7 +257,9 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
       });
     },
     async stop() {
+      await offsetCommits.flush();
       await consumer.disconnect();
+      offsetCommits.close();
       await producer.disconnect();
       if (adminConnected) await admin.disconnect();
     },
