@@ -158,3 +158,30 @@ describe("Exactly once does not depend on the retention of processed ids", () =>
     }
   });
 });
+
+describe("The group's committed offsets, a hint for the lag", () => {
+  it("after the events are applied and Service B stops, each partition's committed offset is the one after its last applied event", async () => {
+    const names = uniqueNames("commits");
+    await createTopics(brokers, names);
+    const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    const events = eventsToEveryPartition(40);
+    try {
+      const start = await service.total();
+      await produce(brokers, names.topic, events);
+      await waitFor(
+        "the events applied",
+        async () => (await service.total()).events_applied >= start.events_applied + events.length,
+      );
+    } finally {
+      await service.stop();
+    }
+    const committed = await withAdmin((admin) => admin.fetchOffsets({ groupId: names.group, topics: [names.topic] }));
+    const byPartition = Object.fromEntries(
+      (committed[0]?.partitions ?? []).map(({ partition, offset }) => [partition, offset]),
+    );
+    for (const partition of [0, 1, 2, 3, 4, 5]) {
+      expect(await storedOffset(names.topic, partition)).toBe("39");
+      expect(byPartition[partition]).toBe("40");
+    }
+  });
+});
