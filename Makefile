@@ -52,7 +52,7 @@ test-workflow: install ## Prove the running stack: sums through nginx, each appl
 test-chaos: install ## kill -9 each component under load (native stack, to itself); exact total or FAIL
 	$(TSX) proof/src/chaos-cli.ts
 
-bench: install ## The whole pipeline under load (native stack; wrk, ghz): sums/s, latency, lag, end-to-end, CPU per component, a soak, exact total
+bench: install ## The whole pipeline under load (native stack; wrk, grpc-sum): sums/s, latency, lag, end-to-end, CPU per component, a soak, exact total
 	$(NATIVE) start
 	$(TSX) proof/src/bench-cli.ts
 

@@ -8,7 +8,7 @@
  *   check-debezium   connector and task state, slot lag, publication
  *   restart-service-a  restart the Service A instances one at a time, failing no request
  *   clean            stop, then delete the run directory, only if the runner created it
- *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl, ghz), start nothing
+ *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl, grpc-sum), start nothing
  *   jars             fetch the Kafka, Connect and Debezium jars into JVM_CACHE_DIR, once
  * Over 200 lines: one short function per command above and the dispatch between them, read together;
  * what a command does to a component lives in components/.
@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
 import type { Component } from "./components/component.js";
 import { ensureJars } from "./components/jvm.js";
-import { ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
+import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
 import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
@@ -205,11 +205,10 @@ async function main(): Promise<void> {
     case "prerequisites":
       await ensurePrerequisites(log);
       await ensureJars(settings, log);
-      // Only the README's gRPC examples need grpcurl, and make bench's gRPC load ghz: without one, the
-      // test that needs it fails and says why, the rest runs.
-      for (const tool of ["grpcurl", "ghz"] as const) {
-        await ensureGoTool(tool, log).catch((error: Error) => log(`warning: ${error.message}`));
-      }
+      // Only the README's gRPC examples need grpcurl, and make bench's gRPC load grpc-sum: without one,
+      // the test that needs it fails and says why, the rest runs.
+      await ensureGoTool("grpcurl", log).catch((error: Error) => log(`warning: ${error.message}`));
+      await buildGrpcSum(log).catch((error: Error) => log(`warning: ${error.message}`));
       return;
     case "jars":
       return ensureJars(settings, log);

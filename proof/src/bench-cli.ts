@@ -13,7 +13,7 @@ const log = (line: string) => console.log(`==> ${line}`);
 
 const settings = loadSettings();
 const report = await runBench(settings, stackEndpoints(settings), {
-  levels: numbers(process.env.BENCH_LEVELS, [16, 64, 256]),
+  levels: numbers(process.env.BENCH_LEVELS, [16, 64, 128, 256]),
   levelSeconds: Number(process.env.BENCH_SECONDS ?? 20),
   rate: Number(process.env.BENCH_RATE ?? 1000),
   rateSeconds: Number(process.env.BENCH_RATE_SECONDS ?? 30),

@@ -30,8 +30,8 @@ export interface BenchOptions {
 
 export interface PhaseReport extends Omit<LoadResult, "ackedSum"> {
   name: string;
-  /** What sent the load: wrk, ghz, or this Node process. */
-  generator: "wrk" | "ghz" | "node";
+  /** What sent the load: wrk, grpc-sum, or this Node process. */
+  generator: "wrk" | "grpc-sum" | "node";
   /** CPU seconds each component (and the load generator) spent per 1,000 acknowledged requests. */
   cpuPer1000: Record<string, number>;
 }
@@ -64,7 +64,7 @@ export interface BenchReport {
 
 /**
  * The CPU the components and the load generator used while `work` ran: this process's tree, which
- * holds wrk or ghz while they run and counts them once reaped.
+ * holds wrk or grpc-sum while they run and counts them once reaped.
  */
 async function measuringCpu<T>(pids: Map<string, number>, work: () => Promise<T>) {
   const trees = new Map([...pids, ["load generator", process.pid]]);

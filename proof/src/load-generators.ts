@@ -1,13 +1,14 @@
 /**
  * Closed-loop load from native generators, which cost the machine far less CPU than Node's: wrk for
- * HTTP (with load-tests/wrk-sum.lua), ghz for gRPC. Both end with no request in flight, so every
- * committed sum is counted as acknowledged or failed and the running total can be checked exactly.
+ * HTTP (with load-tests/wrk-sum.lua), load-tests/grpc-sum (Go) for gRPC. Both check every answer
+ * against its a + b and end with no request in flight, so every committed sum is counted as
+ * acknowledged or failed and the running total can be checked exactly.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { ensureGoTool } from "@sum/native/prerequisites";
+import { buildGrpcSum } from "@sum/native/prerequisites";
 import { isRoot, run } from "@sum/native/process";
 import { REPO_ROOT } from "@sum/native/settings";
 import type { Endpoints } from "./clients.js";
@@ -16,12 +17,12 @@ import { type LoadPlan, type LoadResult, runLoad } from "./load.js";
 /** Native load generators' paths; a phase whose generator is missing runs from Node. */
 export interface LoadGenerators {
   wrk?: string;
-  ghz?: string;
+  grpcSum?: string;
 }
 
 /**
- * wrk (Debian's package, installed when root) and ghz (built with Go); a missing one is said, and its
- * phases run from Node, which takes CPU the pipeline would otherwise have.
+ * wrk (Debian's package, installed when root) and grpc-sum (built with Go); a missing one is said, and
+ * its phases run from Node, which takes CPU the pipeline would otherwise have.
  */
 export async function findLoadGenerators(log: (line: string) => void): Promise<LoadGenerators> {
   const generators: LoadGenerators = {};
@@ -36,7 +37,7 @@ export async function findLoadGenerators(log: (line: string) => void): Promise<L
   if (wrkDir === undefined) log("wrk is missing (sudo apt-get install wrk): HTTP load from Node");
   else generators.wrk = join(wrkDir, "wrk");
   try {
-    generators.ghz = await ensureGoTool("ghz", log);
+    generators.grpcSum = await buildGrpcSum(log);
   } catch (error) {
     log(`${(error as Error).message}\ngRPC load from Node`);
   }
@@ -51,6 +52,7 @@ interface WrkSummary {
   wrong: number;
   sum: string;
   last: number;
+  unanswered: number;
   failures: Record<string, number>;
   socketErrors: number;
   p50: number;
@@ -58,16 +60,24 @@ interface WrkSummary {
   p999: number;
 }
 
-/** Closed-loop HTTP load: `concurrency` wrk threads of one connection each, until every thread has its last answer. */
+/**
+ * wrk's threads: two at most, each an event loop holding its share of the connections. A thread per
+ * connection (256 at x256) cost a fifth of the machine in context switches, CPU the stack should have.
+ */
+export const wrkThreads = (concurrency: number) => (concurrency % 2 === 0 ? 2 : 1);
+
+/** Closed-loop HTTP load: `concurrency` wrk connections, until every thread has its last answer. */
 export async function runWrk(wrk: string, endpoints: Endpoints, plan: LoadPlan): Promise<LoadResult> {
   const started = Date.now() / 1000;
   const deadline = started + plan.seconds;
+  const threads = wrkThreads(plan.concurrency);
   const child = spawn(
     wrk,
     [
-      ...["-t", String(plan.concurrency), "-c", String(plan.concurrency)],
+      ...["-t", String(threads), "-c", String(plan.concurrency)],
       ...["-d", `${plan.seconds + LAST_ANSWER_GRACE_S}s`, "--timeout", `${LAST_ANSWER_GRACE_S}s`],
-      ...["-s", join(REPO_ROOT, "load-tests", "wrk-sum.lua"), `${endpoints.http}/sum`, "--", String(deadline)],
+      ...["-s", join(REPO_ROOT, "load-tests", "wrk-sum.lua"), `${endpoints.http}/sum`],
+      ...["--", String(deadline), String(plan.concurrency / threads)],
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -78,8 +88,8 @@ export async function runWrk(wrk: string, endpoints: Endpoints, plan: LoadPlan):
     stderr += chunk.toString();
   });
   for await (const line of createInterface({ input: child.stdout })) {
-    // wrk waits out its -d: once every thread has stopped after an answer, SIGINT makes it report now.
-    if (line === "wrk-thread-stopped" && ++stopped === plan.concurrency) child.kill("SIGINT");
+    // wrk waits out its -d: once every thread has stopped with no sum in flight, SIGINT makes it report now.
+    if (line === "wrk-thread-stopped" && ++stopped === threads) child.kill("SIGINT");
     if (line.startsWith("wrk-result ")) summary = JSON.parse(line.slice("wrk-result ".length)) as WrkSummary;
   }
   const code = await new Promise<number | null>((resolve) => {
@@ -89,9 +99,9 @@ export async function runWrk(wrk: string, endpoints: Endpoints, plan: LoadPlan):
   if (summary === undefined) throw new Error(`wrk exited (${code}) without its result: ${stderr.trim()}`);
 
   const failures = { ...summary.failures };
-  // Lost with its connection, or in flight on a thread that never stopped: it may have been committed.
-  const unanswered = summary.socketErrors + (plan.concurrency - stopped);
-  if (unanswered > 0) failures["HTTP no answer"] = unanswered;
+  // Lost with its connection, or still awaited by a thread that never stopped: it may have been committed.
+  if (summary.socketErrors > 0) failures["socket error"] = summary.socketErrors;
+  if (summary.unanswered > 0) failures["HTTP no answer"] = summary.unanswered;
   return {
     ...plan,
     acked: summary.acked,
@@ -106,74 +116,47 @@ export async function runWrk(wrk: string, endpoints: Endpoints, plan: LoadPlan):
   };
 }
 
-interface GhzReport {
-  count: number;
-  total: number;
-  statusCodeDistribution?: Record<string, number>;
-  errorDistribution?: Record<string, number>;
-  latencyDistribution?: Array<{ percentage: number; latency: number }> | null;
+interface GrpcSumReport {
+  acked: number;
+  wrong: number;
+  sum: string;
+  last: number;
+  failures: Record<string, number>;
+  p50: number | null;
+  p99: number | null;
+  p999: number | null;
 }
 
-/** The same sum on every call (ghz sends one message): each acknowledged answer adds 1 + 2. */
-const GHZ_A = 1;
-const GHZ_B = 2;
-
-/** Closed-loop gRPC load: `concurrency` ghz workers on one HTTP/2 connection, as a grpc-js client has; waits for every answer. */
-export async function runGhz(ghz: string, endpoints: Endpoints, plan: LoadPlan): Promise<LoadResult> {
+/** Closed-loop gRPC load: `concurrency` grpc-sum callers on one HTTP/2 connection, as a grpc-js client has; waits for every answer. */
+export async function runGrpcSum(grpcSum: string, endpoints: Endpoints, plan: LoadPlan): Promise<LoadResult> {
+  const started = Date.now() / 1000;
   const args = [
-    "--insecure",
-    ...["--proto", join(REPO_ROOT, "proto", "summation.proto")],
-    ...["--call", "summation.SummationService/CalculateSum"],
-    ...["-d", JSON.stringify({ a: GHZ_A, b: GHZ_B })],
-    ...["-c", String(plan.concurrency), "-z", `${plan.seconds}s`, "--duration-stop", "wait"],
-    ...["--timeout", `${LAST_ANSWER_GRACE_S}s`, "--format", "json", "--skipFirst", "0"],
-    endpoints.grpc,
+    ...["-target", endpoints.grpc, "-c", String(plan.concurrency)],
+    ...["-deadline", String(started + plan.seconds), "-timeout", `${LAST_ANSWER_GRACE_S}s`],
   ];
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(ghz, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once("error", reject);
-    // ghz exits 1 when any call failed; its report says which, so only a missing report is an error.
-    child.once("exit", (code) =>
-      stdout.trim().startsWith("{") ? resolve(stdout) : reject(new Error(`ghz exited (${code}): ${stderr.trim()}`)),
-    );
-  });
-  const report = JSON.parse(output) as GhzReport;
-  const acked = report.statusCodeDistribution?.OK ?? 0;
-  const failures: Record<string, number> = {};
-  for (const [status, count] of Object.entries(report.statusCodeDistribution ?? {})) {
-    if (status !== "OK") failures[`gRPC ${status}`] = count;
-  }
-  const latency = (percentage: number) =>
-    (report.latencyDistribution?.find((entry) => entry.percentage === percentage)?.latency ?? Number.NaN) / 1e6;
+  const output = await run(grpcSum, args);
+  const report = JSON.parse(output) as GrpcSumReport;
+  const ms = (value: number | null) => value ?? Number.NaN;
   return {
     ...plan,
-    acked,
-    failed: report.count - acked,
-    failures,
-    // ghz does not show answers; a wrong result still fails the bench, whose total would not grow by ackedSum.
-    wrong: 0,
-    ackedSum: BigInt(acked * (GHZ_A + GHZ_B)),
-    perSecond: acked / (report.total / 1e9),
-    p50: latency(50),
-    p99: latency(99),
-    p999: latency(99.9),
+    acked: report.acked,
+    failed: Object.values(report.failures).reduce((a, b) => a + b, 0),
+    failures: report.failures,
+    wrong: report.wrong,
+    ackedSum: BigInt(report.sum),
+    perSecond: report.acked / Math.max(report.last - started, plan.seconds),
+    p50: ms(report.p50),
+    p99: ms(report.p99),
+    p999: ms(report.p999),
   };
 }
 
-/** Closed loops from wrk or ghz when present; open loops (latency from the intended send time) from Node. */
+/** Closed loops from wrk or grpc-sum when present; open loops (latency from the intended send time) from Node. */
 export function loadRunner(generators: LoadGenerators, endpoints: Endpoints, plan: LoadPlan) {
-  const { wrk, ghz } = generators;
+  const { wrk, grpcSum } = generators;
   if (plan.rate === undefined && plan.transport === "http" && wrk !== undefined)
     return { generator: "wrk" as const, run: () => runWrk(wrk, endpoints, plan) };
-  if (plan.rate === undefined && plan.transport === "grpc" && ghz !== undefined)
-    return { generator: "ghz" as const, run: () => runGhz(ghz, endpoints, plan) };
+  if (plan.rate === undefined && plan.transport === "grpc" && grpcSum !== undefined)
+    return { generator: "grpc-sum" as const, run: () => runGrpcSum(grpcSum, endpoints, plan) };
   return { generator: "node" as const, run: () => runLoad(endpoints, plan) };
 }

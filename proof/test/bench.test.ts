@@ -7,11 +7,11 @@ import { findLoadGenerators } from "../src/load-generators.js";
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
 
-it("make bench measures every phase (closed loops from wrk and ghz), names each component's CPU, runs pgbench and proves the total exact", async () => {
+it("make bench measures every phase (closed loops from wrk and grpc-sum), names each component's CPU, runs pgbench and proves the total exact", async () => {
   const generators = await findLoadGenerators(() => {});
-  expect(generators, "make test installs wrk (apt) and builds ghz (go install)").toEqual({
+  expect(generators, "make test installs wrk (apt) and builds grpc-sum (go build)").toEqual({
     wrk: expect.any(String),
-    ghz: expect.any(String),
+    grpcSum: expect.any(String),
   });
   const report = await runBench(settings, stackEndpoints(settings), {
     levels: [4],
@@ -28,7 +28,7 @@ it("make bench measures every phase (closed loops from wrk and ghz), names each 
 
   expect(report.phases.map((p) => [p.name, p.generator])).toEqual([
     ["http x4", "wrk"],
-    ["grpc x4", "ghz"],
+    ["grpc x4", "grpc-sum"],
     ["http @100/s", "node"],
     ["grpc @100/s", "node"],
   ]);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { ensureGoTool, GO_TOOLS } from "./prerequisites.js";
+import { buildGrpcSum, ensureGoTool, GO_TOOLS } from "./prerequisites.js";
 
 it.each(Object.keys(GO_TOOLS) as Array<keyof typeof GO_TOOLS>)(
   "without %s and without Go, the message says how to get it",
@@ -17,3 +17,14 @@ it.each(Object.keys(GO_TOOLS) as Array<keyof typeof GO_TOOLS>)(
     }
   },
 );
+
+it("without Go, building make bench's gRPC load generator says Go is missing", async () => {
+  const home = await mkdtemp(join(tmpdir(), "no-go-"));
+  try {
+    await expect(buildGrpcSum(() => {}, { PATH: join(home, "bin"), HOME: home })).rejects.toThrow(
+      /there is no Go to build .*grpc-sum with/,
+    );
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+});

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { installedPostgresBinDir } from "@sum/postgres";
 import { isRoot, run } from "../process.js";
+import { REPO_ROOT } from "../settings.js";
 
 /** One of PostgreSQL's programs, if installed (see installedPostgresBinDir). */
 const postgresProgram = (program: string) => () => {
@@ -66,9 +67,27 @@ export async function ensurePrerequisites(log: (line: string) => void): Promise<
 export const GO_TOOLS = {
   // The README's gRPC examples, and the test that runs them.
   grpcurl: "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4",
-  // make bench's gRPC load: a generator cheaper than grpc-js, so the system under test gets the CPU.
-  ghz: "github.com/bojand/ghz/cmd/ghz@v0.93.0",
 } as const;
+
+const goOnPath = (env: NodeJS.ProcessEnv) =>
+  (env.PATH ?? "")
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, "go"))
+    .find((file) => existsSync(file));
+
+/**
+ * make bench's gRPC load generator (load-tests/grpc-sum), built with Go beside its source; Go's build
+ * cache makes a build with nothing changed take a moment. Says how to get Go when it is missing.
+ */
+export async function buildGrpcSum(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const dir = join(REPO_ROOT, "load-tests", "grpc-sum");
+  const go = goOnPath(env);
+  if (go === undefined) throw new Error(`there is no Go to build ${dir} with: install Go 1.25+`);
+  log("building load-tests/grpc-sum (go build)");
+  await run(go, ["build", "-o", "grpc-sum", "."], { cwd: dir, env });
+  return join(dir, "grpc-sum");
+}
 
 /** The tool's path: on the PATH, in ~/go/bin, or built there with `go install`; says how to get it otherwise. */
 export async function ensureGoTool(
@@ -80,7 +99,7 @@ export async function ensureGoTool(
   const goBin = join(env.HOME ?? "", "go", "bin");
   const found = [...dirs, goBin].map((dir) => join(dir, tool)).find((file) => existsSync(file));
   if (found !== undefined) return found;
-  const go = dirs.map((dir) => join(dir, "go")).find((file) => existsSync(file));
+  const go = goOnPath(env);
   if (go === undefined) {
     throw new Error(
       `${tool} is missing and there is no Go to build it: install Go 1.21+ and run\n  go install ${GO_TOOLS[tool]}\nor put a ${tool} release binary on the PATH`,
