@@ -17,7 +17,7 @@ describe("the soak's p99 trend", () => {
   });
 
   it("minutes wandering within the range of the first ones are flat, though their median is 12% up", () => {
-    // A 10-minute soak at 1,000/s on this machine (make bench, 2026-12-04).
+    // The minutes of a 10-minute soak at 1,000/s (make bench on 2 cores, 2026-12-04).
     const trend = p99Trend([17.1, 14.4, 12.8, 12.9, 15.7, 12.6, 11.8, 17.0, 13.6, 14.4]);
     expect(trend?.ratio).toBeCloseTo(14.4 / 12.9);
     expect(trend?.growing).toBe(false);

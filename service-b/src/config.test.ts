@@ -21,6 +21,7 @@ it("the database URLs are all Service B needs; everything else has its default",
     FETCH_MIN_BYTES: 65_536,
     FETCH_MAX_WAIT_MS: 50,
     APPLY_SLICE_SIZE: 2000,
+    MAX_DECOMPRESSED_BATCH_BYTES: 32 * 1024 * 1024,
   });
   expect(configFrom({ ...urls, KAFKA_BROKERS: "a:9092, b:9092" }).KAFKA_BROKERS).toEqual(["a:9092", "b:9092"]);
 });
@@ -35,6 +36,7 @@ it("bad settings stop the start with one message naming every bad variable", () 
       KAFKA_SESSION_TIMEOUT_MS: "1000",
       LOG_LEVEL: "loud",
       PROCESSED_RETENTION_DAYS: "0.5",
+      MAX_DECOMPRESSED_BATCH_BYTES: "1048576",
     });
   expect(load).toThrow(/invalid service-b configuration/);
   for (const name of [
@@ -44,6 +46,7 @@ it("bad settings stop the start with one message naming every bad variable", () 
     "KAFKA_SESSION_TIMEOUT_MS",
     "LOG_LEVEL",
     "PROCESSED_RETENTION_DAYS: must be at least 1 (day)",
+    "MAX_DECOMPRESSED_BATCH_BYTES: must be at least 8388608 (8 MiB)",
   ]) {
     expect(load).toThrow(name);
   }

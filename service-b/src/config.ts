@@ -49,6 +49,16 @@ export const settingsSchema = z.object({
     // adds at low load cost little, and under load FETCH_MIN_BYTES fills first.
     .default(50)
     .describe("The longest a Kafka fetch waits for its bytes: the most it adds to an event's end-to-end latency."),
+  // Kafka's largest batch is 1 MiB by default (max.message.bytes), and the outbox's JSON shrinks to a
+  // fifth or less: 32 MiB leaves room for larger batches and still keeps a few in memory at once. A
+  // zstd batch also needs its window, which the decoder allocates first: 2 MiB at Kafka's default
+  // level (3), 8 MiB up to level 19, 32 MiB at 20 (compression.zstd.level).
+  MAX_DECOMPRESSED_BATCH_BYTES: positive
+    .min(8_388_608, "must be at least 8388608 (8 MiB): a zstd batch's window alone is up to 8 MiB at levels up to 19")
+    .default(33_554_432)
+    .describe(
+      "The most bytes a compressed Kafka batch may expand to; a larger one is refused, loudly, rather than exhaust memory.",
+    ),
   APPLY_SLICE_SIZE: positive
     .max(10_000)
     .default(2000)

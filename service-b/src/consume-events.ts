@@ -30,6 +30,7 @@ type ConsumeConfig = Pick<
   | "KAFKA_TOPIC"
   | "KAFKA_DLQ_TOPIC"
   | "APPLY_SLICE_SIZE"
+  | "MAX_DECOMPRESSED_BATCH_BYTES"
   | "DB_POOL_SIZE"
   | "RETRY_MAX_BACKOFF_MS"
 >;
@@ -59,6 +60,7 @@ export function consumeEvents(deps: {
     topic: config.KAFKA_TOPIC,
     dlqTopic: config.KAFKA_DLQ_TOPIC,
     sliceSize: config.APPLY_SLICE_SIZE,
+    maxBatchBytes: config.MAX_DECOMPRESSED_BATCH_BYTES,
     // Each partition has its own row (totals-store.ts), so slices of different partitions commit side
     // by side; one connection stays free for reads, pruning and the lag probes.
     applyConcurrency: Math.max(1, config.DB_POOL_SIZE - 1),
@@ -115,6 +117,8 @@ export function consumeEvents(deps: {
     stop: () => pipeline.stop(),
     whyNotConsuming() {
       if (gaps.size > 0) return `stopped at a gap: ${[...gaps.values()].join("; ")}`;
+      const refused = pipeline.refusedBatch();
+      if (refused !== undefined) return refused;
       if (!pipeline.isJoined()) return "the consumer has not joined its group";
       return undefined;
     },

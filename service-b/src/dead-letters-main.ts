@@ -1,5 +1,5 @@
 /**
- * The dead-letter topic, for an operator (KAFKA_BROKERS and KAFKA_DLQ_TOPIC as for Service B):
+ * The dead-letter topic, for an operator (KAFKA_BROKERS, KAFKA_DLQ_TOPIC and MAX_DECOMPRESSED_BATCH_BYTES as for Service B):
  *   node dist/src/dead-letters-main.js list                  one JSON object a line per dead letter
  *   node dist/src/dead-letters-main.js replay 3:1200 4:17    the originals of these (source partition:offset)
  *   node dist/src/dead-letters-main.js replay all            ... of every dead letter
@@ -7,6 +7,7 @@
  */
 import { DEAD_LETTER_TOPIC } from "@sum/contract";
 import { Kafka, logLevel } from "kafkajs";
+import { settingsSchema } from "./config.js";
 import { readDeadLetters, replayDeadLetters, type StoredDeadLetter } from "./transport/dead-letter-topic.js";
 import { readEveryKafkaCompression } from "./transport/kafka-codecs.js";
 
@@ -32,7 +33,10 @@ if (command !== "list" && !(command === "replay" && selectors.length > 0)) {
   process.stderr.write("usage: dead-letters-main list | replay all | replay <partition>:<offset>...\n");
   process.exit(2);
 }
-readEveryKafkaCompression();
+// The same limit as Service B's, from the same variable.
+readEveryKafkaCompression(
+  settingsSchema.shape.MAX_DECOMPRESSED_BATCH_BYTES.parse(process.env.MAX_DECOMPRESSED_BATCH_BYTES),
+);
 const kafka = new Kafka({ clientId: "dead-letters", brokers, logLevel: logLevel.WARN });
 try {
   const letters = await readDeadLetters(kafka, topic);

@@ -6,6 +6,7 @@ import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
 import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
+const MiB = 1024 * 1024;
 let databases: Databases;
 
 beforeAll(async () => {
@@ -45,4 +46,53 @@ describe("Service B reads batches compressed with every codec Kafka has", () => 
       }
     },
   );
+});
+
+it("a batch that would decompress past MAX_DECOMPRESSED_BATCH_BYTES is refused: Service B stays up and says why; with the limit raised, every event is added once and the oversized poison dead-lettered", async () => {
+  const names = uniqueNames("codec-limit");
+  await createTopics(brokers, names, { compression: "zstd", maxMessageBytes: 32 * MiB });
+  // 16 MiB of one digit: the broker's zstd makes it a few kilobytes, which claim 16 MiB.
+  const poison = { key: "large", value: "7".repeat(16 * MiB), headers: {}, partition: 0 };
+  const before = Array.from({ length: 300 }, (_, i) => sumEvent(i, 1));
+  const after = Array.from({ length: 300 }, (_, i) => sumEvent(i, 2));
+  await produce(brokers, names.topic, before);
+  await produce(brokers, names.topic, [poison]);
+  await produce(brokers, names.topic, after);
+
+  const limited = await ServiceBProcess.start(
+    serviceEnv(databases, brokers, names, { MAX_DECOMPRESSED_BATCH_BYTES: String(8 * MiB) }),
+    { ready: false },
+  );
+  let start: Awaited<ReturnType<ServiceBProcess["total"]>>;
+  try {
+    start = await limited.total();
+    let reason = "";
+    await waitFor("Service B says which limit refused a batch", async () => {
+      const response = await fetch(`${limited.url}/readyz`);
+      reason = await response.text();
+      return response.status === 503 && reason.includes("MAX_DECOMPRESSED_BATCH_BYTES");
+    });
+    expect(reason).toContain("a zstd record batch would decompress to up to");
+    expect(limited.child.exitCode, "still running").toBeNull();
+    expect((await limited.total()).events_applied).toBeLessThan(start.events_applied + 600);
+  } finally {
+    await limited.stop();
+  }
+
+  const raised = await ServiceBProcess.start(
+    serviceEnv(databases, brokers, names, { MAX_DECOMPRESSED_BATCH_BYTES: String(64 * MiB) }),
+  );
+  try {
+    await waitFor(
+      "every event applied",
+      async () => (await raised.total()).events_applied >= start.events_applied + 600,
+    );
+    const end = await raised.total();
+    expect(end.events_applied).toBe(start.events_applied + 600);
+    expect(BigInt(end.total) - BigInt(start.total)).toBe(BigInt(2 * 300 * 299) / 2n + 300n + 600n);
+    const listed = (await deadLettersCli(brokers, names.dlq, "list")).map((line) => JSON.parse(line));
+    expect(listed).toMatchObject([{ source: { topic: names.topic, partition: 0 }, original_size: 16 * MiB }]);
+  } finally {
+    await raised.stop();
+  }
 });

@@ -24,6 +24,7 @@ it("the consumer lag can be read again after the admin client's first connect fa
     topic: names.topic,
     dlqTopic: names.dlq,
     sliceSize: 100,
+    maxBatchBytes: 33_554_432,
     applyConcurrency: 1,
     maxBackoffMs: 500,
     offsetCommitIntervalMs: 500,

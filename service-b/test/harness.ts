@@ -30,21 +30,26 @@ export async function startDatabases(): Promise<Databases> {
 }
 
 /**
- * The test's own topic (6 partitions, as user-events) and its dead-letter topic (with a lower
- * `max.message.bytes` if asked; both with the broker compressing every batch with `compression`, if
+ * The test's own topic (6 partitions, as user-events; with `max.message.bytes` if asked) and its
+ * dead-letter topic (with a lower `max.message.bytes` if asked; both with the broker compressing every batch with `compression`, if
  * asked); resolves once every partition has a leader.
  */
 export async function createTopics(
   brokers: string[],
   names: { topic: string; dlq: string },
-  { dlqMaxMessageBytes, compression }: { dlqMaxMessageBytes?: number; compression?: string } = {},
+  {
+    dlqMaxMessageBytes,
+    compression,
+    maxMessageBytes,
+  }: { dlqMaxMessageBytes?: number; compression?: string; maxMessageBytes?: number } = {},
 ): Promise<void> {
   const compressed = compression === undefined ? [] : [{ name: "compression.type", value: compression }];
+  const sized = maxMessageBytes === undefined ? [] : [{ name: "max.message.bytes", value: String(maxMessageBytes) }];
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     await createTopicsAndWait(admin, [
-      { topic: names.topic, numPartitions: 6, replicationFactor: 1, configEntries: compressed },
+      { topic: names.topic, numPartitions: 6, replicationFactor: 1, configEntries: [...compressed, ...sized] },
       {
         topic: names.dlq,
         numPartitions: 1,

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { DeadLetters } from "../domain/apply-batch.js";
 import type { IncomingMessage } from "../domain/sum-event.js";
 import { kafkaDeadLetters } from "./dead-letter-producer.js";
+import { BatchTooLargeError } from "./decompressed-size.js";
 import { readEveryKafkaCompression } from "./kafka-codecs.js";
 import { OffsetCommits } from "./offset-commits.js";
 import { persistently } from "./persistently.js";
@@ -19,6 +20,8 @@ export interface ConsumerDeps {
   topic: string;
   dlqTopic: string;
   sliceSize: number;
+  /** The most bytes a compressed batch may decompress to. */
+  maxBatchBytes: number;
   /** Partitions applied at the same time, each on a leader connection of its own. */
   applyConcurrency: number;
   maxBackoffMs: number;
@@ -70,6 +73,8 @@ export interface KafkaPipeline {
   consumer: Consumer;
   deadLetters: DeadLetters;
   isJoined(): boolean;
+  /** Why the last fetch was refused (a batch past the decompression limit), until a batch arrives again. */
+  refusedBatch(): string | undefined;
   /** Messages not yet committed by the group, per partition (end offset minus committed offset). */
   lag(): Promise<Map<number, number>>;
   start(): Promise<void>;
@@ -87,7 +92,7 @@ export interface KafkaPipeline {
  * its new owner to apply.
  */
 export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
-  readEveryKafkaCompression();
+  readEveryKafkaCompression(deps.maxBatchBytes);
   const kafka = new Kafka({
     clientId: deps.clientId,
     brokers: deps.brokers,
@@ -171,8 +176,17 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
       },
     );
   });
-  consumer.on(consumer.events.CRASH, () => {
+  let refused: string | undefined;
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
     joined = false;
+    // kafkajs keeps the codec's error as the cause of its own; it restarts the consumer, which
+    // fetches the same batch again and is refused again, each time at the limit's cost at most.
+    for (let error: unknown = payload.error; error instanceof Error; error = error.cause) {
+      if (error instanceof BatchTooLargeError) {
+        refused = error.message;
+        deps.logger.error({ err: error }, "refused a Kafka batch; nothing after it is consumed");
+      }
+    }
   });
   consumer.on(consumer.events.STOP, () => {
     joined = false;
@@ -180,6 +194,7 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
 
   const eachBatch = async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
     const { partition } = batch;
+    refused = undefined;
     const persist = <T>(what: string, step: () => Promise<T>) =>
       persistently(step, {
         maxBackoffMs: deps.maxBackoffMs,
@@ -230,6 +245,7 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     consumer,
     deadLetters: kafkaDeadLetters(producer, deps.dlqTopic, deps.topic),
     isJoined: () => joined,
+    refusedBatch: () => refused,
     async lag() {
       const client = await connectedAdmin();
       const [ends, [committed]] = await Promise.all([
