@@ -7,6 +7,9 @@
 //
 //	grpc-sum -target 127.0.0.1:50051 -c 64 -deadline 1796349185.5
 //
+// -target may list several servers (a,b,c): one connection to each, the callers spread over them in
+// turn, which is how make bench measures Service A's instances without nginx in between.
+//
 // It prints one JSON line: acked, wrong, sum (of the acknowledged results), last (when the last
 // answer came, epoch seconds), failures by gRPC status, and the latency percentiles in milliseconds
 // (null when nothing was answered).
@@ -25,6 +28,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +123,7 @@ func (c *caller) run(conn *grpc.ClientConn, deadline time.Time, timeout time.Dur
 }
 
 func main() {
-	target := flag.String("target", "127.0.0.1:50051", "host:port of the gRPC server")
+	target := flag.String("target", "127.0.0.1:50051", "host:port of the gRPC server; several, comma-separated, get a connection each")
 	callers := flag.Int("c", 16, "callers at once, each with one call in flight")
 	deadlineArg := flag.String("deadline", "", "when to stop, in epoch seconds")
 	timeout := flag.Duration("timeout", 30*time.Second, "each call's deadline")
@@ -136,15 +140,19 @@ func main() {
 	whole, frac := math.Modf(seconds)
 	deadline := time.Unix(int64(whole), int64(frac*1e9))
 
-	// One connection for every caller, as one grpc-js client has.
-	conn, err := grpc.NewClient(*target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	// One connection to each server for all its callers, as one grpc-js client has.
+	var conns []*grpc.ClientConn
+	for _, server := range strings.Split(*target, ",") {
+		conn, err := grpc.NewClient(strings.TrimSpace(server),
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer conn.Close()
+		conns = append(conns, conn)
 	}
-	defer conn.Close()
 
 	all := make([]caller, *callers)
 	var wg sync.WaitGroup
@@ -152,7 +160,7 @@ func main() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			all[i].run(conn, deadline, *timeout)
+			all[i].run(conns[i%len(conns)], deadline, *timeout)
 		}()
 	}
 	wg.Wait()

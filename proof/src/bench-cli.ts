@@ -26,7 +26,9 @@ const report = await runBench(settings, stackEndpoints(settings), {
 });
 
 const ms = (value: number) => (Number.isNaN(value) ? "-" : value.toFixed(1));
-console.log("\nService A through nginx (durable sums: each answered only after its commit)");
+console.log(
+  "\nService A through nginx, unless the phase says otherwise (durable sums: each answered only after its commit)",
+);
 console.table(
   report.phases.map((p) => ({
     phase: p.name,

@@ -32,6 +32,8 @@ export interface PhaseReport extends Omit<LoadResult, "ackedSum"> {
   name: string;
   /** What sent the load: wrk, grpc-sum, or this Node process. */
   generator: "wrk" | "grpc-sum" | "node";
+  /** Through nginx, as users call; or straight to Service A's instances, to show what nginx costs. */
+  route: "nginx" | "instances";
   /** CPU seconds each component (and the load generator) spent per 1,000 acknowledged requests. */
   cpuPer1000: Record<string, number>;
 }
@@ -81,7 +83,8 @@ function phaseName(plan: LoadPlan): string {
 }
 
 /**
- * `make bench`: closed-loop levels over HTTP and gRPC through nginx, then a fixed rate over each
+ * `make bench`: closed-loop levels over HTTP and gRPC through nginx (and gRPC's highest level
+ * straight to the instances, for comparison), then a fixed rate over each
  * with Service B's lag and end-to-end latency watched, then pgbench's baseline on the same outbox
  * database; at the end, the total must have grown by exactly the acknowledged results.
  */
@@ -95,12 +98,13 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
   let soak: SoakReport | undefined;
 
   /** One phase from a settled pipeline: the load with its CPU, Service B's lag sampled each second, then the drain. */
-  const measure = async (plan: LoadPlan) => {
-    const name = phaseName(plan);
+  const measure = async (plan: LoadPlan, route: PhaseReport["route"] = "nginx") => {
+    const name = route === "nginx" ? phaseName(plan) : `${phaseName(plan)} without nginx`;
     options.log(`${name} for ${plan.seconds} s`);
     await client.settledTotal();
     const before = await serviceB(endpoints);
-    const load = loadRunner(options.generators, endpoints, plan);
+    const target = route === "nginx" ? endpoints : { ...endpoints, grpc: (endpoints.grpcInstances ?? []).join(",") };
+    const load = loadRunner(options.generators, target, plan);
     const {
       result: { result, seconds },
       maxLag,
@@ -114,7 +118,7 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
     acked += result.acked;
     const cpuPer1000: Record<string, number> = {};
     for (const [component, cpu] of Object.entries(seconds)) cpuPer1000[component] = (cpu * 1000) / result.acked;
-    phases.push({ name, generator: load.generator, ...figures, cpuPer1000 });
+    phases.push({ name, generator: load.generator, route, ...figures, cpuPer1000 });
     pipeline.push({
       phase: name,
       appliedPerSecond: (atEnd.applied - before.applied) / plan.seconds,
@@ -141,6 +145,12 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
         await measure({ transport, concurrency, seconds: options.levelSeconds });
       }
     }
+    // nginx's gRPC proxy sends one call at a time per upstream connection (it does not multiplex
+    // them); the same callers on one multiplexed connection per instance show what that costs.
+    if (options.generators.grpcSum !== undefined && (endpoints.grpcInstances ?? []).length > 0) {
+      const concurrency = Math.max(...options.levels);
+      await measure({ transport: "grpc", concurrency, seconds: options.levelSeconds }, "instances");
+    }
     for (const transport of ["http", "grpc"] as const) {
       await measure({ transport, concurrency: 256, seconds: options.rateSeconds, rate: options.rate });
     }
@@ -163,7 +173,11 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
   }
   const bestPgbench = Math.max(...pgbenchRates.map((p) => p.tps));
   const best = (transport: string) =>
-    Math.max(...phases.filter((p) => p.transport === transport && p.rate === undefined).map((p) => p.perSecond));
+    Math.max(
+      ...phases
+        .filter((p) => p.transport === transport && p.rate === undefined && p.route === "nginx")
+        .map((p) => p.perSecond),
+    );
 
   options.log("waiting for Service B to apply everything");
   const endClient = new PipelineClient(endpoints);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EVENTS_TOPIC } from "@sum/contract";
-import type { Settings } from "@sum/native/settings";
+import { type Settings, serviceAPorts } from "@sum/native/settings";
 import { type SummationClient, summationClient, waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 
@@ -9,17 +9,20 @@ export interface Endpoints {
   http: string;
   /** nginx, gRPC (host:port) */
   grpc: string;
+  /** Each Service A instance's own gRPC listener (host:port), for the bench's phase without nginx. */
+  grpcInstances?: string[];
   /** Service B */
   serviceB: string;
   /** Kafka (host:port), where settledTotal() reads how far Service B has consumed */
   kafka?: string;
 }
 
-/** The native stack's endpoints as its settings place them: nginx's, Service B's and Kafka's. */
+/** The native stack's endpoints as its settings place them: nginx's, Service A's, Service B's and Kafka's. */
 export function stackEndpoints(settings: Settings): Endpoints {
   return {
     http: `http://127.0.0.1:${settings.NGINX_HTTP_PORT}`,
     grpc: `127.0.0.1:${settings.NGINX_GRPC_PORT}`,
+    grpcInstances: serviceAPorts(settings).map((instance) => `127.0.0.1:${instance.grpc}`),
     serviceB: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
     kafka: `127.0.0.1:${settings.KAFKA_PORT}`,
   };

@@ -29,6 +29,7 @@ it("make bench measures every phase (closed loops from wrk and grpc-sum), names 
   expect(report.phases.map((p) => [p.name, p.generator])).toEqual([
     ["http x4", "wrk"],
     ["grpc x4", "grpc-sum"],
+    ["grpc x4 without nginx", "grpc-sum"],
     ["http @100/s", "node"],
     ["grpc @100/s", "node"],
   ]);
@@ -36,9 +37,10 @@ it("make bench measures every phase (closed loops from wrk and grpc-sum), names 
     expect(phase.acked, phase.name).toBeGreaterThan(0);
     expect(phase.failed, phase.name).toBe(0);
     expect(phase.p50).toBeLessThanOrEqual(phase.p99);
-    // Every request went through nginx to some Service A, which committed to the outbox, which Debezium streamed.
+    // Every request went through nginx (but in the phase without it) to Service A, which committed to
+    // the outbox, which Debezium streamed.
     const components = [
-      "nginx",
+      ...(phase.route === "nginx" ? ["nginx"] : []),
       "service-a-1",
       "postgres-outbox",
       "kafka",
@@ -50,6 +52,11 @@ it("make bench measures every phase (closed loops from wrk and grpc-sum), names 
       expect(phase.cpuPer1000[component], `${phase.name} ${component}`).toBeGreaterThan(0);
     }
   }
+  const [throughNginx, withoutNginx] = ["grpc x4", "grpc x4 without nginx"].map((name) =>
+    report.phases.find((p) => p.name === name),
+  );
+  expect(withoutNginx?.route).toBe("instances");
+  expect(withoutNginx?.cpuPer1000.nginx ?? 1).toBeLessThan(throughNginx?.cpuPer1000.nginx ?? 0);
   expect(report.pipeline.map((p) => p.phase)).toEqual(report.phases.map((p) => p.name));
   for (const pipeline of report.pipeline) {
     expect(pipeline.appliedPerSecond, pipeline.phase).toBeGreaterThan(0);
