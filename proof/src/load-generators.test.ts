@@ -97,6 +97,20 @@ const generators = async () => {
 };
 const wrkPath = async () => (await generators()).wrk;
 
+/** Every sum the stand-in answered was counted once, none wrong, and none was still being answered at the end. */
+function expectEachAnswerCountedOnce(
+  result: Awaited<ReturnType<typeof runWrk>>,
+  answered: { count: number; sum: number },
+  inFlightAtEnd: number,
+) {
+  expect(result.acked).toBeGreaterThan(100);
+  expect(result.failed, JSON.stringify(result.failures)).toBe(0);
+  expect(result.wrong).toBe(0);
+  expect(result.acked).toBe(answered.count);
+  expect(result.ackedSum).toBe(BigInt(answered.sum));
+  expect(inFlightAtEnd).toBe(0);
+}
+
 it("wrk spreads many connections over two threads, counts every answered sum once, and ends with none in flight", async () => {
   const wrk = await wrkPath();
   const stub = await sumServer((a, b) => a + b);
@@ -105,13 +119,7 @@ it("wrk spreads many connections over two threads, counts every answered sum onc
   const inFlightAtEnd = await stub.close();
 
   expect(wrkThreads(plan.concurrency)).toBe(2);
-  expect(result.acked).toBeGreaterThan(100);
-  expect(result.failed, JSON.stringify(result.failures)).toBe(0);
-  expect(result.wrong).toBe(0);
-  // Each answered sum is counted once, and none was still being answered when wrk was done.
-  expect(result.acked).toBe(stub.answered.count);
-  expect(result.ackedSum).toBe(BigInt(stub.answered.sum));
-  expect(inFlightAtEnd).toBe(0);
+  expectEachAnswerCountedOnce(result, stub.answered, inFlightAtEnd);
   // A connection that went quiet after the deadline sent only an unfinished request, never answered.
   expect(stub.answered.otherRequests).toBe(0);
 });
@@ -133,12 +141,7 @@ it("grpc-sum counts every answered sum once, ends with no call in flight, and co
   const result = await runGrpcSum(grpcSum, right.endpoints, { transport: "grpc", concurrency: 16, seconds: 2 });
   const inFlightAtEnd = right.close();
 
-  expect(result.acked).toBeGreaterThan(100);
-  expect(result.failed, JSON.stringify(result.failures)).toBe(0);
-  expect(result.wrong).toBe(0);
-  expect(result.acked).toBe(right.answered.count);
-  expect(result.ackedSum).toBe(BigInt(right.answered.sum));
-  expect(inFlightAtEnd).toBe(0);
+  expectEachAnswerCountedOnce(result, right.answered, inFlightAtEnd);
   expect(result.p50).toBeLessThanOrEqual(result.p99);
 
   const wrong = await grpcSumServer((a, b) => (a % 2 === 0 ? a + b : a + b + 1));
