@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@sum/test-support";
+import { freePort, waitFor } from "@sum/test-support";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Exporter } from "./components/exporter.js";
 import { readPid, requireFreePorts, startDaemon } from "./process.js";
@@ -100,6 +100,29 @@ it("a port its killed predecessor still holds when the start begins is taken onc
   } finally {
     await exporter.stop();
   }
+});
+
+it("a port that is one end of a live connection, where nothing listens, stops the start, saying so", async () => {
+  const serverPort = await freePort();
+  const accepted: Socket[] = [];
+  const server = createServer((socket) => accepted.push(socket));
+  await new Promise<void>((resolve) => server.listen(serverPort, "127.0.0.1", resolve));
+  // The kernel gives the client a port of its ephemeral range; the next component may want that one.
+  const client = connect({ host: "127.0.0.1", port: serverPort });
+  await once(client, "connect");
+  const port = client.localPort as number;
+  try {
+    await expect(requireFreePorts("service-a-2", [port], 1000)).rejects.toThrow(
+      `service-a-2: port ${port} is held by one end of a TCP connection`,
+    );
+  } finally {
+    // Closed from the server's end, whose port keeps the TIME_WAIT: the client's is free at once.
+    await waitFor("the connection accepted", () => accepted.length > 0);
+    accepted[0]?.destroy();
+    await once(client, "close");
+    server.close();
+  }
+  await requireFreePorts("service-a-2", [port], 5000);
 });
 
 it("a port someone else keeps past the grace stops the start, naming the component and the port", async () => {

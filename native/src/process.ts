@@ -1,7 +1,7 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync, openSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { userInfo } from "node:os";
 import { promisify } from "node:util";
 import { sleep } from "@sum/test-support";
@@ -153,13 +153,27 @@ export function portInUse(port: number): Promise<boolean> {
 }
 
 /**
+ * Whether a listener could bind 127.0.0.1:port now, as every component's would (SO_REUSEADDR, so a
+ * closed connection's TIME_WAIT does not count). A listener holds it, or one end of a live connection
+ * does: the kernel hands out ports of its ephemeral range (32768-60999 by default) to outgoing
+ * connections, and nothing accepts on such a port, yet binding it fails with EADDRINUSE.
+ */
+export function portBindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen({ host: "127.0.0.1", port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
  * How long a start waits for a port that is still taken. A process killed with -9 keeps its listening
  * sockets until its last thread has exited, which on a loaded machine (a thread in the middle of a disk
  * write) can outlast the kill by seconds; `make start` right after the kill must not call that port busy.
  */
 export const PORT_RELEASE_GRACE_MS = 15_000;
 
-/** Waits until no one accepts connections on any of `ports`; a port still taken after the grace is named. */
+/** Waits until each of `ports` can be listened on; a port still taken after the grace is named, and by what. */
 export async function requireFreePorts(
   component: string,
   ports: number[],
@@ -167,8 +181,17 @@ export async function requireFreePorts(
 ): Promise<void> {
   const deadline = Date.now() + graceMs;
   for (const port of ports) {
-    while (await portInUse(port)) {
-      if (Date.now() > deadline) throw new StackError(component, `port ${port} is already in use by another process`);
+    while ((await portInUse(port)) || !(await portBindable(port))) {
+      if (Date.now() > deadline) {
+        throw new StackError(
+          component,
+          (await portInUse(port))
+            ? `port ${port} is already in use by another process`
+            : `port ${port} is held by one end of a TCP connection (the kernel gives ports of its ephemeral range, ` +
+                `/proc/sys/net/ipv4/ip_local_port_range, to outgoing connections): choose a port below that range, ` +
+                `or reserve this one: sudo sysctl -w net.ipv4.ip_local_reserved_ports=${port}`,
+        );
+      }
       await sleep(200);
     }
   }

@@ -22,6 +22,24 @@ const load = async (dotenv: string, env: Record<string, string> = {}) => {
   return loadSettings(env, dotenvFile);
 };
 
+describe("ports", () => {
+  it("two components given one port are refused, naming both", async () => {
+    await expect(load("SERVICE_A_INSTANCES=9\n")).rejects.toThrow(
+      "port 8099 is given to NGINX_STATUS_PORT and SERVICE_A_HTTP_PORT_BASE + 8 (instance 9): each needs a port of its own",
+    );
+    await expect(load("", { SERVICE_B_PORT: "9090" })).rejects.toThrow(
+      "port 9090 is given to PROMETHEUS_PORT and SERVICE_B_PORT",
+    );
+  });
+
+  it("the stack's own ports lie below the kernel's ephemeral range, but the contract's 50051", async () => {
+    const settings = await load("");
+    const ports = Object.entries(settings).filter(([key]) => key.includes("_PORT"));
+    const inRange = ports.filter(([, value]) => Number(value) + settings.SERVICE_A_INSTANCES > 32_768);
+    expect(inRange).toEqual([["NGINX_GRPC_PORT", 50051]]);
+  });
+});
+
 describe("directories", () => {
   it("start at the home directory with ~, and at the repository root when relative", async () => {
     const settings = await load("RUN_DIR=~/stack\nJVM_CACHE_DIR=~\n");

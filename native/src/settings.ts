@@ -81,9 +81,9 @@ export const settingsSchema = z.object({
   SERVICE_B_PORT: port.default(8082).describe("Service B's HTTP API."),
   SERVICE_A_INSTANCES: z.coerce.number().int().min(1).max(16).default(3).describe("Service A instances behind nginx."),
   SERVICE_A_HTTP_PORT_BASE: port.default(8091).describe("The first Service A instance's HTTP port; the next count up."),
-  SERVICE_A_GRPC_PORT_BASE: port
-    .default(50061)
-    .describe("The first Service A instance's gRPC port; the next count up."),
+  // Below the kernel's ephemeral range (32768-60999), whose ports outgoing connections take: one taken
+  // while its instance restarts would make the restart fail with EADDRINUSE.
+  SERVICE_A_GRPC_PORT_BASE: port.default(8191).describe("The first Service A instance's gRPC port; the next count up."),
   OUTBOX_DB_OWNER_PASSWORD: password.default("outbox_owner_local").describe("The outbox schema's owner (migrations)."),
   SERVICE_A_DB_PASSWORD: password.default("service_a_local").describe("Service A's own, least-privileged role."),
   DEBEZIUM_DB_PASSWORD: password.default("debezium_local").describe("Debezium's replication role."),
@@ -111,6 +111,22 @@ export function parseDotenv(text: string): Record<string, string> {
   return values;
 }
 
+/** Ports two components would both listen on: the named ports and each Service A instance's two. */
+function portClashes(settings: Settings): string[] {
+  const owners = new Map<number, string[]>();
+  const claim = (port: number, owner: string) => owners.set(port, [...(owners.get(port) ?? []), owner]);
+  for (const [key, value] of Object.entries(settings)) {
+    if (key.endsWith("_PORT") && typeof value === "number") claim(value, key);
+  }
+  for (const { index, http, grpc } of serviceAPorts(settings)) {
+    claim(http, `SERVICE_A_HTTP_PORT_BASE + ${index - 1} (instance ${index})`);
+    claim(grpc, `SERVICE_A_GRPC_PORT_BASE + ${index - 1} (instance ${index})`);
+  }
+  return [...owners]
+    .filter(([, names]) => names.length > 1)
+    .map(([port, names]) => `  port ${port} is given to ${names.join(" and ")}: each needs a port of its own`);
+}
+
 /** Settings from a .env file (the repository's unless told), overridden by the environment. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, dotenvFile = join(REPO_ROOT, ".env")): Settings {
   const fromFile = existsSync(dotenvFile) ? parseDotenv(readFileSync(dotenvFile, "utf8")) : {};
@@ -125,6 +141,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, dotenvFile = 
   const problems = [
     ...unprefixed,
     ...(parsed.error?.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`) ?? []),
+    ...(parsed.success ? portClashes(parsed.data) : []),
   ];
   if (!parsed.success || problems.length > 0) {
     throw new Error(`invalid native stack settings (${dotenvFile} or environment):\n${problems.join("\n")}`);
