@@ -15,6 +15,8 @@ import { BatchTooLargeError, lz4DecompressedBound, zstdDecompressedBound } from 
 // Not among the names Node finds in kafkajs' CommonJS exports: read from the whole module.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
+const unzipAsync = promisify(unzip);
+
 /** The magic, version and compatible version that open a snappy batch in xerial's framing (Java's producers). */
 const XERIAL_HEADER = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_LENGTH = 16;
@@ -53,7 +55,7 @@ export function decompressSnappy(batch: Buffer, maxBytes: number): Buffer {
 
 export async function decompressGzip(batch: Buffer, maxBytes: number): Promise<Buffer> {
   try {
-    return await promisify(unzip)(batch, { maxOutputLength: maxBytes });
+    return await unzipAsync(batch, { maxOutputLength: maxBytes });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
       throw new BatchTooLargeError("gzip", `over ${maxBytes}`, maxBytes);
