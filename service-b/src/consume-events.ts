@@ -5,8 +5,9 @@ import type { Config } from "./config.js";
 import { applyBatch } from "./domain/apply-batch.js";
 import type { IncomingMessage, SumEvent } from "./domain/sum-event.js";
 import type { ServiceMetrics } from "./metrics.js";
-import { applyEvents, lastAppliedOffset } from "./persistence/totals-store.js";
-import { describeGap, kafkaPipeline } from "./transport/kafka-consumer.js";
+import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
+import { describeGap, describeLogReplacement, kafkaPipeline } from "./transport/kafka-consumer.js";
+import { recordDigest } from "./transport/record-digest.js";
 
 export interface EventConsumer {
   start(): Promise<void>;
@@ -49,6 +50,8 @@ export function consumeEvents(deps: {
   const { config, leader, metrics, logger } = deps;
   /** Partitions stopped because records were deleted before they were applied: why, by partition. */
   const gaps = new Map<number, string>();
+  /** Partitions consuming a replaced log's successor: the end offset it had when found, by partition. */
+  const catchingUp = new Map<number, bigint>();
 
   const pipeline = kafkaPipeline({
     brokers: config.KAFKA_BROKERS,
@@ -69,12 +72,19 @@ export function consumeEvents(deps: {
     offsetCommitIntervalMs: 500,
     logger,
     onApplyFailure: () => metrics.applyFailures.inc(),
-    lastAppliedOffset: (partition) => lastAppliedOffset(leader, config.KAFKA_TOPIC, partition),
+    appliedPosition: (partition) => appliedPosition(leader, config.KAFKA_TOPIC, partition),
+    startAgainOnNewLog: (replaced) => startAgainOnNewLog(leader, { ...replaced, from: replaced.lastApplied }),
     onGap: (gap) => {
       gaps.set(gap.partition, describeGap(gap));
       metrics.partitionGap.set({ partition: String(gap.partition) }, 1);
       logger.error({ partition: gap.partition }, `stopped consuming ${describeGap(gap)}`);
     },
+    onLogReplaced: (replaced) =>
+      logger.error(
+        { partition: replaced.partition, lastApplied: String(replaced.lastApplied) },
+        `${describeLogReplacement(replaced)}; events acknowledged before the replacement and not yet applied are not in the new log`,
+      ),
+    onCatchingUp: (partition, newLogEnd) => catchingUp.set(partition, newLogEnd),
     applySlice: apply,
   });
 
@@ -108,8 +118,16 @@ export function consumeEvents(deps: {
     }
   }
 
-  function store(events: SumEvent[], last: Pick<IncomingMessage, "partition" | "offset">) {
-    return applyEvents(leader, events, { topic: config.KAFKA_TOPIC, partition: last.partition, offset: last.offset });
+  async function store(events: SumEvent[], last: IncomingMessage) {
+    const outcome = await applyEvents(leader, events, {
+      topic: config.KAFKA_TOPIC,
+      partition: last.partition,
+      offset: last.offset,
+      digest: recordDigest(last),
+    });
+    const newLogEnd = catchingUp.get(last.partition);
+    if (newLogEnd !== undefined && BigInt(last.offset) + 1n >= newLogEnd) catchingUp.delete(last.partition);
+    return outcome;
   }
 
   return {
@@ -117,6 +135,10 @@ export function consumeEvents(deps: {
     stop: () => pipeline.stop(),
     whyNotConsuming() {
       if (gaps.size > 0) return `stopped at a gap: ${[...gaps.values()].join("; ")}`;
+      if (catchingUp.size > 0) {
+        const partitions = [...catchingUp].map(([partition, end]) => `partition ${partition} (to offset ${end})`);
+        return `catching up with a replaced log of ${config.KAFKA_TOPIC}: ${partitions.join(", ")}`;
+      }
       const refused = pipeline.refusedBatch();
       if (refused !== undefined) return refused;
       if (!pipeline.isJoined()) return "the consumer has not joined its group";

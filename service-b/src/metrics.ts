@@ -84,6 +84,22 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  private replacementsSource: (() => Promise<Map<number, number>>) | undefined;
+
+  // From the database, so a replacement stays visible (and alerting) across restarts of Service B.
+  readonly logReplaced = new Gauge({
+    name: "service_b_log_replaced_timestamp_seconds",
+    help: "When the partition's Kafka log was last found replaced (lost, or its topic created again), read from the leader at each scrape.",
+    labelNames: ["partition"] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const replacements = await this.replacementsSource?.().catch(() => undefined);
+      if (replacements === undefined) return;
+      this.logReplaced.reset();
+      for (const [partition, at] of replacements) this.logReplaced.set({ partition: String(partition) }, at);
+    },
+  });
+
   readonly replicaLag = new Gauge({
     name: "service_b_replica_lag_seconds",
     help: "How far the read replica is behind the leader (age of the oldest heartbeat it misses); NaN while it cannot be read.",
@@ -104,6 +120,11 @@ export class ServiceMetrics {
   /** Where the running total gauge reads the total at each scrape. */
   readTotalFrom(source: () => Promise<string>): void {
     this.totalSource = source;
+  }
+
+  /** Where the log-replaced gauge reads each partition's last replacement at each scrape. */
+  readLogReplacementsFrom(source: () => Promise<Map<number, number>>): void {
+    this.replacementsSource = source;
   }
 
   /** The replica's lag in seconds, or undefined when it cannot be read: NaN then, never the last figure. */

@@ -6,7 +6,7 @@ import type { Config } from "./config.js";
 import { consumeEvents } from "./consume-events.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
-import { beatHeartbeat, readHeartbeat, readTotal } from "./persistence/totals-store.js";
+import { beatHeartbeat, logReplacements, readHeartbeat, readTotal } from "./persistence/totals-store.js";
 import { readModel } from "./read-model.js";
 import { ReplicaLag } from "./replica-lag.js";
 import { buildHttpServer } from "./transport/http.js";
@@ -48,6 +48,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     config.REPLICA_MAX_LAG_MS,
   );
   metrics.readTotalFrom(async () => (await readTotal(leader)).total);
+  metrics.readLogReplacementsFrom(() => logReplacements(leader, config.KAFKA_TOPIC));
   const consumer = consumeEvents({ config, leader, metrics, logger });
   const reads = readModel({ leader, replica, replicaLag, logger });
 

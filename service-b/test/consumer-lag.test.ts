@@ -30,8 +30,11 @@ it("the consumer lag can be read again after the admin client's first connect fa
     offsetCommitIntervalMs: 500,
     logger: pino({ level: "silent" }),
     applySlice: async () => undefined,
-    lastAppliedOffset: async () => undefined,
+    appliedPosition: async () => undefined,
+    startAgainOnNewLog: async () => true,
     onGap: () => undefined,
+    onLogReplaced: () => undefined,
+    onCatchingUp: () => undefined,
     onApplyFailure: () => undefined,
   });
   const forwarder = createServer((socket) => {

@@ -8,7 +8,7 @@ import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MIGRATIONS_DIR } from "../src/paths.js";
-import { applyEvents, lastAppliedOffset, pruneProcessed, readTotal } from "../src/persistence/totals-store.js";
+import { appliedPosition, applyEvents, pruneProcessed, readTotal } from "../src/persistence/totals-store.js";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
 import { PASSWORDS, ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
 import { createTopics, type Databases, startDatabases } from "./harness.js";
@@ -326,9 +326,15 @@ describe("Service B and its databases", () => {
         serviceId: "test",
         createdAt: new Date(),
       };
-      await applyEvents(pool, [{ ...event, traceparent: undefined }], { topic: "t", partition: 3, offset: "7" });
+      const digest = Buffer.alloc(16, 7);
+      await applyEvents(pool, [{ ...event, traceparent: undefined }], {
+        topic: "t",
+        partition: 3,
+        offset: "7",
+        digest,
+      });
       expect(await readTotal(pool)).toMatchObject({ total: "123456789012345678901234567930", events_applied: "43" });
-      expect(await lastAppliedOffset(pool, "t", 3)).toBe(7n);
+      expect(await appliedPosition(pool, "t", 3)).toEqual({ offset: 7n, digest, replacedLogEnd: null });
     } finally {
       await pool.end();
       await rm(firstOnly, { recursive: true, force: true });

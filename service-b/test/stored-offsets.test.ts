@@ -159,6 +159,142 @@ describe("Exactly once does not depend on the retention of processed ids", () =>
   });
 });
 
+/** The topic deleted and created again, empty: what a broker's lost disk does to it too. */
+async function recreateTopic(names: { topic: string; dlq: string }): Promise<void> {
+  await withAdmin(async (admin) => {
+    await admin.deleteTopics({ topics: [names.topic] });
+    await waitFor("the topic deleted", async () => !(await admin.listTopics()).includes(names.topic));
+  });
+  await createTopics(brokers, names);
+}
+
+const replacedAt = (metrics: string, partition: number) =>
+  metrics.match(
+    new RegExp(`^service_b_log_replaced_timestamp_seconds\\{partition="${partition}"\\} (\\S+)$`, "m"),
+  )?.[1];
+
+describe("A replaced Kafka log is consumed from its start, never skipped by offset", () => {
+  /** Applies `perPartition` events to each partition of a new topic with one Service B; returns what it left. */
+  async function appliedThenStopped(names: ReturnType<typeof uniqueNames>, perPartition: number) {
+    await createTopics(brokers, names);
+    const first = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    const start = await first.total();
+    const early = eventsToEveryPartition(perPartition);
+    try {
+      await produce(brokers, names.topic, early);
+      await waitFor(
+        "the early events applied",
+        async () => (await first.total()).events_applied >= start.events_applied + early.length,
+      );
+      return { early, applied: await first.total() };
+    } finally {
+      await first.stop();
+    }
+  }
+
+  it.each([
+    { newLog: "shorter than the old one", perPartition: 3 },
+    { newLog: "longer than the old one", perPartition: 14 },
+  ])(
+    "the topic created again with a log $newLog: every new event is applied once, an old id again is not, and the replacement shows",
+    async ({ perPartition }) => {
+      const names = uniqueNames("replaced");
+      const { early, applied } = await appliedThenStopped(names, 10);
+      await recreateTopic(names);
+      // The new log: fresh events, and one event applied from the old log (as a re-send would bring it).
+      const fresh = eventsToEveryPartition(perPartition);
+      const again = { ...(early[0] as EventRecord), partition: 1 };
+      await produce(brokers, names.topic, [...fresh, again]);
+      const second = await ServiceBProcess.start(serviceEnv(databases, brokers, names), { ready: false });
+      try {
+        await waitFor(
+          "the new log's events applied",
+          async () => (await second.total()).events_applied >= applied.events_applied + fresh.length,
+        );
+        await waitFor(
+          "the whole new log consumed",
+          async () => (await storedOffset(names.topic, 1)) === String(perPartition),
+        );
+        const view = await second.total();
+        expect(view.events_applied).toBe(applied.events_applied + fresh.length);
+        expect(view.total).toBe((BigInt(applied.total) + sumOf(fresh)).toString());
+        expect(await storedOffset(names.topic, 0)).toBe(String(perPartition - 1));
+        const metrics = await (await fetch(`${second.url}/metrics`)).text();
+        for (const partition of [0, 1, 2, 3, 4, 5]) {
+          expect(Number(replacedAt(metrics, partition))).toBeGreaterThan(Date.now() / 1000 - 600);
+        }
+        const [row] = await databases.leader.query<{ log_replacements: number }>(
+          "SELECT log_replacements FROM partition_totals WHERE topic = $1 AND partition = 0",
+          [names.topic],
+          "totals",
+        );
+        expect(row?.log_replacements).toBe(1);
+        await waitFor(
+          "/readyz ready once the new log is consumed",
+          async () => (await fetch(`${second.url}/readyz`)).ok,
+        );
+      } finally {
+        await second.stop();
+      }
+    },
+  );
+
+  it("while the new log is not yet applied, /readyz names the partition; ready once it is", async () => {
+    const names = uniqueNames("catchup");
+    const { applied } = await appliedThenStopped(names, 4);
+    await recreateTopic(names);
+    const fresh = eventsTo(2, 6);
+    await produce(brokers, names.topic, fresh);
+    // Applying fails (no privilege on the processed ids) until granted again; finding the replacement does not.
+    await databases.leader.query("REVOKE INSERT ON processed_events FROM service_b", [], "totals");
+    const second = await ServiceBProcess.start(serviceEnv(databases, brokers, names), { ready: false });
+    try {
+      let readiness = "";
+      await waitFor("/readyz to name partition 2 catching up with its new log", async () => {
+        const response = await fetch(`${second.url}/readyz`);
+        readiness = await response.text();
+        return response.status === 503 && readiness.includes("partition 2 (to offset 6)");
+      });
+      expect(readiness).toContain(`catching up with a replaced log of ${names.topic}`);
+      await databases.leader.query("GRANT INSERT ON processed_events TO service_b", [], "totals");
+      await waitFor("/readyz ready once the new log is applied", async () => (await fetch(`${second.url}/readyz`)).ok);
+      const view = await second.total();
+      expect(view.events_applied).toBe(applied.events_applied + fresh.length);
+      expect(view.total).toBe((BigInt(applied.total) + sumOf(fresh)).toString());
+    } finally {
+      await databases.leader.query("GRANT INSERT ON processed_events TO service_b", [], "totals");
+      await second.stop();
+    }
+  });
+
+  it("the topic created again while Service B runs: the events of the new log are applied once", async () => {
+    const names = uniqueNames("live");
+    await createTopics(brokers, names);
+    const service = await ServiceBProcess.start(serviceEnv(databases, brokers, names));
+    try {
+      const start = await service.total();
+      const early = eventsToEveryPartition(8);
+      await produce(brokers, names.topic, early);
+      await waitFor(
+        "the early events applied",
+        async () => (await service.total()).events_applied >= start.events_applied + early.length,
+      );
+      await recreateTopic(names);
+      const fresh = eventsToEveryPartition(3);
+      await produce(brokers, names.topic, fresh);
+      await waitFor(
+        "the new log's events applied",
+        async () => (await service.total()).events_applied >= start.events_applied + early.length + fresh.length,
+      );
+      const view = await service.total();
+      expect(view.events_applied).toBe(start.events_applied + early.length + fresh.length);
+      expect(view.total).toBe((BigInt(start.total) + sumOf(early) + sumOf(fresh)).toString());
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
 describe("The group's committed offsets, a hint for the lag", () => {
   it("after the events are applied and Service B stops, each partition's committed offset is the one after its last applied event", async () => {
     const names = uniqueNames("commits");

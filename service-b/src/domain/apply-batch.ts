@@ -16,10 +16,7 @@ export interface DeadLetters {
  * events were new.
  */
 export interface Ledger {
-  apply(
-    events: SumEvent[],
-    last: Pick<IncomingMessage, "partition" | "offset">,
-  ): Promise<{ applied: SumEvent[]; duplicates: number }>;
+  apply(events: SumEvent[], last: IncomingMessage): Promise<{ applied: SumEvent[]; duplicates: number }>;
 }
 
 export interface BatchOutcome {

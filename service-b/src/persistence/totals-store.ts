@@ -6,9 +6,10 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (text) => text);
 
 /**
  * One statement, one transaction: record the ids (a conflict means seen before), add the results of
- * the newly recorded ids alone to the partition's row, and move its last applied offset to the
- * slice's end. The unique index on processed_events and the partition's row lock keep concurrent
- * instances, and slices of different partitions applied at once, exact.
+ * the newly recorded ids alone to the partition's row, and move its last applied offset (with the
+ * digest of the record there) to the slice's end. The unique index on processed_events and the
+ * partition's row lock keep concurrent instances, and slices of different partitions applied at
+ * once, exact.
  */
 const APPLY = `
   WITH incoming AS (
@@ -19,10 +20,12 @@ const APPLY = `
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, result
   ), partition_row AS (
-    INSERT INTO partition_totals AS p (topic, partition, last_offset, total, events_applied, updated_at)
-    VALUES ($3, $4, $5, coalesce((SELECT sum(result) FROM recorded), 0), (SELECT count(*) FROM recorded), now())
+    INSERT INTO partition_totals AS p (topic, partition, last_offset, last_record_digest, total, events_applied, updated_at)
+    VALUES ($3, $4, $5, $6, coalesce((SELECT sum(result) FROM recorded), 0), (SELECT count(*) FROM recorded), now())
     ON CONFLICT (topic, partition) DO UPDATE
        SET last_offset = greatest(p.last_offset, excluded.last_offset),
+           last_record_digest = CASE WHEN excluded.last_offset >= p.last_offset
+                                     THEN excluded.last_record_digest ELSE p.last_record_digest END,
            total = p.total + excluded.total,
            events_applied = p.events_applied + excluded.events_applied,
            updated_at = excluded.updated_at
@@ -44,6 +47,8 @@ export interface SliceEnd {
   topic: string;
   partition: number;
   offset: string;
+  /** The digest of the record at `offset`, by which the log is known again (record-digest.ts). */
+  digest: Buffer;
 }
 
 /**
@@ -61,6 +66,7 @@ export async function applyEvents(
     end.topic,
     end.partition,
     end.offset,
+    end.digest,
   ]);
   const appliedIds = new Set(result.rows[0]?.applied_ids ?? []);
   const applied = events.filter((e) => appliedIds.has(e.eventId));
@@ -77,14 +83,73 @@ export async function readTotal(pool: pg.Pool): Promise<TotalRow> {
   return result.rows[0] as TotalRow;
 }
 
-/** The offset of the partition's last message applied, or undefined if none ever was. */
-export async function lastAppliedOffset(pool: pg.Pool, topic: string, partition: number): Promise<bigint | undefined> {
-  const result = await pool.query<{ last_offset: string }>(
-    "SELECT last_offset FROM partition_totals WHERE topic = $1 AND partition = $2",
+/** Where a partition's consumption stands, as the database holds it. */
+export interface AppliedPosition {
+  /** The offset of the last message applied. */
+  offset: bigint;
+  /** The digest of the record at that offset; null before it was kept, or once the log was replaced. */
+  digest: Buffer | null;
+  /** The end offset of a replaced log's successor when it was found: caught up with it once past. */
+  replacedLogEnd: bigint | null;
+}
+
+/** The partition's position, or undefined if none of its messages was ever applied. */
+export async function appliedPosition(
+  pool: pg.Pool,
+  topic: string,
+  partition: number,
+): Promise<AppliedPosition | undefined> {
+  const result = await pool.query<{
+    last_offset: string;
+    last_record_digest: Buffer | null;
+    replaced_log_end: string | null;
+  }>(
+    "SELECT last_offset, last_record_digest, replaced_log_end FROM partition_totals WHERE topic = $1 AND partition = $2",
     [topic, partition],
   );
   const row = result.rows[0];
-  return row && BigInt(row.last_offset);
+  return (
+    row && {
+      offset: BigInt(row.last_offset),
+      digest: row.last_record_digest,
+      replacedLogEnd: row.replaced_log_end === null ? null : BigInt(row.replaced_log_end),
+    }
+  );
+}
+
+/**
+ * The partition's log was replaced: its position moves to just before the new log's start, and the
+ * replacement is counted. Only from the position `from` read before (another instance may have moved
+ * it since); says whether it did.
+ */
+export async function startAgainOnNewLog(
+  pool: pg.Pool,
+  replaced: { topic: string; partition: number; from: bigint; newLogStart: bigint; newLogEnd: bigint },
+): Promise<boolean> {
+  const result = await pool.query(
+    `UPDATE partition_totals
+        SET last_offset = $3, last_record_digest = NULL, log_replacements = log_replacements + 1,
+            log_replaced_at = now(), replaced_log_end = $4
+      WHERE topic = $1 AND partition = $2 AND last_offset = $5`,
+    [
+      replaced.topic,
+      replaced.partition,
+      (replaced.newLogStart - 1n).toString(),
+      replaced.newLogEnd.toString(),
+      replaced.from.toString(),
+    ],
+  );
+  return result.rowCount === 1;
+}
+
+/** When each partition's log was last found replaced, in seconds since the epoch. */
+export async function logReplacements(pool: pg.Pool, topic: string): Promise<Map<number, number>> {
+  const result = await pool.query<{ partition: number; replaced_at: number }>(
+    `SELECT partition, extract(epoch FROM log_replaced_at)::float8 AS replaced_at
+       FROM partition_totals WHERE topic = $1 AND log_replaced_at IS NOT NULL`,
+    [topic],
+  );
+  return new Map(result.rows.map((row) => [row.partition, row.replaced_at]));
 }
 
 export interface ProcessedRow {

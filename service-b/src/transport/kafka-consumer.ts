@@ -4,11 +4,13 @@ import { type Consumer, type EachBatchPayload, Kafka, logLevel, Partitioners } f
 import type { Logger } from "pino";
 import type { DeadLetters } from "../domain/apply-batch.js";
 import type { IncomingMessage } from "../domain/sum-event.js";
+import type { AppliedPosition } from "../persistence/totals-store.js";
 import { kafkaDeadLetters } from "./dead-letter-producer.js";
 import { BatchTooLargeError } from "./decompressed-size.js";
 import { readEveryKafkaCompression } from "./kafka-codecs.js";
 import { OffsetCommits } from "./offset-commits.js";
 import { persistently } from "./persistently.js";
+import { recordDigest } from "./record-digest.js";
 
 export interface ConsumerDeps {
   brokers: string[];
@@ -30,10 +32,16 @@ export interface ConsumerDeps {
   logger: Logger;
   /** Applies one slice of a partition, its end recorded as the partition's position; resolves once it is durable. */
   applySlice: (messages: IncomingMessage[]) => Promise<void>;
-  /** The offset of the partition's last message applied, as the database holds it; undefined before the first. */
-  lastAppliedOffset: (partition: number) => Promise<bigint | undefined>;
+  /** Where the partition's consumption stands, as the database holds it; undefined before its first message. */
+  appliedPosition: (partition: number) => Promise<AppliedPosition | undefined>;
+  /** Moves the stored position to just before the new log's start; false if it had moved from `lastApplied`. */
+  startAgainOnNewLog: (replaced: LogReplaced) => Promise<boolean>;
   /** Records were deleted from the partition before they were applied: it is paused, never skipped. */
   onGap: (gap: PartitionGap) => void;
+  /** The partition's log was replaced: consumption starts again from the new log's start. */
+  onLogReplaced: (replaced: LogReplaced) => void;
+  /** The partition is consuming a replaced log's successor, not yet up to the end it had when found. */
+  onCatchingUp: (partition: number, newLogEnd: bigint) => void;
   onApplyFailure: (error: unknown) => void;
 }
 
@@ -50,6 +58,31 @@ export function describeGap({ topic, partition, lastApplied, logStart }: Partiti
   return (
     `partition ${partition} of ${topic}: applied through offset ${lastApplied}, but the log starts at ${logStart} ` +
     `(offsets ${lastApplied + 1n} to ${logStart - 1n} were deleted before they were applied)`
+  );
+}
+
+export interface LogReplaced {
+  topic: string;
+  partition: number;
+  /** The offset of the last message applied from the old log. */
+  lastApplied: bigint;
+  /** How the log was found to be another: its end, or the record at the last applied offset. */
+  evidence: string;
+  newLogStart: bigint;
+  newLogEnd: bigint;
+}
+
+export function describeLogReplacement({
+  topic,
+  partition,
+  lastApplied,
+  evidence,
+  newLogStart,
+  newLogEnd,
+}: LogReplaced): string {
+  return (
+    `the log of partition ${partition} of ${topic} was replaced: applied through offset ${lastApplied}, but ${evidence}; ` +
+    `consuming the new log from its start (offset ${newLogStart}, ${newLogEnd - newLogStart} records when found)`
   );
 }
 
@@ -133,20 +166,74 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     return admin;
   };
 
-  /**
-   * Sets a partition to resume right after its last applied offset; or, if records after it were
-   * deleted before they were applied, pauses it and reports the gap.
-   */
-  const resumeAfter = async (partition: number, lastApplied: bigint) => {
+  /** Per partition, the offset its next batch must start at: where its position was last set or checked. */
+  const expectedNext = new Map<number, bigint>();
+  const seekTo = (partition: number, offset: bigint) => {
+    consumer.seek({ topic: deps.topic, partition, offset: offset.toString() });
+    expectedNext.set(partition, offset);
+  };
+  const logBounds = async (partition: number) => {
     const offsets = await (await connectedAdmin()).fetchTopicOffsets(deps.topic);
-    const low = offsets.find((p) => p.partition === partition)?.low;
-    if (low === undefined) throw new Error(`no offsets for partition ${partition} of ${deps.topic}`);
-    const logStart = BigInt(low);
-    if (logStart > lastApplied + 1n) {
+    const bounds = offsets.find((p) => p.partition === partition);
+    if (bounds === undefined) throw new Error(`no offsets for partition ${partition} of ${deps.topic}`);
+    return { start: BigInt(bounds.low), end: BigInt(bounds.high) };
+  };
+
+  /**
+   * The partition's log is not the one its position was stored for: the position moves to just
+   * before the new log's start, loudly, and consumption starts there (event ids applied before are
+   * skipped by id, not by offset).
+   */
+  const startAgain = async (partition: number, lastApplied: bigint, evidence: (end: bigint) => string) => {
+    const log = await logBounds(partition);
+    const replaced: LogReplaced = {
+      topic: deps.topic,
+      partition,
+      lastApplied,
+      evidence: evidence(log.end),
+      newLogStart: log.start,
+      newLogEnd: log.end,
+    };
+    if (!(await deps.startAgainOnNewLog(replaced))) {
+      throw new Error(`partition ${partition}'s applied position moved while its log was checked; checking again`);
+    }
+    deps.onLogReplaced(replaced);
+    if (log.end > log.start) deps.onCatchingUp(partition, log.end);
+    seekTo(partition, log.start);
+    offsetCommits.record(partition, log.start.toString());
+  };
+
+  /**
+   * Sets a partition's position from the one stored with the total: right after its last applied
+   * message, or on that message itself when it is still in the log, for the next batch to check that
+   * the log is the same. A log that ends before the stored offset was replaced: consumption starts
+   * again from its start. Records deleted after it before they were applied (a gap) pause the
+   * partition, loudly. A partition never applied starts at the log's start.
+   */
+  const locate = async (partition: number) => {
+    const stored = await deps.appliedPosition(partition);
+    if (stored === undefined) {
+      seekTo(partition, (await logBounds(partition)).start);
+      return;
+    }
+    if (stored.replacedLogEnd !== null && stored.offset + 1n < stored.replacedLogEnd) {
+      deps.onCatchingUp(partition, stored.replacedLogEnd);
+    }
+    const log = await logBounds(partition);
+    if (log.end <= stored.offset) {
+      await startAgain(partition, stored.offset, (end) => `the log now ends at offset ${end}`);
+      return;
+    }
+    // The group's offset made true again, should it trail (a crash) or lead (a reset) the database.
+    offsetCommits.record(partition, (stored.offset + 1n).toString());
+    if (log.start > stored.offset + 1n) {
       consumer.pause([{ topic: deps.topic, partitions: [partition] }]);
-      deps.onGap({ topic: deps.topic, partition, lastApplied, logStart });
+      deps.onGap({ topic: deps.topic, partition, lastApplied: stored.offset, logStart: log.start });
+    } else if (log.start === stored.offset + 1n || stored.digest === null) {
+      // Nothing to check the log against: the record is gone (retention), or was applied before digests were kept.
+      seekTo(partition, stored.offset + 1n);
     } else {
-      consumer.seek({ topic: deps.topic, partition, offset: (lastApplied + 1n).toString() });
+      seekTo(partition, stored.offset);
     }
   };
 
@@ -158,15 +245,10 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     const current = ++generation;
     const partitions = payload.memberAssignment[deps.topic] ?? [];
     offsetCommits.keepOnly(partitions);
+    expectedNext.clear();
     void persistently(
       async () => {
-        for (const partition of partitions) {
-          const lastApplied = await deps.lastAppliedOffset(partition);
-          if (lastApplied === undefined) continue;
-          await resumeAfter(partition, lastApplied);
-          // The group's offset made true again, should it trail (a crash) or lead (a reset) the database.
-          offsetCommits.record(partition, (lastApplied + 1n).toString());
-        }
+        for (const partition of partitions) await locate(partition);
       },
       {
         maxBackoffMs: deps.maxBackoffMs,
@@ -207,29 +289,48 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
       });
     const commit = async (offset: string) => {
       resolveOffset(offset);
+      expectedNext.set(partition, BigInt(offset) + 1n);
       offsetCommits.record(partition, (BigInt(offset) + 1n).toString());
       // Stopping, or the partition may be reassigned: the offset goes now, while the group still has this member.
       if (!isRunning() || isStale()) await offsetCommits.flush();
       await heartbeat();
     };
 
-    // Checked again here: a position set at assignment may not have landed yet, and retention may
-    // delete records while the partition lags.
-    const stored = await persist("reading the last applied offset", () => deps.lastAppliedOffset(partition));
-    if (!stored) return;
-    const lastApplied = stored.result;
-    if (lastApplied !== undefined && BigInt(batch.firstOffset() ?? batch.lastOffset()) > lastApplied + 1n) {
-      await persist("resuming after the last applied offset", () => resumeAfter(partition, lastApplied));
+    // Read for every batch: another instance may have applied the partition since, and kafkajs moves a
+    // position on its own (to the log's start when it falls outside the log).
+    const read = await persist("reading the applied position", () => deps.appliedPosition(partition));
+    if (!read) return;
+    const stored = read.result;
+    const first = BigInt(batch.firstOffset() ?? batch.lastOffset());
+    const expected = expectedNext.get(partition);
+    const continues =
+      expected === first && (stored === undefined || expected === stored.offset || expected === stored.offset + 1n);
+    if (!continues) {
+      await persist("positioning the partition from its applied position", () => locate(partition));
       return;
     }
-
-    const messages = batch.messages
-      .filter((message) => lastApplied === undefined || BigInt(message.offset) > lastApplied)
-      .map((message) => toIncoming(message, partition));
-    const skipped = batch.messages.length - messages.length;
-    if (skipped > 0) {
-      deps.logger.info({ partition, skipped, lastApplied: String(lastApplied) }, "skipping messages applied before");
+    let fresh = batch.messages;
+    if (stored !== undefined && first === stored.offset) {
+      const [atStored] = batch.messages;
+      const same =
+        atStored !== undefined &&
+        atStored.offset === stored.offset.toString() &&
+        stored.digest !== null &&
+        recordDigest(atStored).equals(stored.digest);
+      if (!same) {
+        await persist("starting again on the new log", () =>
+          startAgain(
+            partition,
+            stored.offset,
+            () => `the record at offset ${stored.offset} is not the one applied there`,
+          ),
+        );
+        return;
+      }
+      fresh = batch.messages.slice(1);
     }
+
+    const messages = fresh.map((message) => toIncoming(message, partition));
     if (messages.length === 0) {
       await commit(batch.lastOffset());
       return;
