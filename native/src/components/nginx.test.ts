@@ -1,67 +1,144 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttp2Server } from "node:http2";
+import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, rawHttpExchange, waitFor } from "@sum/test-support";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Readable } from "node:stream";
+import { freePort, rawHttpExchange, summationClient, waitFor } from "@sum/test-support";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { portInUse } from "../process.js";
 import { loadSettings, paths } from "../settings.js";
 import { NGINX, Nginx } from "./nginx.js";
 
-// The real nginx with nginx/nginx.conf, in front of a Service A instance that is not there: what
-// nginx answers by itself.
-let runDir: string;
-let nginx: ChildProcess;
-let port: number;
+// gRPC's status codes (this package does not depend on grpc-js).
+const GRPC_UNKNOWN = 2;
+const GRPC_UNAVAILABLE = 14;
 
-beforeAll(async () => {
-  runDir = await mkdtemp(join(tmpdir(), "nginx-test-"));
-  port = await freePort();
+interface RunningNginx {
+  httpPort: number;
+  grpcPort: number;
+  stop(): Promise<void>;
+}
+
+/** The real nginx with nginx/nginx.conf, in front of one Service A instance on these ports. */
+async function startNginx(instance: { http: number; grpc: number }): Promise<RunningNginx> {
+  const runDir = await mkdtemp(join(tmpdir(), "nginx-test-"));
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
   const settings = loadSettings(
     {
       ...process.env,
       RUN_DIR: runDir,
-      NGINX_HTTP_PORT: String(port),
-      NGINX_GRPC_PORT: String(await freePort()),
+      NGINX_HTTP_PORT: String(httpPort),
+      NGINX_GRPC_PORT: String(grpcPort),
       NGINX_STATUS_PORT: String(await freePort()),
       SERVICE_A_INSTANCES: "1",
-      // Nothing listens there.
-      SERVICE_A_HTTP_PORT_BASE: String(await freePort()),
-      SERVICE_A_GRPC_PORT_BASE: String(await freePort()),
+      SERVICE_A_HTTP_PORT_BASE: String(instance.http),
+      SERVICE_A_GRPC_PORT_BASE: String(instance.grpc),
     },
     join(runDir, "no.env"),
   );
   await mkdir(paths(settings).config, { recursive: true });
   const { config, tempDir } = await new Nginx(settings).writeConfig();
-  nginx = spawn(NGINX, ["-p", tempDir, "-c", config], { stdio: "ignore" });
-  await waitFor("nginx to listen", () => portInUse(port));
-});
+  const nginx = spawn(NGINX, ["-p", tempDir, "-c", config], { stdio: "ignore" });
+  await waitFor("nginx to listen", async () => (await portInUse(httpPort)) && portInUse(grpcPort));
+  return {
+    httpPort,
+    grpcPort,
+    async stop() {
+      nginx.kill("SIGTERM");
+      await new Promise((resolve) => nginx.once("exit", resolve));
+      await rm(runDir, { recursive: true, force: true });
+    },
+  };
+}
 
-afterAll(async () => {
-  nginx.kill("SIGTERM");
-  await new Promise((resolve) => nginx.once("exit", resolve));
-  await rm(runDir, { recursive: true, force: true });
-});
+/** A raw HTTP/1.1 exchange with nginx, on a connection of its own. */
+const exchange = (nginx: RunningNginx, request: string) =>
+  rawHttpExchange(nginx.httpPort, request.replace("\r\n\r\n", "\r\nHost: x\r\nConnection: close\r\n\r\n"));
 
-const exchange = (request: string) =>
-  rawHttpExchange(port, request.replace("\r\n\r\n", "\r\nHost: x\r\nConnection: close\r\n\r\n"));
+const POST_SUM = 'POST /sum HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"a":777,"b":0}';
+
+/** Status line, headers and the JSON body of a raw HTTP answer. */
+function parseAnswer(answer: string): { head: string; body: unknown } {
+  const [head = "", body = ""] = answer.split("\r\n\r\n");
+  return { head, body: JSON.parse(body) };
+}
+
+/** A call to CalculateSum through nginx's gRPC port, with the error-code trailer if any. */
+async function calculateSum(nginx: RunningNginx) {
+  const client = summationClient(`127.0.0.1:${nginx.grpcPort}`);
+  try {
+    return await client.calculateSum({ a: 777, b: 0 });
+  } finally {
+    client.close();
+  }
+}
+
+interface DyingInstance {
+  port: number;
+  /** Every request it read to the end before dying: its path and body. */
+  received: Array<{ path: string; body: Buffer }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A stand-in Service A instance that reads each request to its end and then dies holding it, as
+ * under kill -9: every connection cut, no answer. `create` makes its HTTP or HTTP/2 server.
+ */
+async function instanceThatDiesAfterReading(
+  create: (onRequest: (request: Readable & { url?: string }) => void) => Server,
+): Promise<DyingInstance> {
+  const connections = new Set<Socket>();
+  const received: DyingInstance["received"] = [];
+  const server = create((request) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      received.push({ path: request.url ?? "", body: Buffer.concat(chunks) });
+      for (const connection of connections) connection.destroy();
+    });
+  });
+  server.on("connection", (connection: Socket) => {
+    connections.add(connection);
+    connection.on("close", () => connections.delete(connection));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    port,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
 
 describe("nginx's own answers are in the contract's JSON shape, with the contract's status", () => {
-  it("no instance reachable: 503 UNAVAILABLE with Retry-After (not the upstream's 502)", async () => {
-    const answer = await exchange(
-      "POST /sum HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
-    );
+  // Nothing listens on the instance's ports.
+  let nginx: RunningNginx;
+  beforeAll(async () => {
+    nginx = await startNginx({ http: await freePort(), grpc: await freePort() });
+  });
+  afterAll(() => nginx.stop());
+
+  it("every instance refuses the connection: 503 UNAVAILABLE with Retry-After (not the upstream's 502)", async () => {
+    const answer = await exchange(nginx, POST_SUM);
     expect(answer).toMatch(/^HTTP\/1.1 503/);
     expect(answer).toMatch(/\r\nRetry-After: 1\r\n/);
     expect(answer).toContain('"code":"UNAVAILABLE"');
   });
 
+  it("every instance refuses the connection over gRPC: UNAVAILABLE with error-code UNAVAILABLE", async () => {
+    expect(await calculateSum(nginx)).toMatchObject({ code: GRPC_UNAVAILABLE, errorCode: "UNAVAILABLE" });
+  });
+
   it("TRACE on a route: 405 with that route's Allow; elsewhere 404", async () => {
-    expect(await exchange("TRACE /sum HTTP/1.1\r\n\r\n")).toMatch(
+    expect(await exchange(nginx, "TRACE /sum HTTP/1.1\r\n\r\n")).toMatch(
       /^HTTP\/1.1 405[\s\S]*\r\nAllow: POST\r\n[\s\S]*"code":"METHOD_NOT_ALLOWED"/,
     );
-    expect(await exchange("TRACE /openapi.json HTTP/1.1\r\n\r\n")).toMatch(/\r\nAllow: GET, HEAD\r\n/);
-    expect(await exchange("TRACE /admin HTTP/1.1\r\n\r\n")).toMatch(/^HTTP\/1.1 404[\s\S]*"code":"NOT_FOUND"/);
+    expect(await exchange(nginx, "TRACE /openapi.json HTTP/1.1\r\n\r\n")).toMatch(/\r\nAllow: GET, HEAD\r\n/);
+    expect(await exchange(nginx, "TRACE /admin HTTP/1.1\r\n\r\n")).toMatch(/^HTTP\/1.1 404[\s\S]*"code":"NOT_FOUND"/);
   });
 
   it("a request line over 8 KiB or an unknown transfer coding: 400 INVALID_ARGUMENT", async () => {
@@ -69,10 +146,58 @@ describe("nginx's own answers are in the contract's JSON shape, with the contrac
       `GET /${"a".repeat(9000)} HTTP/1.1\r\n\r\n`,
       "POST /sum HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
     ]) {
-      const answer = await exchange(request);
+      const answer = await exchange(nginx, request);
       expect(answer).toMatch(/^HTTP\/1.1 400/);
       expect(answer).toMatch(/\r\nContent-Type: application\/json\r\n/);
       expect(answer).toContain('"code":"INVALID_ARGUMENT"');
     }
+  });
+});
+
+describe("a sum that reached an instance which died without answering: nginx answers OUTCOME_UNKNOWN, as Service A does", () => {
+  let http: DyingInstance;
+  let grpc: DyingInstance;
+  let nginx: RunningNginx;
+  beforeAll(async () => {
+    http = await instanceThatDiesAfterReading((onRequest) => createHttpServer(onRequest));
+    grpc = await instanceThatDiesAfterReading((onRequest) => createHttp2Server(onRequest));
+    nginx = await startNginx({ http: http.port, grpc: grpc.port });
+  });
+  afterAll(async () => {
+    await nginx.stop();
+    await Promise.all([http.close(), grpc.close()]);
+  });
+  beforeEach(() => {
+    http.received.length = 0;
+    grpc.received.length = 0;
+  });
+
+  it("POST /sum: 500 OUTCOME_UNKNOWN with Retry-After, not a 503 that says nothing was written", async () => {
+    const { head, body } = parseAnswer(await exchange(nginx, POST_SUM));
+    expect(http.received.map((request) => [request.path, request.body.toString()])).toEqual([
+      ["/sum", '{"a":777,"b":0}'],
+    ]);
+    expect(head).toMatch(/^HTTP\/1.1 500 /);
+    expect(head).toMatch(/\r\nRetry-After: 1(\r\n|$)/);
+    expect(head).toMatch(/\r\nContent-Type: application\/json(\r\n|$)/);
+    expect(body).toEqual({
+      error: { code: "OUTCOME_UNKNOWN", message: expect.stringContaining("retry with the same Idempotency-Key") },
+    });
+  });
+
+  it("CalculateSum: UNKNOWN with error-code OUTCOME_UNKNOWN, not UNAVAILABLE, which gRPC retry policies retry blindly", async () => {
+    const outcome = await calculateSum(nginx);
+    expect(grpc.received.map(({ path }) => path)).toEqual(["/summation.SummationService/CalculateSum"]);
+    expect(outcome).toMatchObject({
+      code: GRPC_UNKNOWN,
+      errorCode: "OUTCOME_UNKNOWN",
+      details: expect.stringContaining("retry with the same Idempotency-Key"),
+    });
+  });
+
+  it("GET /health that reached an instance stays 503 UNAVAILABLE: only a sum has an outcome to lose", async () => {
+    const answer = await exchange(nginx, "GET /health HTTP/1.1\r\n\r\n");
+    expect(http.received.map(({ path }) => path)).toEqual(["/readyz"]);
+    expect(answer).toMatch(/^HTTP\/1.1 503[\s\S]*"code":"UNAVAILABLE"/);
   });
 });
