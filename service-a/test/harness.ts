@@ -1,5 +1,7 @@
+import { execFileSync, spawn } from "node:child_process";
+import { join } from "node:path";
 import { loadConfig } from "@sum/service-kit";
-import { type SummationClient, summationClient, type TemporaryPostgres } from "@sum/test-support";
+import { type SummationClient, summationClient, type TemporaryPostgres, waitFor } from "@sum/test-support";
 import pino from "pino";
 import { type Config, configSchema } from "../src/config.js";
 import { type RunningService, startService } from "../src/service.js";
@@ -45,6 +47,70 @@ export async function startTestService(
     async stop() {
       grpcClient.close();
       await service.stop();
+    },
+  };
+}
+
+export interface ServiceProcess {
+  http: string;
+  /** SIGTERM, as an orchestrator stops it; resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Service A as a process of its own, from source, its wall clock moved by `clockOffset` with
+ * libfaketime (faketime's -f syntax: "-1d", "+1d"), as on a VM restored from a snapshot or booted
+ * before time sync. It preloads the library Debian's `faketime` names, not `faketime` itself: that
+ * runs the program as its child and would not pass a SIGTERM on.
+ */
+export async function startServiceProcessWithClock(
+  postgres: TemporaryPostgres,
+  clockOffset: string,
+): Promise<ServiceProcess> {
+  // -m: the library for multi-threaded programs, as Node is.
+  const libfaketime = execFileSync("faketime", ["-m", "-f", clockOffset, "printenv", "LD_PRELOAD"], {
+    encoding: "utf8",
+  }).trim();
+  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", join("src", "main.ts")], {
+    cwd: join(import.meta.dirname, ".."),
+    env: {
+      ...process.env,
+      LD_PRELOAD: libfaketime,
+      FAKETIME: clockOffset,
+      // Such a machine's wall clock is wrong, not its monotonic one: timers and deadlines run true.
+      FAKETIME_DONT_FAKE_MONOTONIC: "1",
+      SERVICE_ID: `service-a-clock${clockOffset}`,
+      HTTP_PORT: "0",
+      GRPC_PORT: "0",
+      DATABASE_URL: postgres.url("outbox", "service_a", PASSWORDS.service),
+      MIGRATION_DATABASE_URL: postgres.url("outbox", "outbox_owner", PASSWORDS.owner),
+      LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // The port it was given, from its "service-a listening" line.
+  const httpPort = () => /"httpPort":(\d+)/.exec(output)?.[1];
+  const port = await waitFor(
+    `Service A (clock ${clockOffset}) to listen or exit`,
+    () => child.exitCode !== null || httpPort() !== undefined,
+    60_000,
+  ).then(httpPort, () => undefined);
+  if (port === undefined) {
+    child.kill("SIGKILL");
+    throw new Error(`Service A (clock ${clockOffset}) did not start (exit code ${child.exitCode}):\n${output}`);
+  }
+  return {
+    http: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
     },
   };
 }

@@ -101,10 +101,10 @@ describe("Idempotency-Key", () => {
     expect(await committed.take()).toHaveLength(1);
   });
 
-  it("a key older than 24 hours is forgotten, and purged", async () => {
+  it("a key claimed over 24 hours ago by the database's clock is forgotten, and purged", async () => {
     const first = await postSum(service.http, '{"a": 3, "b": 3}', withKey("old"));
     await postgres.query(
-      "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'",
+      "UPDATE idempotency_keys SET claimed_at = now() - interval '25 hours' WHERE key = 'old'",
       [],
       "outbox",
     );
@@ -113,7 +113,7 @@ describe("Idempotency-Key", () => {
     expect(again.body.event_id).not.toBe(first.body.event_id);
     expect(await committed.take()).toHaveLength(2);
 
-    await postgres.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'", [], "outbox");
+    await postgres.query("UPDATE idempotency_keys SET claimed_at = now() - interval '25 hours'", [], "outbox");
     await postSum(service.http, '{"a": 1, "b": 0}', withKey("fresh"));
     // The purge runs as the service's own role: its grants are enough.
     const pool = createPool(

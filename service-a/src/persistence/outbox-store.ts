@@ -11,13 +11,15 @@ function eventPayload(event: SumEvent): string {
 
 // Rows are claimed in the order given, each locking its key until commit: every batch gives its
 // keys sorted, so two batches sharing keys wait for each other instead of deadlocking.
+// A key's window is claimed_at on the database's clock, never created_at (the instance's clock, only
+// replayed as the answer's timestamp): an instance's clock a day off must not expire keys at once.
 const CLAIM_KEYS = `
-  INSERT INTO idempotency_keys (key, a, b, event_id, service_id, created_at)
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[])
+  INSERT INTO idempotency_keys (key, a, b, event_id, service_id, created_at, claimed_at)
+  SELECT *, now() FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::uuid[], $5::text[], $6::timestamptz[])
   ON CONFLICT (key) DO UPDATE
     SET a = excluded.a, b = excluded.b, event_id = excluded.event_id,
-        service_id = excluded.service_id, created_at = excluded.created_at
-    WHERE idempotency_keys.created_at < now() - interval '24 hours'
+        service_id = excluded.service_id, created_at = excluded.created_at, claimed_at = excluded.claimed_at
+    WHERE idempotency_keys.claimed_at < now() - interval '24 hours'
   RETURNING key`;
 
 const READ_KEYS = `
@@ -29,7 +31,7 @@ const APPEND_EVENTS = "SELECT append_events($1::uuid[], $2::jsonb[], $3::text[],
 
 const PURGE_EXPIRED_KEYS = `
   DELETE FROM idempotency_keys WHERE key IN (
-    SELECT key FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT $1)`;
+    SELECT key FROM idempotency_keys WHERE claimed_at < now() - interval '24 hours' LIMIT $1)`;
 
 interface KeyRow {
   key: string;
