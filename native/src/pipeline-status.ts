@@ -29,6 +29,14 @@ const QUERIES: Array<{ label: string; query: string; unit: (value: number) => st
     query: "count(max by (partition) (service_b_partition_gap) == 1) or vector(0)",
     unit: (v) => (v === 0 ? "none" : `${v}: records deleted before they were applied (Service B's /readyz says which)`),
   },
+  {
+    label: "Kafka logs replaced (24 h)",
+    query: "count(time() - max by (partition) (service_b_log_replaced_timestamp_seconds > 0) < 86400) or vector(0)",
+    unit: (v) =>
+      v === 0
+        ? "none"
+        : `${v} partition(s): consumed again from the new log's start; events not yet applied before it are lost (Service B's log says which)`,
+  },
   { label: "events applied/s", query: "sum(rate(service_b_events_applied_total[1m]))", unit: (v) => v.toFixed(1) },
   {
     label: "end-to-end p99 (outbox to total)",

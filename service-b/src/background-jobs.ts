@@ -39,9 +39,11 @@ export function startBackgroundJobs(deps: {
     consumer.lag().then(
       (lags) => {
         metrics.recordConsumerLag(lags);
-        // 0 for every partition without a gap, so the gap alert's series exists before it is needed.
+        // 0 for every partition not stopped, so the alerts' series exist before they are needed.
         for (const partition of lags.keys()) {
           if (!consumer.hasGap(partition)) metrics.partitionGap.set({ partition: String(partition) }, 0);
+          if (!consumer.hasTooOldEvent(partition))
+            metrics.partitionTooOldEvent.set({ partition: String(partition) }, 0);
         }
       },
       (error: unknown) => {

@@ -2,7 +2,7 @@ import { isSampled } from "@sum/contract";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { applyBatch } from "./domain/apply-batch.js";
+import { applyBatch, type TooOld } from "./domain/apply-batch.js";
 import type { IncomingMessage, SumEvent } from "./domain/sum-event.js";
 import type { ServiceMetrics } from "./metrics.js";
 import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
@@ -18,6 +18,8 @@ export interface EventConsumer {
   lag(): Promise<Map<number, number>>;
   /** Whether the partition is stopped at records deleted before they were applied. */
   hasGap(partition: number): boolean;
+  /** Whether the partition is stopped at an event older than the window applied ids are remembered for. */
+  hasTooOldEvent(partition: number): boolean;
 }
 
 type ConsumeConfig = Pick<
@@ -34,6 +36,7 @@ type ConsumeConfig = Pick<
   | "MAX_DECOMPRESSED_BATCH_BYTES"
   | "DB_POOL_SIZE"
   | "RETRY_MAX_BACKOFF_MS"
+  | "PROCESSED_RETENTION_DAYS"
 >;
 
 /**
@@ -50,6 +53,8 @@ export function consumeEvents(deps: {
   const { config, leader, metrics, logger } = deps;
   /** Partitions stopped because records were deleted before they were applied: why, by partition. */
   const gaps = new Map<number, string>();
+  /** Partitions stopped at an event older than the window applied ids are remembered for: why, by partition. */
+  const tooOld = new Map<number, string>();
   /** Partitions consuming a replaced log's successor: the end offset it had when found, by partition. */
   const catchingUp = new Map<number, bigint>();
 
@@ -88,9 +93,26 @@ export function consumeEvents(deps: {
     applySlice: apply,
   });
 
-  async function apply(messages: IncomingMessage[]): Promise<void> {
+  const describeTooOld = ({ message, event }: TooOld) =>
+    `partition ${message.partition} of ${config.KAFKA_TOPIC} stopped at offset ${message.offset}: event ${event.eventId} ` +
+    `was created at ${event.createdAt.toISOString()}, more than PROCESSED_RETENTION_DAYS (${config.PROCESSED_RETENTION_DAYS}) ` +
+    "days ago, so whether it was applied before can no longer be told (a redelivery after its id was pruned would count it " +
+    "twice); nothing from that offset on is applied until PROCESSED_RETENTION_DAYS is raised past its age";
+
+  async function apply(messages: IncomingMessage[]): Promise<"applied" | "stopped"> {
     const started = performance.now();
-    const outcome = await applyBatch({ ledger: { apply: store }, deadLetters: pipeline.deadLetters }, messages);
+    const rememberedSince = new Date(Date.now() - config.PROCESSED_RETENTION_DAYS * 86_400_000);
+    const outcome = await applyBatch(
+      { ledger: { apply: store }, deadLetters: pipeline.deadLetters, rememberedSince },
+      messages,
+    );
+    if (outcome.tooOld) {
+      const why = describeTooOld(outcome.tooOld);
+      tooOld.set(outcome.tooOld.message.partition, why);
+      metrics.partitionTooOldEvent.set({ partition: String(outcome.tooOld.message.partition) }, 1);
+      logger.error({ partition: outcome.tooOld.message.partition, event_id: outcome.tooOld.event.eventId }, why);
+      return "stopped";
+    }
     const now = Date.now();
     metrics.consumed.inc(messages.length);
     metrics.applied.inc(outcome.applied.length);
@@ -116,6 +138,7 @@ export function consumeEvents(deps: {
         "dead-lettered",
       );
     }
+    return "applied";
   }
 
   async function store(events: SumEvent[], last: IncomingMessage) {
@@ -135,6 +158,7 @@ export function consumeEvents(deps: {
     stop: () => pipeline.stop(),
     whyNotConsuming() {
       if (gaps.size > 0) return `stopped at a gap: ${[...gaps.values()].join("; ")}`;
+      if (tooOld.size > 0) return [...tooOld.values()].join("; ");
       if (catchingUp.size > 0) {
         const partitions = [...catchingUp].map(([partition, end]) => `partition ${partition} (to offset ${end})`);
         return `catching up with a replaced log of ${config.KAFKA_TOPIC}: ${partitions.join(", ")}`;
@@ -146,5 +170,6 @@ export function consumeEvents(deps: {
     },
     lag: () => pipeline.lag(),
     hasGap: (partition) => gaps.has(partition),
+    hasTooOldEvent: (partition) => tooOld.has(partition),
   };
 }

@@ -84,12 +84,19 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly partitionTooOldEvent = new Gauge({
+    name: "service_b_partition_too_old_event",
+    help: "1 for a partition stopped at an event created longer ago than PROCESSED_RETENTION_DAYS (possibly a redelivery of one applied and forgotten).",
+    labelNames: ["partition"] as const,
+    registers: [this.registry],
+  });
+
   private replacementsSource: (() => Promise<Map<number, number>>) | undefined;
 
   // From the database, so a replacement stays visible (and alerting) across restarts of Service B.
   readonly logReplaced = new Gauge({
     name: "service_b_log_replaced_timestamp_seconds",
-    help: "When the partition's Kafka log was last found replaced (lost, or its topic created again), read from the leader at each scrape.",
+    help: "When the partition's Kafka log was last found replaced (lost, or its topic created again), 0 if never; read from the leader at each scrape.",
     labelNames: ["partition"] as const,
     registers: [this.registry],
     collect: async () => {

@@ -10,7 +10,12 @@ export interface EventRecord {
 }
 
 /** A contract-shaped event; `poison` bends it the way a bad producer would. */
-export function sumEvent(a: number, b: number, eventId: string = crypto.randomUUID()): EventRecord {
+export function sumEvent(
+  a: number,
+  b: number,
+  eventId: string = crypto.randomUUID(),
+  createdAt = new Date(),
+): EventRecord {
   const value = encodeSumCalculated({
     ...EXAMPLE_SUM_CALCULATED,
     eventId,
@@ -18,7 +23,7 @@ export function sumEvent(a: number, b: number, eventId: string = crypto.randomUU
     b,
     result: a + b,
     serviceId: "test",
-    createdAt: new Date(),
+    createdAt,
   });
   return {
     key: eventId,

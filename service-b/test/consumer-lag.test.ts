@@ -29,7 +29,7 @@ it("the consumer lag can be read again after the admin client's first connect fa
     maxBackoffMs: 500,
     offsetCommitIntervalMs: 500,
     logger: pino({ level: "silent" }),
-    applySlice: async () => undefined,
+    applySlice: async () => "applied" as const,
     appliedPosition: async () => undefined,
     startAgainOnNewLog: async () => true,
     onGap: () => undefined,

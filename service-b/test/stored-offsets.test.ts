@@ -295,6 +295,54 @@ describe("A replaced Kafka log is consumed from its start, never skipped by offs
   });
 });
 
+describe("An event older than the window applied ids are remembered for", () => {
+  it("stops its partition loudly and changes nothing; applied once the window is raised past its age", async () => {
+    const names = uniqueNames("too-old");
+    await createTopics(brokers, names);
+    // A one-day window; an event created two days ago, as Debezium re-sending one after a long outage would bring it.
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    const before = { ...sumEvent(40, 2), partition: 3 };
+    const old = { ...sumEvent(500, 5, crypto.randomUUID(), twoDaysAgo), partition: 3 };
+    const after = { ...sumEvent(600, 6), partition: 3 };
+    const elsewhere = eventsTo(4, 3);
+    const env = serviceEnv(databases, brokers, names, { PROCESSED_RETENTION_DAYS: "1" });
+    const first = await ServiceBProcess.start(env);
+    const start = await first.total();
+    try {
+      await produce(brokers, names.topic, [before, ...elsewhere]);
+      await waitFor("the first event of partition 3 applied", async () => (await storedOffset(names.topic, 3)) === "0");
+      await produce(brokers, names.topic, [old, after]);
+      let readiness = "";
+      await waitFor("/readyz to name partition 3 and the event too old", async () => {
+        const response = await fetch(`${first.url}/readyz`);
+        readiness = await response.text();
+        return response.status === 503 && readiness.includes("partition 3");
+      });
+      expect(readiness).toContain(`event ${JSON.parse(old.value).event_id} was created at ${twoDaysAgo.toISOString()}`);
+      await waitFor("partition 4's events applied", async () => (await storedOffset(names.topic, 4)) === "2");
+      const metrics = await (await fetch(`${first.url}/metrics`)).text();
+      expect(metrics).toMatch(/^service_b_partition_too_old_event\{partition="3"\} 1$/m);
+      // Nothing of partition 3 past the event before the old one; partition 4 went on.
+      expect(await storedOffset(names.topic, 3)).toBe("0");
+      const view = await first.total();
+      expect(view.events_applied).toBe(start.events_applied + 1 + elsewhere.length);
+      expect(view.total).toBe((BigInt(start.total) + sumOf([before, ...elsewhere])).toString());
+    } finally {
+      await first.stop();
+    }
+
+    const second = await ServiceBProcess.start({ ...env, PROCESSED_RETENTION_DAYS: "3" });
+    try {
+      await waitFor("the rest of partition 3 applied", async () => (await storedOffset(names.topic, 3)) === "2");
+      const view = await second.total();
+      expect(view.events_applied).toBe(start.events_applied + 3 + elsewhere.length);
+      expect(view.total).toBe((BigInt(start.total) + sumOf([before, old, after, ...elsewhere])).toString());
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
 describe("The group's committed offsets, a hint for the lag", () => {
   it("after the events are applied and Service B stops, each partition's committed offset is the one after its last applied event", async () => {
     const names = uniqueNames("commits");

@@ -142,11 +142,11 @@ export async function startAgainOnNewLog(
   return result.rowCount === 1;
 }
 
-/** When each partition's log was last found replaced, in seconds since the epoch. */
+/** When each partition's log was last found replaced, in seconds since the epoch; 0 if never. */
 export async function logReplacements(pool: pg.Pool, topic: string): Promise<Map<number, number>> {
   const result = await pool.query<{ partition: number; replaced_at: number }>(
-    `SELECT partition, extract(epoch FROM log_replaced_at)::float8 AS replaced_at
-       FROM partition_totals WHERE topic = $1 AND log_replaced_at IS NOT NULL`,
+    `SELECT partition, coalesce(extract(epoch FROM log_replaced_at), 0)::float8 AS replaced_at
+       FROM partition_totals WHERE topic = $1`,
     [topic],
   );
   return new Map(result.rows.map((row) => [row.partition, row.replaced_at]));

@@ -30,8 +30,11 @@ export interface ConsumerDeps {
   /** The least time between two commits of the group's offsets. */
   offsetCommitIntervalMs: number;
   logger: Logger;
-  /** Applies one slice of a partition, its end recorded as the partition's position; resolves once it is durable. */
-  applySlice: (messages: IncomingMessage[]) => Promise<void>;
+  /**
+   * Applies one slice of a partition, its end recorded as the partition's position; resolves once it
+   * is durable, or with "stopped" when nothing of it may be applied: the partition is paused there.
+   */
+  applySlice: (messages: IncomingMessage[]) => Promise<"applied" | "stopped">;
   /** Where the partition's consumption stands, as the database holds it; undefined before its first message. */
   appliedPosition: (partition: number) => Promise<AppliedPosition | undefined>;
   /** Moves the stored position to just before the new log's start; false if it had moved from `lastApplied`. */
@@ -337,7 +340,12 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     }
     for (let start = 0; start < messages.length; start += deps.sliceSize) {
       const slice = messages.slice(start, start + deps.sliceSize);
-      if (!(await persist("apply", () => deps.applySlice(slice)))) return;
+      const applied = await persist("apply", () => deps.applySlice(slice));
+      if (!applied) return;
+      if (applied.result === "stopped") {
+        consumer.pause([{ topic: deps.topic, partitions: [partition] }]);
+        return;
+      }
       await commit((slice[slice.length - 1] as IncomingMessage).offset);
     }
   };

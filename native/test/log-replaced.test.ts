@@ -1,0 +1,72 @@
+import { rm } from "node:fs/promises";
+import { waitFor } from "@sum/test-support";
+import { expect, inject, it } from "vitest";
+import { type Acknowledged, PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
+import { restartStack } from "../../proof/src/faults.js";
+import { loadSettings, paths } from "../src/settings.js";
+import { buildStack } from "../src/stack.js";
+import { stackCli } from "./stack-cli.js";
+
+const env = inject("stackEnv");
+const settings = loadSettings({ ...process.env, ...env });
+
+/** Sends a sum until it is acknowledged (the same key each time, so it is one sum however often it is sent). */
+async function acknowledged(client: PipelineClient, a: number, b: number): Promise<Acknowledged> {
+  const key = `log-replaced-${crypto.randomUUID()}`;
+  let ack: Acknowledged | undefined;
+  await waitFor("the sum acknowledged", async () => {
+    const answer = await client.sumOverHttp(a, b, key);
+    if (answer.ok) ack = answer.ack;
+    return answer.ok;
+  });
+  return ack as Acknowledged;
+}
+
+it("Kafka's disk lost between two make start: every sum acknowledged after it is in the total once, and make status shows the replaced log", async () => {
+  const client = new PipelineClient(stackEndpoints(settings));
+  const stack = buildStack(settings, () => undefined);
+  try {
+    for (let i = 0; i < 30; i++) await acknowledged(client, i, 1);
+    const before = await client.settledTotal();
+
+    // The broker's disk lost: Kafka (and Connect, whose offsets and configs were on it) stopped, its data gone.
+    await stack.connect.stop();
+    await stack.kafka.stop();
+    await rm(paths(settings).data("kafka"), { recursive: true, force: true });
+    await restartStack({ ...process.env, ...env });
+
+    const after: Acknowledged[] = [];
+    for (let i = 0; i < 10; i++) after.push(await acknowledged(client, 100 + i, 7));
+    const sumAfter = after.reduce((sum, ack) => sum + ack.result, 0n);
+    await waitFor(
+      "every sum acknowledged after the restart in the total",
+      async () => (await client.total()).total >= before.total + sumAfter,
+      180_000,
+    );
+    for (const ack of after) expect(await client.appliedResult(ack.eventId)).toBe(ack.result);
+    const settled = await client.settledTotal();
+    expect(settled.total).toBe(before.total + sumAfter);
+    expect(settled.eventsApplied).toBe(before.eventsApplied + after.length);
+
+    let status = "";
+    await waitFor(
+      "make status to count the replaced logs",
+      async () => {
+        status = await stackCli(env, "status");
+        return /^Kafka logs replaced \(24 h\) +[1-9]/m.test(status);
+      },
+      60_000,
+    );
+    await waitFor(
+      "the KafkaLogReplaced alert to fire",
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${settings.PROMETHEUS_PORT}/api/v1/alerts`);
+        const { data } = (await response.json()) as { data: { alerts: Array<{ labels: { alertname: string } }> } };
+        return data.alerts.some((alert) => alert.labels.alertname === "KafkaLogReplaced");
+      },
+      60_000,
+    );
+  } finally {
+    client.close();
+  }
+});
