@@ -213,6 +213,21 @@ describe("the chart's refusals", () => {
     );
   });
 
+  it("refuses an outbox of several instances whose commits wait for no standby", () => {
+    expect(() => renderManifest("production", ["postgres.outbox.synchronousStandbys=0"])).toThrow(
+      /postgres.outbox.synchronousStandbys is 0 with 3 instances: .* would be lost on failover/,
+    );
+  });
+
+  it("refuses as many synchronous standbys as instances, as CloudNativePG's webhook does", () => {
+    expect(() => renderManifest("production", ["postgres.totals.synchronousStandbys=3"])).toThrow(
+      /postgres.totals.synchronousStandbys \(3\) must be below its instances \(3\)/,
+    );
+    expect(() =>
+      renderManifest("small", ["postgres.outbox.instances=2", "postgres.outbox.synchronousStandbys=2"]),
+    ).toThrow(/postgres.outbox.synchronousStandbys \(2\) must be below its instances \(2\)/);
+  });
+
   it("refuses to render Kafka without node pools (values.yaml alone, no profile)", () => {
     expect(() => renderManifest("small", ["kafka.nodePools=null"])).toThrow(/kafka.nodePools is empty/);
   });
@@ -452,18 +467,48 @@ describe("parity with the native and Compose stacks", () => {
   });
 });
 
+/** Each commit waits for one standby (and waits while none is up); failover only to a standby holding every commit. */
+const SYNCHRONOUS_ONE = { method: "any", number: 1, dataDurability: "required", failoverQuorum: true };
+
+describe("the outbox's failover", () => {
+  const outbox = (objects: K8sObject[]) => only(objects, "Cluster", "outbox-db");
+
+  // What CloudNativePG 1.30 does with these, and where its source says so: templates/postgres.yaml.
+  it.each(PROFILES)(
+    "%s: has CloudNativePG keep Debezium's slot behind every standby (synchronized_standby_slots), by what its webhook asks of synchronizeLogicalDecoding on PostgreSQL 17",
+    (profile) => {
+      const spec = outbox(rendered(profile)).spec;
+      expect(spec.imageName).toMatch(/postgresql:(1[7-9]|[2-9]\d)\./);
+      expect(spec.replicationSlots.highAvailability).toEqual({ enabled: true, synchronizeLogicalDecoding: true });
+      expect(spec.postgresql.parameters).toMatchObject({ hot_standby_feedback: "on", sync_replication_slots: "on" });
+      expect(spec.postgresql.parameters).not.toHaveProperty("synchronized_standby_slots");
+    },
+  );
+
+  it.each([2, 3, 5])(
+    "with %d instances, makes each commit wait for a synchronous standby and failover for one holding every commit",
+    (instances) => {
+      const spec = outbox(parseManifest(renderManifest("small", [`postgres.outbox.instances=${instances}`]))).spec;
+      expect(spec.instances).toBe(instances);
+      expect(spec.postgresql.synchronous).toEqual(SYNCHRONOUS_ONE);
+    },
+  );
+
+  it("with one instance, has no standby to wait for", () => {
+    expect(outbox(rendered("small")).spec.postgresql.synchronous).toBeUndefined();
+  });
+});
+
 describe("the production profile's resilience", () => {
   const objects = rendered("production");
 
-  it("keeps both PostgreSQL clusters at three instances with a synchronous standby, the outbox's logical slot failing over", () => {
+  it("keeps both PostgreSQL clusters at three instances, each with a synchronous standby", () => {
     const clusters = objects.filter((object) => object.kind === "Cluster");
+    expect(clusters).toHaveLength(2);
     for (const cluster of clusters) {
       expect(cluster.spec.instances).toBe(3);
-      expect(cluster.spec.postgresql.synchronous).toEqual({ method: "any", number: 1, dataDurability: "required" });
+      expect(cluster.spec.postgresql.synchronous).toEqual(SYNCHRONOUS_ONE);
     }
-    const outbox = only(objects, "Cluster", "outbox-db");
-    expect(outbox.spec.imageName).toMatch(/postgresql:(1[7-9]|[2-9]\d)\./);
-    expect(outbox.spec.replicationSlots.highAvailability.synchronizeLogicalDecoding).toBe(true);
   });
 
   it("has a disruption budget for each service and an autoscaler for Service A", () => {

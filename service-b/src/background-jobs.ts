@@ -3,26 +3,28 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { EventConsumer } from "./consume-events.js";
 import type { ServiceMetrics } from "./metrics.js";
-import { pruneProcessed } from "./persistence/totals-store.js";
+import { pruneProcessed, readHeartbeat } from "./persistence/totals-store.js";
 import type { ReplicaLag } from "./replica-lag.js";
 
 const LAG_INTERVAL_MS = 5000;
-/** How often the replica's lag is measured: the reads' choice of replica or leader is this fresh. */
-const REPLICA_PROBE_INTERVAL_MS = 1000;
+/** How often a heartbeat is written on the leader: a replica read's lag is known to about this. */
+const HEARTBEAT_INTERVAL_MS = 1000;
 
 /**
- * What runs on timers beside the event path: pruning event ids past their retention, measuring the
- * replica's lag (which the reads follow) and the consumer's (for the metrics).
+ * What runs on timers beside the event path: pruning event ids past their retention, the replica
+ * heartbeat (which replica reads are measured by) with a look at a standby's for the lag metric, and
+ * the consumer's lag (for the metrics).
  */
 export function startBackgroundJobs(deps: {
   config: Pick<Config, "PRUNE_BATCH" | "PRUNE_INTERVAL_MS" | "PROCESSED_RETENTION_DAYS">;
   leader: pg.Pool;
+  replica: pg.Pool;
   replicaLag: ReplicaLag;
   consumer: EventConsumer;
   metrics: ServiceMetrics;
   logger: Logger;
 }): { stop(): void } {
-  const { config, leader, replicaLag, consumer, metrics, logger } = deps;
+  const { config, leader, replica, replicaLag, consumer, metrics, logger } = deps;
   let stopping = false;
   const prune = setInterval(() => {
     void (async () => {
@@ -32,9 +34,22 @@ export function startBackgroundJobs(deps: {
       }
     })().catch((error: unknown) => logger.warn({ err: error }, "pruning processed events failed"));
   }, config.PRUNE_INTERVAL_MS);
-  const probeReplica = () => replicaLag.probe().then(() => metrics.recordReplicaLag(replicaLag.seconds));
-  void probeReplica();
-  const replicaProbe = setInterval(probeReplica, REPLICA_PROBE_INTERVAL_MS);
+  // The heartbeat the last look at a standby found; undefined when it failed.
+  let seen: bigint | undefined;
+  metrics.replicaLagFrom(() => (seen === undefined ? undefined : replicaLag.lagOf(seen)));
+  const heartbeat = () => {
+    replicaLag.beat().catch((error: unknown) => logger.debug({ err: error }, "replica heartbeat not written"));
+    void readHeartbeat(replica).then(
+      (beat) => {
+        seen = beat;
+      },
+      () => {
+        seen = undefined;
+      },
+    );
+  };
+  heartbeat();
+  const heartbeatTimer = setInterval(heartbeat, HEARTBEAT_INTERVAL_MS);
   const lagProbe = setInterval(() => {
     consumer.lag().then(
       (lags) => {
@@ -53,13 +68,13 @@ export function startBackgroundJobs(deps: {
     );
   }, LAG_INTERVAL_MS);
   prune.unref();
-  replicaProbe.unref();
+  heartbeatTimer.unref();
   lagProbe.unref();
   return {
     stop() {
       stopping = true;
       clearInterval(prune);
-      clearInterval(replicaProbe);
+      clearInterval(heartbeatTimer);
       clearInterval(lagProbe);
     },
   };

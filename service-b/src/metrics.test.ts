@@ -9,13 +9,17 @@ const exposed = async (metrics: ServiceMetrics, name: string) =>
     .split("\n")
     .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
 
-it("the replica's lag is NaN and service_b_replica_up 0 while it cannot be read, never the last figure", async () => {
+it("the replica's lag is read at each scrape: NaN and service_b_replica_up 0 while it cannot be read, never the last figure", async () => {
   const metrics = new ServiceMetrics();
   expect(await exposed(metrics, "service_b_replica_lag_seconds")).toEqual([expect.stringMatching(NAN)]);
-  metrics.recordReplicaLag(1.5);
+  expect(await exposed(metrics, "service_b_replica_up")).toEqual(["service_b_replica_up 0"]);
+  let lag: number | undefined = 1.5;
+  metrics.replicaLagFrom(() => lag);
   expect(await exposed(metrics, "service_b_replica_lag_seconds")).toEqual(["service_b_replica_lag_seconds 1.5"]);
   expect(await exposed(metrics, "service_b_replica_up")).toEqual(["service_b_replica_up 1"]);
-  metrics.recordReplicaLag(undefined);
+  lag = 2.5;
+  expect(await exposed(metrics, "service_b_replica_lag_seconds")).toEqual(["service_b_replica_lag_seconds 2.5"]);
+  lag = undefined;
   expect(await exposed(metrics, "service_b_replica_lag_seconds")).toEqual([expect.stringMatching(NAN)]);
   expect(await exposed(metrics, "service_b_replica_up")).toEqual(["service_b_replica_up 0"]);
 });

@@ -107,21 +107,30 @@ export class ServiceMetrics {
     },
   });
 
+  private replicaLagSource: () => number | undefined = () => undefined;
+
+  // Read at each scrape, so a look at the replica that has not answered since shows a lag that grows
+  // with the time since, never the figure it last had.
   readonly replicaLag = new Gauge({
     name: "service_b_replica_lag_seconds",
-    help: "How far the read replica is behind the leader (age of the oldest heartbeat it misses); NaN while it cannot be read.",
+    help: "How far the read replica may be behind the leader: the time since the newest heartbeat it showed Service B's last look was sent (+Inf when it shows none); NaN while it cannot be read.",
     registers: [this.registry],
+    collect: () => {
+      this.replicaLag.set(this.replicaLagSource() ?? Number.NaN);
+    },
   });
 
   readonly replicaUp = new Gauge({
     name: "service_b_replica_up",
     help: "1 when Service B's last look at the read replica succeeded, 0 when it could not read it.",
     registers: [this.registry],
+    collect: () => {
+      this.replicaUp.set(this.replicaLagSource() === undefined ? 0 : 1);
+    },
   });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    this.recordReplicaLag(undefined);
   }
 
   /** Where the running total gauge reads the total at each scrape. */
@@ -134,10 +143,9 @@ export class ServiceMetrics {
     this.replacementsSource = source;
   }
 
-  /** The replica's lag in seconds, or undefined when it cannot be read: NaN then, never the last figure. */
-  recordReplicaLag(seconds: number | undefined): void {
-    this.replicaUp.set(seconds === undefined ? 0 : 1);
-    this.replicaLag.set(seconds ?? Number.NaN);
+  /** Where the replica gauges read the lag at each scrape: seconds, or undefined when the replica cannot be read. */
+  replicaLagFrom(source: () => number | undefined): void {
+    this.replicaLagSource = source;
   }
 
   /** Consumer lag per partition, or undefined when it cannot be read: no series then, never the last figures. */

@@ -1,7 +1,12 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import { readFailure } from "./persistence/read-failure.js";
-import { findProcessed, readTotal } from "./persistence/totals-store.js";
+import {
+  findProcessed,
+  findProcessedAndHeartbeat,
+  readTotal,
+  readTotalAndHeartbeat,
+} from "./persistence/totals-store.js";
 import type { ReplicaLag } from "./replica-lag.js";
 import type { Consistency, EventView, TotalView } from "./transport/http.js";
 
@@ -19,8 +24,10 @@ function view(row: { total: string; events_applied: string; updated_at: Date | n
 }
 
 /**
- * What clients read: an eventually consistent read goes to the replica while its lag is within the
- * bound (and to the leader when the replica fails it); a strong one always to the leader.
+ * What clients read: an eventually consistent read goes to the replica, and its answer is served
+ * when the standby that gave it is within the bound (the heartbeat read in the same statement says
+ * so, replica-lag.ts); otherwise, or when the replica cannot be read, the leader answers. A strong
+ * read always goes to the leader.
  */
 export function readModel(deps: {
   leader: pg.Pool;
@@ -37,22 +44,29 @@ export function readModel(deps: {
     const row = await readTotal(leader).catch(leaderFailure);
     return { ...view(row), source: "leader", replica_lag_seconds: null };
   };
+  /** A replica's answer with its lag when that is within the bound; undefined when it is not, or unreadable. */
+  const fromFreshReplica = async <T extends { heartbeat: bigint }>(read: () => Promise<T>) => {
+    try {
+      const answer = await read();
+      const lag = replicaLag.freshLag(answer.heartbeat);
+      return lag === undefined ? undefined : { answer, lag };
+    } catch (error) {
+      logger.debug({ err: error }, "replica unreadable; reading the leader");
+      return undefined;
+    }
+  };
   return {
     async readTotal(consistency) {
-      const lag = replicaLag.freshLag();
-      if (consistency === "strong" || lag === undefined) return fromLeader();
-      try {
-        const row = await readTotal(replica);
-        return { ...view(row), source: "replica", replica_lag_seconds: lag };
-      } catch (error) {
-        logger.debug({ err: error }, "replica unreadable; reading the leader");
-        return fromLeader();
-      }
+      if (consistency === "strong") return fromLeader();
+      const fresh = await fromFreshReplica(() => readTotalAndHeartbeat(replica));
+      return fresh ? { ...view(fresh.answer), source: "replica", replica_lag_seconds: fresh.lag } : fromLeader();
     },
     async findEvent(eventId, consistency) {
-      const fromLeaderOnly = () => findProcessed(leader, eventId).catch(leaderFailure);
-      const fromReplica = consistency === "eventual" && replicaLag.freshLag() !== undefined;
-      const row = fromReplica ? await findProcessed(replica, eventId).catch(fromLeaderOnly) : await fromLeaderOnly();
+      const fresh =
+        consistency === "eventual"
+          ? await fromFreshReplica(() => findProcessedAndHeartbeat(replica, eventId))
+          : undefined;
+      const row = fresh ? fresh.answer.row : await findProcessed(leader, eventId).catch(leaderFailure);
       return row && { event_id: row.event_id, result: Number(row.result), applied_at: row.processed_at.toISOString() };
     },
   };

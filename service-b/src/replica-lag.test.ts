@@ -1,92 +1,81 @@
 import { describe, expect, it } from "vitest";
 import { ReplicaLag } from "./replica-lag.js";
 
-/** A leader's heartbeat counter and the replica's copy of it, and a clock the test moves. */
+/**
+ * A leader's heartbeat counter, which other instances bump too (by 2 between this one's beats), a
+ * standby's copy of it, and a clock the test moves.
+ */
 function fakes() {
-  const state = { leader: 0n, replica: 0n, streaming: true, leaderUp: true, replicaUp: true, now: 0, beats: 0 };
-  const heartbeat = {
-    beat: async () => {
-      if (!state.leaderUp) throw new Error("leader down");
-      state.beats += 1;
-      state.leader += 1n;
-      if (state.streaming) state.replica = state.leader;
-      return state.leader;
-    },
-    seen: async () => {
-      if (!state.replicaUp) throw new Error("replica down");
-      return state.replica;
-    },
+  const state = { leader: 0n, standby: 0n, streaming: true, leaderAnswers: "yes" as "yes" | "error" | "never", now: 0 };
+  let beatsSent = 0;
+  const beatOnLeader = async () => {
+    beatsSent += 1;
+    if (state.leaderAnswers === "error") throw new Error("leader down");
+    if (state.leaderAnswers === "never") return new Promise<bigint>(() => {});
+    state.leader += 2n;
+    if (state.streaming) state.standby = state.leader;
+    return state.leader;
   };
-  const lag = new ReplicaLag(heartbeat, 5000, () => state.now);
-  const probeAt = async (seconds: number) => {
+  const lag = new ReplicaLag(beatOnLeader, 5000, () => state.now);
+  /** One beat at `seconds`, and the lag of the standby's heartbeat then. */
+  const beatAt = async (seconds: number) => {
     state.now = seconds * 1000;
-    await lag.probe();
+    await lag.beat().catch(() => {});
   };
-  return { state, lag, probeAt };
+  const standbyLagAt = (seconds: number) => {
+    state.now = seconds * 1000;
+    return { lag: lag.lagOf(state.standby), fresh: lag.freshLag(state.standby) };
+  };
+  return { state, lag, beatAt, standbyLagAt, beatsSent: () => beatsSent };
 }
 
 describe("ReplicaLag", () => {
-  it("is unknown, and not fresh, before the first probe", () => {
-    const { lag } = fakes();
-    expect(lag.seconds).toBeUndefined();
-    expect(lag.freshLag()).toBeUndefined();
+  it("takes a standby that shows none of this instance's beats as behind them all: never fresh", async () => {
+    const { lag, beatAt } = fakes();
+    expect(lag.lagOf(100n)).toBe(Number.POSITIVE_INFINITY);
+    await beatAt(0);
+    expect(lag.lagOf(1n)).toBe(Number.POSITIVE_INFINITY);
+    expect(lag.freshLag(1n)).toBeUndefined();
   });
 
-  it("is 0 while the replica shows every beat", async () => {
-    const { lag, probeAt } = fakes();
-    for (let second = 0; second < 5; second++) await probeAt(second);
-    expect(lag.seconds).toBe(0);
-    expect(lag.freshLag()).toBe(0);
+  it("is the time since the newest of this instance's beats the answering standby shows was sent", async () => {
+    const { lag, beatAt, state } = fakes();
+    for (const second of [0, 1, 2]) await beatAt(second);
+    state.now = 2500;
+    expect(lag.lagOf(6n)).toBe(0.5);
+    // Another instance's beat (5) in between: the standby has this one's 4, sent at 1 s.
+    expect(lag.lagOf(5n)).toBe(1.5);
+    expect(lag.lagOf(2n)).toBe(2.5);
+    expect(lag.freshLag(2n)).toBe(2.5);
   });
 
-  it("grows from the first beat the replica misses once streaming stops, past the bound, and drops back when it resumes", async () => {
-    const { state, lag, probeAt } = fakes();
-    await probeAt(0);
+  it("grows while the standby's streaming is stopped, past the bound, and drops back when it resumes", async () => {
+    const { state, beatAt, standbyLagAt } = fakes();
+    await beatAt(0);
     state.streaming = false;
-    await probeAt(1);
-    await probeAt(2);
-    await probeAt(5);
-    expect(lag.seconds).toBe(4);
-    expect(lag.freshLag()).toBe(4);
-    await probeAt(7);
-    expect(lag.seconds).toBe(6);
-    expect(lag.freshLag()).toBeUndefined();
+    for (let second = 1; second <= 7; second++) await beatAt(second);
+    expect(standbyLagAt(5)).toEqual({ lag: 5, fresh: 5 });
+    expect(standbyLagAt(7.5)).toEqual({ lag: 7.5, fresh: undefined });
     state.streaming = true;
-    await probeAt(8);
-    expect(lag.seconds).toBe(0);
-    expect(lag.freshLag()).toBe(0);
+    await beatAt(8);
+    expect(standbyLagAt(8.25)).toEqual({ lag: 0.25, fresh: 0.25 });
   });
 
-  it("is unknown while the replica cannot be read, and measured again when it can", async () => {
-    const { state, lag, probeAt } = fakes();
-    await probeAt(0);
-    state.replicaUp = false;
-    await probeAt(1);
-    expect(lag.seconds).toBeUndefined();
-    expect(lag.freshLag()).toBeUndefined();
-    state.replicaUp = true;
-    await probeAt(2);
-    expect(lag.seconds).toBe(0);
-  });
+  it.each(["error", "never"] as const)(
+    "grows while the leader's answer to beats is %s, though the standby shows every beat written: a silent leader is not an up-to-date replica",
+    async (answer) => {
+      const { state, beatAt, standbyLagAt } = fakes();
+      await beatAt(0);
+      state.leaderAnswers = answer;
+      for (let second = 1; second <= 3; second++) void beatAt(second);
+      expect(standbyLagAt(4)).toEqual({ lag: 4, fresh: 4 });
+      expect(standbyLagAt(6)).toEqual({ lag: 6, fresh: undefined });
+    },
+  );
 
-  it("with the leader down, is the age of the beats the replica misses: 0 if it has them all", async () => {
-    const { state, lag, probeAt } = fakes();
-    await probeAt(0);
-    state.leaderUp = false;
-    await probeAt(10);
-    expect(lag.seconds).toBe(0);
-
-    state.leaderUp = true;
-    state.streaming = false;
-    await probeAt(11);
-    state.leaderUp = false;
-    await probeAt(20);
-    expect(lag.seconds).toBe(9);
-  });
-
-  it("runs one probe at a time: a probe asked for during another waits for it", async () => {
-    const { state, lag } = fakes();
-    await Promise.all([lag.probe(), lag.probe(), lag.probe()]);
-    expect(state.beats).toBe(1);
+  it("writes one beat at a time: a beat asked for during another waits for it", async () => {
+    const { lag, beatsSent } = fakes();
+    await Promise.all([lag.beat(), lag.beat(), lag.beat()]);
+    expect(beatsSent()).toBe(1);
   });
 });

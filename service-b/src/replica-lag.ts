@@ -1,66 +1,53 @@
-/** How the replica lag is measured: a heartbeat counter bumped on the leader, read back on the replica. */
-export interface Heartbeat {
-  /** Bumps the counter on the leader; resolves with the value written. */
-  beat(): Promise<bigint>;
-  /** The counter as the replica shows it. */
-  seen(): Promise<bigint>;
-}
-
-/** Beats kept while the replica misses them (an hour's); past that the middle ones go, never the oldest, which sets the lag. */
-const MAX_UNSEEN = 3600;
+/** Beats remembered (an hour's); past that the middle ones go, never the oldest, so a lag stays an upper bound. */
+const MAX_BEATS = 3600;
 
 /**
- * How far the read replica is behind the leader: the age of the oldest heartbeat this instance wrote
- * on the leader that the replica does not show yet, 0 when it shows them all. Unlike comparing the
- * replica's receive and replay positions, this keeps growing when streaming stops. It is read
- * from memory, refreshed by probe(), so deciding where a read goes costs no query.
+ * How far behind the leader a replica's answer may be. This instance bumps a heartbeat counter on
+ * the leader every second and remembers when it sent each beat; every replica read returns the
+ * counter beside its data, in the same statement. The standby that answered has every commit made
+ * before the newest of this instance's beats it shows was sent, so the answer's lag is the time
+ * since then. It is that connection's own, whichever standby a pooled connection to CloudNativePG's
+ * -ro Service reaches, and it grows when streaming stops and when beats stop being written (the
+ * leader not answering): a silent leader is never taken for an up-to-date replica.
  */
 export class ReplicaLag {
-  /** Beats written and not yet seen on the replica, oldest first, with when each was sent. */
-  private unseen: Array<{ beat: bigint; sentAt: number }> = [];
-  private lagSeconds: number | undefined;
-  private probing: Promise<void> | undefined;
+  /** Beats this instance wrote on the leader, oldest first, with when each was sent. */
+  private beats: Array<{ beat: bigint; sentAt: number }> = [];
+  private beating: Promise<void> | undefined;
 
   constructor(
-    private readonly heartbeat: Heartbeat,
+    private readonly beatOnLeader: () => Promise<bigint>,
     private readonly maxLagMs: number,
     private readonly now: () => number = performance.now.bind(performance),
   ) {}
 
-  /** The lag at the last probe, in seconds; undefined while the replica cannot be read. */
-  get seconds(): number | undefined {
-    return this.lagSeconds;
-  }
-
-  /** The lag when it is within the bound, so eventually consistent reads may go to the replica; else undefined. */
-  freshLag(): number | undefined {
-    return this.lagSeconds !== undefined && this.lagSeconds * 1000 <= this.maxLagMs ? this.lagSeconds : undefined;
-  }
-
-  /** One beat and one look at the replica; a probe still under way is waited for, not doubled. */
-  probe(): Promise<void> {
-    this.probing ??= this.beatAndLook().finally(() => {
-      this.probing = undefined;
+  /** Writes one beat on the leader; a beat asked for while another is under way waits for it, not doubled. */
+  beat(): Promise<void> {
+    this.beating ??= this.sendBeat().finally(() => {
+      this.beating = undefined;
     });
-    return this.probing;
+    return this.beating;
   }
 
-  private async beatAndLook(): Promise<void> {
+  private async sendBeat(): Promise<void> {
     const sentAt = this.now();
-    // With the leader down no beat is written, and the replica can be no further behind than the
-    // beats it already misses.
-    const [written, seen] = await Promise.all([
-      this.heartbeat.beat().catch(() => undefined),
-      this.heartbeat.seen().catch(() => undefined),
-    ]);
-    if (written !== undefined) this.unseen.push({ beat: written, sentAt });
-    if (this.unseen.length > MAX_UNSEEN) this.unseen.splice(1, 1);
-    if (seen === undefined) {
-      this.lagSeconds = undefined;
-      return;
-    }
-    this.unseen = this.unseen.filter((entry) => entry.beat > seen);
-    const oldest = this.unseen[0];
-    this.lagSeconds = oldest ? (this.now() - oldest.sentAt) / 1000 : 0;
+    const beat = await this.beatOnLeader();
+    this.beats.push({ beat, sentAt });
+    if (this.beats.length > MAX_BEATS) this.beats.splice(1, 1);
+  }
+
+  /**
+   * Seconds the standby that showed heartbeat `seen` may be behind: since the newest of this
+   * instance's beats it shows was sent. Infinity when it shows none of them (behind them all).
+   */
+  lagOf(seen: bigint): number {
+    const newestSeen = this.beats.findLast((entry) => entry.beat <= seen);
+    return newestSeen ? (this.now() - newestSeen.sentAt) / 1000 : Number.POSITIVE_INFINITY;
+  }
+
+  /** lagOf(seen) when within the bound, so the answer may serve an eventually consistent read; else undefined. */
+  freshLag(seen: bigint): number | undefined {
+    const lag = this.lagOf(seen);
+    return lag * 1000 <= this.maxLagMs ? lag : undefined;
   }
 }

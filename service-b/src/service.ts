@@ -6,7 +6,7 @@ import type { Config } from "./config.js";
 import { consumeEvents } from "./consume-events.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
-import { beatHeartbeat, logReplacements, readHeartbeat, readTotal } from "./persistence/totals-store.js";
+import { beatHeartbeat, logReplacements, readTotal } from "./persistence/totals-store.js";
 import { readModel } from "./read-model.js";
 import { ReplicaLag } from "./replica-lag.js";
 import { buildHttpServer } from "./transport/http.js";
@@ -43,10 +43,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const metrics = new ServiceMetrics();
   const leader = pool(config.LEADER_DATABASE_URL, config.DB_POOL_SIZE, 2000, logger);
   const replica = pool(config.REPLICA_DATABASE_URL, 2, 500, logger);
-  const replicaLag = new ReplicaLag(
-    { beat: () => beatHeartbeat(leader), seen: () => readHeartbeat(replica) },
-    config.REPLICA_MAX_LAG_MS,
-  );
+  const replicaLag = new ReplicaLag(() => beatHeartbeat(leader), config.REPLICA_MAX_LAG_MS);
   metrics.readTotalFrom(async () => (await readTotal(leader)).total);
   metrics.readLogReplacementsFrom(() => logReplacements(leader, config.KAFKA_TOPIC));
   const consumer = consumeEvents({ config, leader, metrics, logger });
@@ -71,7 +68,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const address = http.server.address();
   const httpPort = typeof address === "object" && address ? address.port : config.HTTP_PORT;
   logger.info({ httpPort, topic: config.KAFKA_TOPIC, group: config.KAFKA_GROUP_ID }, "service-b running");
-  const jobs = startBackgroundJobs({ config, leader, replicaLag, consumer, metrics, logger });
+  const jobs = startBackgroundJobs({ config, leader, replica, replicaLag, consumer, metrics, logger });
 
   return {
     httpPort,

@@ -73,14 +73,24 @@ export async function applyEvents(
   return { applied, duplicates: events.length - applied.length };
 }
 
+const TOTAL = `coalesce(sum(total), 0)::text AS total, coalesce(sum(events_applied), 0)::text AS events_applied,
+  max(updated_at) AS updated_at`;
+/** The replica heartbeat, as a column beside a replica read's data: one statement, one snapshot. */
+const HEARTBEAT = "(SELECT beat FROM replica_heartbeat WHERE id = 1) AS heartbeat";
+
 /** The total: the sum over the partitions' rows (and the row carried over from before them). */
 export async function readTotal(pool: pg.Pool): Promise<TotalRow> {
-  const result = await pool.query<TotalRow>(
-    `SELECT coalesce(sum(total), 0)::text AS total, coalesce(sum(events_applied), 0)::text AS events_applied,
-            max(updated_at) AS updated_at
-       FROM partition_totals`,
-  );
+  const result = await pool.query<TotalRow>(`SELECT ${TOTAL} FROM partition_totals`);
   return result.rows[0] as TotalRow;
+}
+
+/** The total and the replica heartbeat the same standby shows with it (replica-lag.ts). */
+export async function readTotalAndHeartbeat(pool: pg.Pool): Promise<TotalRow & { heartbeat: bigint }> {
+  const result = await pool.query<TotalRow & { heartbeat: string }>(
+    `SELECT ${TOTAL}, ${HEARTBEAT} FROM partition_totals`,
+  );
+  const row = result.rows[0] as TotalRow & { heartbeat: string };
+  return { ...row, heartbeat: BigInt(row.heartbeat) };
 }
 
 /** Where a partition's consumption stands, as the database holds it. */
@@ -165,6 +175,21 @@ export async function findProcessed(pool: pg.Pool, eventId: string): Promise<Pro
     [eventId],
   );
   return result.rows[0];
+}
+
+/** findProcessed, and the replica heartbeat the same standby shows with it (replica-lag.ts). */
+export async function findProcessedAndHeartbeat(
+  pool: pg.Pool,
+  eventId: string,
+): Promise<{ row: ProcessedRow | undefined; heartbeat: bigint }> {
+  // Left-joined to one row, so the heartbeat comes back whether the event is there or not.
+  const result = await pool.query<Partial<ProcessedRow> & { heartbeat: string }>(
+    `SELECT ${HEARTBEAT}, p.event_id::text AS event_id, p.result, p.processed_at
+       FROM (SELECT 1) AS one LEFT JOIN processed_events p ON p.event_id = $1`,
+    [eventId],
+  );
+  const { heartbeat, ...processed } = result.rows[0] as Partial<ProcessedRow> & { heartbeat: string };
+  return { row: processed.event_id ? (processed as ProcessedRow) : undefined, heartbeat: BigInt(heartbeat) };
 }
 
 /** Bumps the replica heartbeat on the leader; returns the value written. */
