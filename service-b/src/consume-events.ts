@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { applyBatch } from "./domain/apply-batch.js";
 import type { IncomingMessage, SumEvent } from "./domain/sum-event.js";
+import { FailureStreak } from "./failure-streak.js";
 import type { ServiceMetrics } from "./metrics.js";
 import { applyEvents, lastAppliedOffset } from "./persistence/totals-store.js";
 import { describeGap, kafkaPipeline } from "./transport/kafka-consumer.js";
@@ -11,7 +12,7 @@ import { describeGap, kafkaPipeline } from "./transport/kafka-consumer.js";
 export interface EventConsumer {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Why events are not being consumed, or undefined while they are. */
+  /** Why events are not being consumed and applied, or undefined while they are. */
   whyNotConsuming(): string | undefined;
   /** Messages not yet consumed, per partition. */
   lag(): Promise<Map<number, number>>;
@@ -49,6 +50,8 @@ export function consumeEvents(deps: {
   const { config, leader, metrics, logger } = deps;
   /** Partitions stopped because records were deleted before they were applied: why, by partition. */
   const gaps = new Map<number, string>();
+  // How the apply path fares on the leader (its reads of stored offsets, its slices), for readiness.
+  const applying = new FailureStreak("applying events");
 
   const pipeline = kafkaPipeline({
     brokers: config.KAFKA_BROKERS,
@@ -68,8 +71,11 @@ export function consumeEvents(deps: {
     // The lag read from the group's offsets is at most this much older than the applied events.
     offsetCommitIntervalMs: 500,
     logger,
-    onApplyFailure: () => metrics.applyFailures.inc(),
-    lastAppliedOffset: (partition) => lastAppliedOffset(leader, config.KAFKA_TOPIC, partition),
+    onApplyFailure: (error) => {
+      metrics.applyFailures.inc();
+      applying.failed(error);
+    },
+    lastAppliedOffset: (partition) => applying.track(lastAppliedOffset(leader, config.KAFKA_TOPIC, partition)),
     onGap: (gap) => {
       gaps.set(gap.partition, describeGap(gap));
       metrics.partitionGap.set({ partition: String(gap.partition) }, 1);
@@ -81,6 +87,7 @@ export function consumeEvents(deps: {
   async function apply(messages: IncomingMessage[]): Promise<void> {
     const started = performance.now();
     const outcome = await applyBatch({ ledger: { apply: store }, deadLetters: pipeline.deadLetters }, messages);
+    applying.succeeded();
     const now = Date.now();
     metrics.consumed.inc(messages.length);
     metrics.applied.inc(outcome.applied.length);
@@ -120,7 +127,7 @@ export function consumeEvents(deps: {
       const refused = pipeline.refusedBatch();
       if (refused !== undefined) return refused;
       if (!pipeline.isJoined()) return "the consumer has not joined its group";
-      return undefined;
+      return applying.failing();
     },
     lag: () => pipeline.lag(),
     hasGap: (partition) => gaps.has(partition),

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import { readFailure } from "./persistence/read-failure.js";
-import { findProcessed, readTotal } from "./persistence/totals-store.js";
+import { findProcessed, readTotal, type TotalRow } from "./persistence/totals-store.js";
 import type { ReplicaLag } from "./replica-lag.js";
 import type { Consistency, EventView, TotalView } from "./transport/http.js";
 
@@ -24,17 +24,19 @@ function view(row: { total: string; events_applied: string; updated_at: Date | n
  */
 export function readModel(deps: {
   leader: pg.Pool;
+  /** The total, read from the leader. */
+  readLeaderTotal: () => Promise<TotalRow>;
   replica: pg.Pool;
   replicaLag: ReplicaLag;
   logger: Logger;
 }): ReadModel {
-  const { leader, replica, replicaLag, logger } = deps;
+  const { leader, readLeaderTotal, replica, replicaLag, logger } = deps;
   // The leader is the last resort of every read: its failure is the answer.
   const leaderFailure = (error: unknown): never => {
     throw readFailure(error);
   };
   const fromLeader = async (): Promise<TotalView> => {
-    const row = await readTotal(leader).catch(leaderFailure);
+    const row = await readLeaderTotal().catch(leaderFailure);
     return { ...view(row), source: "leader", replica_lag_seconds: null };
   };
   return {
