@@ -18,25 +18,19 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
-import type { Component } from "./components/component.js";
 import { ensureJars } from "./components/jvm.js";
 import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
 import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
 import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
-import { buildStack, outboxSlotState, type Stack } from "./stack.js";
+import { buildStack, componentState, outboxSlotState, type Stack, startComponents } from "./stack.js";
 
 const log = (line: string) => process.stdout.write(`==> ${line}\n`);
 
-async function state(component: Component): Promise<string> {
-  if (await component.isReady()) return "ready";
-  return (await component.isRunning()) ? "running, not ready" : "stopped";
-}
-
 async function printTable(stack: Stack): Promise<void> {
   const rows = await Promise.all(
-    stack.components.map(async (c) => ({ component: c.name, address: c.address, state: await state(c) })),
+    stack.components.map(async (c) => ({ component: c.name, address: c.address, state: await componentState(c) })),
   );
   const width = (key: keyof (typeof rows)[number]) => Math.max(key.length, ...rows.map((r) => r[key].length));
   const line = (r: Record<string, string>) =>
@@ -105,17 +99,7 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
     await run("pnpm", ["run", "build"], { cwd: REPO_ROOT });
   }
   await ensureJars(settings, log);
-  for (const component of stack.components) {
-    if (await component.isReady()) continue;
-    if (await component.isRunning()) {
-      log(`${component.name} is running but not ready: restarting it`);
-      await component.stop();
-    }
-    const t = Date.now();
-    log(`starting ${component.name}`);
-    await component.start();
-    log(`${component.name} ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  }
+  await startComponents(stack.components, log);
   await printTable(stack);
   const broken = await brokenEventStream(stack);
   if (broken) throw new Error(broken);

@@ -125,14 +125,17 @@ it("a port that is one end of a live connection, where nothing listens, stops th
   await requireFreePorts("service-a-2", [port], 5000);
 });
 
-it("a port someone else keeps past the grace stops the start, naming the component and the port", async () => {
+it("a port someone else keeps past the grace stops the start, naming the component, the port and its holder", async () => {
   const port = await freePort();
+  // Held by this very process: its pid and command line are known here.
   const stranger = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => stranger.listen(port, "127.0.0.1", resolve));
   try {
-    await expect(requireFreePorts("exporter", [port], 1000)).rejects.toThrow(
-      `exporter: port ${port} is already in use by another process`,
+    const refused = requireFreePorts("exporter", [port], 1000);
+    await expect(refused).rejects.toThrow(
+      `exporter: port ${port} is already in use by another process, pid ${process.pid} (${process.argv[0]}`,
     );
+    await expect(refused).rejects.toThrow(`; stop it (kill ${process.pid}) and start again`);
   } finally {
     stranger.close();
   }

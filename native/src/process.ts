@@ -5,6 +5,7 @@ import { connect, createServer } from "node:net";
 import { userInfo } from "node:os";
 import { promisify } from "node:util";
 import { sleep } from "@sum/test-support";
+import { portsHeld } from "./port-holders.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -173,7 +174,7 @@ export function portBindable(port: number): Promise<boolean> {
  */
 export const PORT_RELEASE_GRACE_MS = 15_000;
 
-/** Waits until each of `ports` can be listened on; a port still taken after the grace is named, and by what. */
+/** Waits until each of `ports` can be listened on; a port still taken after the grace is named, and by whom. */
 export async function requireFreePorts(
   component: string,
   ports: number[],
@@ -183,10 +184,11 @@ export async function requireFreePorts(
   for (const port of ports) {
     while ((await portInUse(port)) || !(await portBindable(port))) {
       if (Date.now() > deadline) {
+        const { held, stop } = portsHeld([port]);
         throw new StackError(
           component,
           (await portInUse(port))
-            ? `port ${port} is already in use by another process`
+            ? `${held}; ${stop} and start again`
             : `port ${port} is held by one end of a TCP connection (the kernel gives ports of its ephemeral range, ` +
                 `/proc/sys/net/ipv4/ip_local_port_range, to outgoing connections): choose a port below that range, ` +
                 `or reserve this one: sudo sysctl -w net.ipv4.ip_local_reserved_ports=${port}`,

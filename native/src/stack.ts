@@ -8,7 +8,8 @@ import { Nginx } from "./components/nginx.js";
 import { type NodeService, serviceAInstance, serviceB } from "./components/node-service.js";
 import { PostgresCluster } from "./components/postgres.js";
 import { Prometheus } from "./components/prometheus.js";
-import { run } from "./process.js";
+import { portsHeld } from "./port-holders.js";
+import { run, StackError } from "./process.js";
 import { REPO_ROOT, type Settings, serviceAPorts } from "./settings.js";
 
 /** The monitoring role (pg_monitor) postgres_exporter logs in as; on the leader it reaches the replica by replication. */
@@ -188,4 +189,43 @@ export function buildStack(settings: Settings, log: (line: string) => void): Sta
     connect,
     serviceA,
   };
+}
+
+/**
+ * A component's state as `make status` shows it. Ready only when the process answering is the one
+ * this runner started: another one on its port (say a Service B left running from before a `make
+ * clean`, connected to databases it never migrated) is no part of this stack, however it answers.
+ */
+export async function componentState(component: Component): Promise<string> {
+  const running = await component.isRunning();
+  if (await component.isReady()) {
+    return running ? "ready" : `answering, but not started by this runner: ${portsHeld(component.ports).held}`;
+  }
+  return running ? "running, not ready" : "stopped";
+}
+
+/**
+ * Starts each component that is not running and ready, in order; one running but not ready is
+ * restarted. A component's ports answering for a process it did not start stop the start (see
+ * componentState), naming that process.
+ */
+export async function startComponents(components: Component[], log: (line: string) => void): Promise<void> {
+  for (const component of components) {
+    if (await component.isRunning()) {
+      if (await component.isReady()) continue;
+      log(`${component.name} is running but not ready: restarting it`);
+      await component.stop();
+    } else if (await component.isReady()) {
+      const { held, stop } = portsHeld(component.ports);
+      throw new StackError(
+        component.name,
+        `${held}, which answers as ${component.name} but was not started by this runner (no pid file of ` +
+          `this run directory names it); ${stop} and start again`,
+      );
+    }
+    const t = Date.now();
+    log(`starting ${component.name}`);
+    await component.start();
+    log(`${component.name} ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
 }

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { applyBatch, type TooOld } from "./domain/apply-batch.js";
 import type { IncomingMessage, SumEvent } from "./domain/sum-event.js";
+import { FailureStreak } from "./failure-streak.js";
 import type { ServiceMetrics } from "./metrics.js";
 import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
 import { describeGap, describeLogReplacement, kafkaPipeline } from "./transport/kafka-consumer.js";
@@ -12,7 +13,7 @@ import { recordDigest } from "./transport/record-digest.js";
 export interface EventConsumer {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Why events are not being consumed, or undefined while they are. */
+  /** Why events are not being consumed and applied, or undefined while they are. */
   whyNotConsuming(): string | undefined;
   /** Messages not yet consumed, per partition. */
   lag(): Promise<Map<number, number>>;
@@ -57,6 +58,8 @@ export function consumeEvents(deps: {
   const tooOld = new Map<number, string>();
   /** Partitions consuming a replaced log's successor: the end offset it had when found, by partition. */
   const catchingUp = new Map<number, bigint>();
+  // How the apply path fares on the leader (its reads of stored positions, its slices), for readiness.
+  const applying = new FailureStreak("applying events");
 
   const pipeline = kafkaPipeline({
     brokers: config.KAFKA_BROKERS,
@@ -76,8 +79,11 @@ export function consumeEvents(deps: {
     // The lag read from the group's offsets is at most this much older than the applied events.
     offsetCommitIntervalMs: 500,
     logger,
-    onApplyFailure: () => metrics.applyFailures.inc(),
-    appliedPosition: (partition) => appliedPosition(leader, config.KAFKA_TOPIC, partition),
+    onApplyFailure: (error) => {
+      metrics.applyFailures.inc();
+      applying.failed(error);
+    },
+    appliedPosition: (partition) => applying.track(appliedPosition(leader, config.KAFKA_TOPIC, partition)),
     startAgainOnNewLog: (replaced) => startAgainOnNewLog(leader, { ...replaced, from: replaced.lastApplied }),
     onGap: (gap) => {
       gaps.set(gap.partition, describeGap(gap));
@@ -106,6 +112,7 @@ export function consumeEvents(deps: {
       { ledger: { apply: store }, deadLetters: pipeline.deadLetters, rememberedSince },
       messages,
     );
+    applying.succeeded();
     if (outcome.tooOld) {
       const why = describeTooOld(outcome.tooOld);
       tooOld.set(outcome.tooOld.message.partition, why);
@@ -166,7 +173,7 @@ export function consumeEvents(deps: {
       const refused = pipeline.refusedBatch();
       if (refused !== undefined) return refused;
       if (!pipeline.isJoined()) return "the consumer has not joined its group";
-      return undefined;
+      return applying.failing();
     },
     lag: () => pipeline.lag(),
     hasGap: (partition) => gaps.has(partition),

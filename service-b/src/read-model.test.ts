@@ -1,7 +1,7 @@
 import type pg from "pg";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { beatHeartbeat } from "./persistence/totals-store.js";
+import { beatHeartbeat, readTotal } from "./persistence/totals-store.js";
 import { readModel } from "./read-model.js";
 import { ReplicaLag } from "./replica-lag.js";
 
@@ -55,7 +55,13 @@ async function twoStandbysOneStopped() {
     5000,
     () => clock.now,
   );
-  const reads = readModel({ leader: leaderPool, replica: replicaPool, replicaLag, logger: pino({ level: "silent" }) });
+  const reads = readModel({
+    leader: leaderPool,
+    readLeaderTotal: () => readTotal(leaderPool),
+    replica: replicaPool,
+    replicaLag,
+    logger: pino({ level: "silent" }),
+  });
 
   await replicaLag.beat();
   standbys.a = copy(leader);

@@ -4,8 +4,8 @@ import { readFailure } from "./persistence/read-failure.js";
 import {
   findProcessed,
   findProcessedAndHeartbeat,
-  readTotal,
   readTotalAndHeartbeat,
+  type TotalRow,
 } from "./persistence/totals-store.js";
 import type { ReplicaLag } from "./replica-lag.js";
 import type { Consistency, EventView, TotalView } from "./transport/http.js";
@@ -31,17 +31,19 @@ function view(row: { total: string; events_applied: string; updated_at: Date | n
  */
 export function readModel(deps: {
   leader: pg.Pool;
+  /** The total, read from the leader. */
+  readLeaderTotal: () => Promise<TotalRow>;
   replica: pg.Pool;
   replicaLag: ReplicaLag;
   logger: Logger;
 }): ReadModel {
-  const { leader, replica, replicaLag, logger } = deps;
+  const { leader, readLeaderTotal, replica, replicaLag, logger } = deps;
   // The leader is the last resort of every read: its failure is the answer.
   const leaderFailure = (error: unknown): never => {
     throw readFailure(error);
   };
   const fromLeader = async (): Promise<TotalView> => {
-    const row = await readTotal(leader).catch(leaderFailure);
+    const row = await readLeaderTotal().catch(leaderFailure);
     return { ...view(row), source: "leader", replica_lag_seconds: null };
   };
   /** A replica's answer with its lag when that is within the bound; undefined when it is not, or unreadable. */

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { startBackgroundJobs } from "./background-jobs.js";
 import type { Config } from "./config.js";
 import { consumeEvents } from "./consume-events.js";
+import { FailureStreak } from "./failure-streak.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { beatHeartbeat, logReplacements, readTotal } from "./persistence/totals-store.js";
@@ -44,17 +45,20 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const leader = pool(config.LEADER_DATABASE_URL, config.DB_POOL_SIZE, 2000, logger);
   const replica = pool(config.REPLICA_DATABASE_URL, 2, 500, logger);
   const replicaLag = new ReplicaLag(() => beatHeartbeat(leader), config.REPLICA_MAX_LAG_MS);
-  metrics.readTotalFrom(async () => (await readTotal(leader)).total);
+  // Each read of the total from the leader (a client's, a scrape's, the readiness probe's) counts.
+  const totalReads = new FailureStreak("reading the total");
+  const readLeaderTotal = () => totalReads.track(readTotal(leader));
+  metrics.readTotalFrom(async () => (await readLeaderTotal()).total);
   metrics.readLogReplacementsFrom(() => logReplacements(leader, config.KAFKA_TOPIC));
   const consumer = consumeEvents({ config, leader, metrics, logger });
-  const reads = readModel({ leader, replica, replicaLag, logger });
+  const reads = readModel({ leader, readLeaderTotal, replica, replicaLag, logger });
 
-  const whyNotReady = async () =>
-    consumer.whyNotConsuming() ??
-    leader.query("SELECT 1").then(
-      () => undefined,
-      () => "the leader is unreachable",
-    );
+  // The probe reads the total itself, not SELECT 1 (which a database never migrated answers too),
+  // so readiness follows the reads, and comes back after a failure, even while no client reads.
+  const whyNotReady = async () => {
+    await readLeaderTotal().catch(() => undefined);
+    return consumer.whyNotConsuming() ?? totalReads.failing();
+  };
 
   const http = buildHttpServer({
     readTotal: reads.readTotal,

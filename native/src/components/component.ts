@@ -3,6 +3,8 @@ export interface Component {
   name: string;
   address: string;
   logFile: string;
+  /** Every port it listens on: free before it starts, and whose holder a refusal names. */
+  ports: number[];
   /** Its process exists. */
   isRunning(): Promise<boolean>;
   /** It answers its health check. */

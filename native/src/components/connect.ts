@@ -27,6 +27,7 @@ export class KafkaConnect implements Component {
   readonly name = "kafka-connect";
   readonly address: string;
   readonly logFile: string;
+  readonly ports: number[];
   private readonly pidFile: string;
   private readonly base: string;
 
@@ -39,6 +40,7 @@ export class KafkaConnect implements Component {
     this.base = this.address;
     this.logFile = p.log("kafka-connect");
     this.pidFile = p.pid("kafka-connect");
+    this.ports = [settings.CONNECT_PORT, settings.CONNECT_METRICS_PORT];
   }
 
   async isRunning(): Promise<boolean> {
@@ -55,7 +57,7 @@ export class KafkaConnect implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, [this.settings.CONNECT_PORT, this.settings.CONNECT_METRICS_PORT]);
+    await requireFreePorts(this.name, this.ports);
     await ensureJars(this.settings, this.log);
     const p = paths(this.settings);
     const config = join(p.config, "connect-distributed.properties");

@@ -6,18 +6,20 @@ import type { Component } from "./component.js";
 export class Exporter implements Component {
   readonly address: string;
   readonly logFile: string;
+  readonly ports: number[];
   private readonly pidFile: string;
 
   constructor(
     settings: Settings,
     readonly name: string,
-    private readonly port: number,
+    port: number,
     private readonly command: string,
     private readonly args: string[],
     private readonly env: Record<string, string> = {},
   ) {
     const p = paths(settings);
     this.address = `http://127.0.0.1:${port}/metrics`;
+    this.ports = [port];
     this.logFile = p.log(name);
     this.pidFile = p.pid(name);
   }
@@ -31,7 +33,7 @@ export class Exporter implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, [this.port]);
+    await requireFreePorts(this.name, this.ports);
     await startDaemon({
       command: this.command,
       args: this.args,

@@ -63,6 +63,7 @@ export class KafkaBroker implements Component {
   readonly name = "kafka";
   readonly address: string;
   readonly logFile: string;
+  readonly ports: number[];
   private readonly pidFile: string;
   private readonly dataDir: string;
 
@@ -75,6 +76,7 @@ export class KafkaBroker implements Component {
     this.logFile = p.log("kafka");
     this.pidFile = p.pid("kafka");
     this.dataDir = p.data("kafka");
+    this.ports = [settings.KAFKA_PORT, settings.KAFKA_CONTROLLER_PORT, settings.KAFKA_METRICS_PORT];
   }
 
   async isRunning(): Promise<boolean> {
@@ -95,11 +97,7 @@ export class KafkaBroker implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, [
-      this.settings.KAFKA_PORT,
-      this.settings.KAFKA_CONTROLLER_PORT,
-      this.settings.KAFKA_METRICS_PORT,
-    ]);
+    await requireFreePorts(this.name, this.ports);
     await ensureJars(this.settings, this.log);
     const p = paths(this.settings);
     const config = join(p.config, "kafka-server.properties");

@@ -24,6 +24,7 @@ export class Nginx implements Component {
   readonly name = "nginx";
   readonly address: string;
   readonly logFile: string;
+  readonly ports: number[];
   private readonly pidFile: string;
 
   constructor(private readonly settings: Settings) {
@@ -31,6 +32,7 @@ export class Nginx implements Component {
     this.address = `http://127.0.0.1:${settings.NGINX_HTTP_PORT} , grpc 127.0.0.1:${settings.NGINX_GRPC_PORT}`;
     this.logFile = join(p.logs, "nginx", "error.log");
     this.pidFile = p.pid("nginx");
+    this.ports = [settings.NGINX_HTTP_PORT, settings.NGINX_GRPC_PORT, settings.NGINX_STATUS_PORT];
   }
 
   async isRunning(): Promise<boolean> {
@@ -68,11 +70,7 @@ export class Nginx implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, [
-      this.settings.NGINX_HTTP_PORT,
-      this.settings.NGINX_GRPC_PORT,
-      this.settings.NGINX_STATUS_PORT,
-    ]);
+    await requireFreePorts(this.name, this.ports);
     const { config, tempDir } = await this.writeConfig();
     await run(NGINX, ["-t", "-q", "-p", tempDir, "-c", config]).catch((error: Error) => {
       throw new StackError(this.name, `invalid configuration: ${error.message}`, this.logFile);

@@ -8,7 +8,6 @@ export interface NodeServiceOptions {
   /** The built entry point, relative to the repository root. */
   entry: string;
   httpPort: number;
-  /** Every port it listens on, checked free before it starts. */
   ports: number[];
   address: string;
   /** Its settings and wiring, over the runner's own environment. */
@@ -20,6 +19,7 @@ export class NodeService implements Component {
   readonly name: string;
   readonly address: string;
   readonly logFile: string;
+  readonly ports: number[];
   private readonly pidFile: string;
 
   constructor(
@@ -29,6 +29,7 @@ export class NodeService implements Component {
     const p = paths(settings);
     this.name = options.name;
     this.address = options.address;
+    this.ports = options.ports;
     this.logFile = p.log(this.name);
     this.pidFile = p.pid(this.name);
   }
@@ -42,7 +43,7 @@ export class NodeService implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.options.ports);
+    await requireFreePorts(this.name, this.ports);
     await startDaemon({
       command: process.execPath,
       args: [join(REPO_ROOT, this.options.entry)],

@@ -23,6 +23,7 @@ interface ClusterOptions {
 export class PostgresCluster extends PostgresServer implements Component {
   readonly name: string;
   readonly address: string;
+  readonly ports: number[];
 
   constructor(private readonly cluster: ClusterOptions) {
     const p = paths(cluster.settings);
@@ -35,6 +36,7 @@ export class PostgresCluster extends PostgresServer implements Component {
     });
     this.name = cluster.name;
     this.address = `127.0.0.1:${cluster.port}`;
+    this.ports = [cluster.port];
   }
 
   /** Its postgresql.conf lines beyond port and listen address. */
@@ -48,7 +50,7 @@ export class PostgresCluster extends PostgresServer implements Component {
   }
 
   override async start(): Promise<void> {
-    await requireFreePorts(this.name, [this.port]);
+    await requireFreePorts(this.name, this.ports);
     if (!this.exists()) {
       const create = this.cluster.create?.(this) ?? this.initdb(this.config, { durable: true });
       await create.catch((error: Error) => {

@@ -19,6 +19,7 @@ export class Prometheus implements Component {
   readonly name = "prometheus";
   readonly address: string;
   readonly logFile: string;
+  readonly ports: number[];
   private readonly pidFile: string;
 
   constructor(private readonly settings: Settings) {
@@ -26,6 +27,7 @@ export class Prometheus implements Component {
     this.address = `http://127.0.0.1:${settings.PROMETHEUS_PORT}`;
     this.logFile = p.log("prometheus");
     this.pidFile = p.pid("prometheus");
+    this.ports = [settings.PROMETHEUS_PORT];
   }
 
   async isRunning(): Promise<boolean> {
@@ -37,7 +39,7 @@ export class Prometheus implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, [this.settings.PROMETHEUS_PORT]);
+    await requireFreePorts(this.name, this.ports);
     const p = paths(this.settings);
     const config = join(p.config, "prometheus.yml");
     await writeFile(
