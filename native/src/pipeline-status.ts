@@ -30,6 +30,12 @@ const QUERIES: Array<{ label: string; query: string; unit: (value: number) => st
     unit: (v) => (v === 0 ? "none" : `${v}: records deleted before they were applied (Service B's /readyz says which)`),
   },
   {
+    label: "partitions stopped at an old event",
+    query: "count(max by (partition) (service_b_partition_too_old_event) == 1) or vector(0)",
+    unit: (v) =>
+      v === 0 ? "none" : `${v}: an event older than PROCESSED_RETENTION_DAYS (Service B's /readyz says which)`,
+  },
+  {
     label: "Kafka logs replaced (24 h)",
     query: "count(time() - max by (partition) (service_b_log_replaced_timestamp_seconds > 0) < 86400) or vector(0)",
     unit: (v) =>
