@@ -210,6 +210,8 @@ describe("the DMA Grafana dashboard (grafana/dashboards/dma.json)", () => {
         "service_b_replica_lag_seconds",
         "service_b_replica_up",
         "service_b_partition_gap",
+        "service_b_partition_too_old_event",
+        "service_b_log_replaced_timestamp_seconds",
       ],
       from: /^service_b_/,
     },
