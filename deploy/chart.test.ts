@@ -412,8 +412,13 @@ describe("parity with the native and Compose stacks", () => {
       expect(read("docker-compose/docker-compose.yml")).toContain("../postgres/sql:/sql:ro");
       const needed = new Set([...sql.matchAll(/:'(\w+)'/g)].map((match) => match[1]));
       const c = (job.spec.template.spec.containers as Container[]).find((x) => x.command?.join(" ").includes(key));
-      const passed = new Set([...(c?.command?.join(" ") ?? "").matchAll(/-v ([a-z_]+)=/g)].map((match) => match[1]));
+      const command = c?.command?.join(" ") ?? "";
+      const passed = new Set([...command.matchAll(/\\getenv ([a-z_]+) ([A-Z_]+)/g)].map((match) => match[1]));
       expect(passed).toEqual(needed);
+      // On psql's standard input, from the environment: never a password on a command line (/proc/*/cmdline).
+      expect(command).not.toMatch(/-v [a-z_]+=/);
+      expect(command).not.toMatch(/\$\{?[A-Z_]*PASSWORD/);
+      expect(command).toMatch(/\| psql /);
     }
     // The roles the services and Connect log in as are the ones the SQL creates.
     const roles = new Set(
