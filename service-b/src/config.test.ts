@@ -22,6 +22,9 @@ it("the database URLs are all Service B needs; everything else has its default",
     FETCH_MAX_WAIT_MS: 50,
     APPLY_SLICE_SIZE: 2000,
     MAX_DECOMPRESSED_BATCH_BYTES: 32 * 1024 * 1024,
+    MAX_BATCH_RECORDS: 100_000,
+    FETCH_MAX_BYTES: 1024 * 1024,
+    FETCH_MAX_PARTITION_BYTES: 256 * 1024,
   });
   expect(configFrom({ ...urls, KAFKA_BROKERS: "a:9092, b:9092" }).KAFKA_BROKERS).toEqual(["a:9092", "b:9092"]);
 });

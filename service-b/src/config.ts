@@ -49,6 +49,16 @@ export const settingsSchema = z.object({
     // adds at low load cost little, and under load FETCH_MIN_BYTES fills first.
     .default(50)
     .describe("The longest a Kafka fetch waits for its bytes: the most it adds to an event's end-to-end latency."),
+  // kafkajs decodes a whole fetch before Service B sees any of it, and an uncompressed record takes
+  // up to 46 times its bytes once decoded (an empty one: 9 bytes, 410 of heap): kafkajs's default,
+  // 10 MiB, could take 480 MB. 1 MiB is still a few thousand of the outbox's events a fetch.
+  FETCH_MAX_BYTES: positive
+    .default(1_048_576)
+    .describe("The most bytes a Kafka fetch brings, all partitions together; decoded at once, up to 46 times as many."),
+  // A quarter of a fetch: a partition far behind leaves room for others, applied beside it.
+  FETCH_MAX_PARTITION_BYTES: positive
+    .default(262_144)
+    .describe("The most bytes a Kafka fetch brings of one partition, so that others share the fetch."),
   // Kafka's largest batch is 1 MiB by default (max.message.bytes), and the outbox's JSON shrinks to a
   // fifth or less: 32 MiB leaves room for larger batches and still keeps a few in memory at once. A
   // zstd batch also needs its window, which the decoder allocates first: 2 MiB at Kafka's default
@@ -57,7 +67,15 @@ export const settingsSchema = z.object({
     .min(8_388_608, "must be at least 8388608 (8 MiB): a zstd batch's window alone is up to 8 MiB at levels up to 19")
     .default(33_554_432)
     .describe(
-      "The most bytes a compressed Kafka batch may expand to; a larger one is refused, loudly, rather than exhaust memory.",
+      "The most bytes a compressed Kafka batch, and a fetch's together, may expand to; a larger batch is refused, loudly.",
+    ),
+  // Each record and each of its headers is an object once decoded, up to 410 bytes, however few bytes
+  // it takes compressed: 400,000 empty records gzip to 559 KB. An outbox event is a record with three
+  // headers, and Connect's batches (16 KiB) hold hundreds; 100,000 decode to at most 41 MB.
+  MAX_BATCH_RECORDS: positive
+    .default(100_000)
+    .describe(
+      "The most records and record headers a compressed Kafka batch, and a fetch's together, may hold; a larger batch is refused, loudly.",
     ),
   APPLY_SLICE_SIZE: positive
     .max(10_000)

@@ -31,10 +31,13 @@ type ConsumeConfig = Pick<
   | "KAFKA_SESSION_TIMEOUT_MS"
   | "FETCH_MIN_BYTES"
   | "FETCH_MAX_WAIT_MS"
+  | "FETCH_MAX_BYTES"
+  | "FETCH_MAX_PARTITION_BYTES"
   | "KAFKA_TOPIC"
   | "KAFKA_DLQ_TOPIC"
   | "APPLY_SLICE_SIZE"
   | "MAX_DECOMPRESSED_BATCH_BYTES"
+  | "MAX_BATCH_RECORDS"
   | "DB_POOL_SIZE"
   | "RETRY_MAX_BACKOFF_MS"
   | "PROCESSED_RETENTION_DAYS"
@@ -68,10 +71,12 @@ export function consumeEvents(deps: {
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     fetchMinBytes: config.FETCH_MIN_BYTES,
     fetchMaxWaitMs: config.FETCH_MAX_WAIT_MS,
+    fetchMaxBytes: config.FETCH_MAX_BYTES,
+    fetchMaxPartitionBytes: config.FETCH_MAX_PARTITION_BYTES,
     topic: config.KAFKA_TOPIC,
     dlqTopic: config.KAFKA_DLQ_TOPIC,
     sliceSize: config.APPLY_SLICE_SIZE,
-    maxBatchBytes: config.MAX_DECOMPRESSED_BATCH_BYTES,
+    decodeLimits: { maxBytes: config.MAX_DECOMPRESSED_BATCH_BYTES, maxRecords: config.MAX_BATCH_RECORDS },
     // Each partition has its own row (totals-store.ts), so slices of different partitions commit side
     // by side; one connection stays free for reads, pruning and the lag probes.
     applyConcurrency: Math.max(1, config.DB_POOL_SIZE - 1),

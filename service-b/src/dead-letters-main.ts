@@ -1,5 +1,6 @@
 /**
- * The dead-letter topic, for an operator (KAFKA_BROKERS, KAFKA_DLQ_TOPIC and MAX_DECOMPRESSED_BATCH_BYTES as for Service B):
+ * The dead-letter topic, for an operator (KAFKA_BROKERS, KAFKA_DLQ_TOPIC, MAX_DECOMPRESSED_BATCH_BYTES and
+ * MAX_BATCH_RECORDS as for Service B):
  *   node dist/src/dead-letters-main.js list                  one JSON object a line per dead letter
  *   node dist/src/dead-letters-main.js replay 3:1200 4:17    the originals of these (source partition:offset)
  *   node dist/src/dead-letters-main.js replay all            ... of every dead letter
@@ -33,10 +34,11 @@ if (command !== "list" && !(command === "replay" && selectors.length > 0)) {
   process.stderr.write("usage: dead-letters-main list | replay all | replay <partition>:<offset>...\n");
   process.exit(2);
 }
-// The same limit as Service B's, from the same variable.
-readEveryKafkaCompression(
-  settingsSchema.shape.MAX_DECOMPRESSED_BATCH_BYTES.parse(process.env.MAX_DECOMPRESSED_BATCH_BYTES),
-);
+// The same limits as Service B's, from the same variables.
+readEveryKafkaCompression({
+  maxBytes: settingsSchema.shape.MAX_DECOMPRESSED_BATCH_BYTES.parse(process.env.MAX_DECOMPRESSED_BATCH_BYTES),
+  maxRecords: settingsSchema.shape.MAX_BATCH_RECORDS.parse(process.env.MAX_BATCH_RECORDS),
+});
 const kafka = new Kafka({ clientId: "dead-letters", brokers, logLevel: logLevel.WARN });
 try {
   const letters = await readDeadLetters(kafka, topic);

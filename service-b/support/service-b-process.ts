@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, sleep, type TemporaryPostgres } from "@sum/test-support";
 
@@ -63,12 +64,23 @@ export class ServiceBProcess {
     return service;
   }
 
+  /** Whether the process has ended, on its own or by a signal (a V8 heap overflow aborts it). */
+  hasEnded(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** The most memory the process has held at once: its peak resident set (VmHWM), in bytes. */
+  peakRss(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, "utf8");
+    return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024;
+  }
+
   kill9(): void {
     this.child.kill("SIGKILL");
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.hasEnded()) return;
     const exited = new Promise((resolve) => this.child.once("exit", resolve));
     this.child.kill("SIGTERM");
     await exited;

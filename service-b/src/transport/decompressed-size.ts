@@ -3,16 +3,28 @@
 // take all of Service B's memory. Each bound is at least the real size, so a batch under the limit
 // is never refused; a batch whose framing cannot be read is refused too.
 
-/** A batch that would decompress past the limit, or whose framing says nothing trustworthy. */
+/**
+ * A batch past a limit: one that would decompress past MAX_DECOMPRESSED_BATCH_BYTES (or whose framing
+ * says nothing trustworthy), or that holds more records than MAX_BATCH_RECORDS.
+ */
 export class BatchTooLargeError extends Error {
-  constructor(codec: string, bound: number | string, limit: number) {
+  /** `excess` says what the batch holds, `limit` the setting it is past, with its value. */
+  constructor(codec: string, excess: string, limit: string) {
     super(
-      `a ${codec} record batch would decompress to ${bound} bytes, more than the ${limit} ` +
-        "MAX_DECOMPRESSED_BATCH_BYTES allows: refused, so that one batch cannot take all memory; the partitions " +
-        "fetched with it wait until the limit is raised or the records are deleted",
+      `a ${codec} record batch ${excess}, more than the ${limit} allows: refused, so that one batch cannot take ` +
+        "all memory; the partitions fetched with it wait until the limit is raised or the records are deleted",
     );
     this.name = "BatchTooLargeError";
   }
+}
+
+/** A batch that would decompress to `bound` bytes, past `maxBytes`. */
+export function decompressesPast(codec: string, bound: number | string, maxBytes: number): BatchTooLargeError {
+  return new BatchTooLargeError(
+    codec,
+    `would decompress to ${bound} bytes`,
+    `${maxBytes} MAX_DECOMPRESSED_BATCH_BYTES`,
+  );
 }
 
 const LZ4_MAGIC = 0x184d2204;

@@ -1,9 +1,17 @@
+import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import { compressFrameSync } from "lz4-napi";
 import { compress } from "snappyjs";
 import { describe, expect, it } from "vitest";
+import { emptyRecords, gzipBatch } from "../../support/record-batches.js";
 import { BatchTooLargeError } from "./decompressed-size.js";
-import { decompressGzip, decompressLz4, decompressSnappy, decompressZstd } from "./kafka-codecs.js";
+import {
+  decompressGzip,
+  decompressLz4,
+  decompressSnappy,
+  decompressZstd,
+  readEveryKafkaCompression,
+} from "./kafka-codecs.js";
 
 const MiB = 1024 * 1024;
 
@@ -94,5 +102,76 @@ describe("no compressed batch decompresses past the limit, whatever its codec", 
     expect(decompressSnappy(xerial(text, 32 * 1024), MiB)).toEqual(text);
     expect(await decompressLz4(compressFrameSync(text), MiB)).toEqual(text);
     expect(decompressZstd(zstdRunFrame(4), MiB)).toEqual(Buffer.alloc(4 * 128 * 1024, 0x61));
+  });
+});
+
+// kafkajs's own decoding of one partition's batches in a fetch response, which calls the codecs.
+const require = createRequire(import.meta.url);
+const decodeMessages: (
+  decoder: unknown,
+) => Promise<unknown[]> = require("kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js");
+const Decoder: new (buffer: Buffer) => unknown = require("kafkajs/src/protocol/decoder.js");
+
+/** The records kafkajs decodes from a fetch response holding `batches`, in a buffer of its own as each response is. */
+async function decodeFetch(...batches: Buffer[]): Promise<number> {
+  const size = batches.reduce((sum, batch) => sum + batch.length, 0);
+  const response = Buffer.alloc(4 + size);
+  response.writeInt32BE(size);
+  Buffer.concat(batches).copy(response, 4);
+  return (await decodeMessages(new Decoder(response))).length;
+}
+
+const emptyRecordsBatch = (count: number, headersPerRecord = 0) =>
+  gzipBatch(emptyRecords(count, headersPerRecord), count);
+
+async function refusal(decoding: Promise<unknown>): Promise<Error> {
+  const error = await decoding.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(error).toBeInstanceOf(BatchTooLargeError);
+  return error as Error;
+}
+
+describe("a fetch decodes compressed batches only within MAX_BATCH_RECORDS and MAX_DECOMPRESSED_BATCH_BYTES", () => {
+  const limits = { maxBytes: 32 * MiB, maxRecords: 100_000 };
+
+  it("a gzip batch of 400,000 empty records (559 KB) is refused by its count before kafkajs decodes one", async () => {
+    readEveryKafkaCompression(limits);
+    const batch = emptyRecordsBatch(400_000);
+    expect(batch.length).toBeLessThan(600_000);
+    expect((await refusal(decodeFetch(batch))).message).toMatch(
+      /^a gzip record batch holds 400000 records and record headers, more than the 100000 MAX_BATCH_RECORDS allows: refused/,
+    );
+  });
+
+  it("each header counts as a record: 500 records of 200 headers each are refused", async () => {
+    readEveryKafkaCompression(limits);
+    expect((await refusal(decodeFetch(emptyRecordsBatch(500, 200)))).message).toMatch(
+      /holds 100500 records and record headers, more than the 100000 MAX_BATCH_RECORDS/,
+    );
+  });
+
+  it("batches within the records limit alone but past it together: those past it wait for the next fetch, which starts with them", async () => {
+    readEveryKafkaCompression(limits);
+    const batches = [emptyRecordsBatch(60_000), emptyRecordsBatch(60_000), emptyRecordsBatch(60_000)];
+    expect(await decodeFetch(...batches)).toBe(60_000);
+    expect(await decodeFetch(...batches.slice(1))).toBe(60_000);
+    expect(await decodeFetch(...batches.slice(2))).toBe(60_000);
+  });
+
+  it("batches within the bytes limit alone but past it together: those past it wait for the next fetch", async () => {
+    // 100,000 empty records are about 890 KB decompressed.
+    readEveryKafkaCompression({ maxBytes: 1_200_000, maxRecords: 1_000_000 });
+    const batches = [emptyRecordsBatch(100_000), emptyRecordsBatch(100_000)];
+    expect(await decodeFetch(...batches)).toBe(100_000);
+    expect(await decodeFetch(...batches.slice(1))).toBe(100_000);
+  });
+
+  it("a batch past the limits after others waits for the next fetch, where it comes first and is refused", async () => {
+    readEveryKafkaCompression(limits);
+    const past = emptyRecordsBatch(400_000);
+    expect(await decodeFetch(emptyRecordsBatch(1000), past)).toBe(1000);
+    await refusal(decodeFetch(past));
   });
 });

@@ -4,16 +4,26 @@ import { decompress as zstdDecompress } from "fzstd";
 import kafkajs from "kafkajs";
 import { decompressFrame as lz4DecompressFrame } from "lz4-napi";
 import { uncompress as snappyUncompress } from "snappyjs";
-import { BatchTooLargeError, lz4DecompressedBound, zstdDecompressedBound } from "./decompressed-size.js";
+import {
+  BatchTooLargeError,
+  decompressesPast,
+  lz4DecompressedBound,
+  zstdDecompressedBound,
+} from "./decompressed-size.js";
+import { countRecordsAndHeaders } from "./record-count.js";
 
 // kafkajs reads gzip batches itself and refuses the other codecs Kafka has. A topic holds them once its
 // producer compresses (Connect's producer.override.compression.type) or the topic's compression.type
 // makes the broker recompress: without these, the consumer stops at the first such batch. Service B
 // only reads them; what it writes (dead letters) goes uncompressed. No batch may decompress past a
-// limit (decompressed-size.ts), gzip's included, which kafkajs would expand without one.
+// limit (decompressed-size.ts), gzip's included, which kafkajs would expand without one, nor hold
+// more records than another (record-count.ts); nor may all of a fetch's batches together.
 
 // Not among the names Node finds in kafkajs' CommonJS exports: read from the whole module.
-const { CompressionCodecs, CompressionTypes } = kafkajs;
+const { CompressionCodecs, CompressionTypes, KafkaJSPartialMessageError } = kafkajs;
+
+// Typed as taking no arguments, but it takes its message as every kafkajs error does.
+const PartialMessageError = KafkaJSPartialMessageError as unknown as new (message: string) => Error;
 
 const unzipAsync = promisify(unzip);
 
@@ -30,7 +40,7 @@ export function decompressSnappy(batch: Buffer, maxBytes: number): Buffer {
     try {
       return Buffer.from(snappyUncompress(compressed, room));
     } catch (error) {
-      if (/too big/.test((error as Error).message)) throw new BatchTooLargeError("snappy", `over ${room}`, maxBytes);
+      if (/too big/.test((error as Error).message)) throw decompressesPast("snappy", `over ${room}`, maxBytes);
       throw error;
     }
   };
@@ -58,7 +68,7 @@ export async function decompressGzip(batch: Buffer, maxBytes: number): Promise<B
     return await unzipAsync(batch, { maxOutputLength: maxBytes });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
-      throw new BatchTooLargeError("gzip", `over ${maxBytes}`, maxBytes);
+      throw decompressesPast("gzip", `over ${maxBytes}`, maxBytes);
     throw error;
   }
 }
@@ -66,7 +76,7 @@ export async function decompressGzip(batch: Buffer, maxBytes: number): Promise<B
 export async function decompressLz4(batch: Buffer, maxBytes: number): Promise<Buffer> {
   const bound = lz4DecompressedBound(batch);
   if (bound > maxBytes)
-    throw new BatchTooLargeError("lz4", bound === Infinity ? "an unknown number of" : `up to ${bound}`, maxBytes);
+    throw decompressesPast("lz4", bound === Infinity ? "an unknown number of" : `up to ${bound}`, maxBytes);
   return lz4DecompressFrame(batch);
 }
 
@@ -74,13 +84,62 @@ export function decompressZstd(batch: Buffer, maxBytes: number): Buffer {
   const { bound, window } = zstdDecompressedBound(batch);
   const most = Math.max(bound, window);
   if (most > maxBytes)
-    throw new BatchTooLargeError("zstd", most === Infinity ? "an unknown number of" : `up to ${most}`, maxBytes);
+    throw decompressesPast("zstd", most === Infinity ? "an unknown number of" : `up to ${most}`, maxBytes);
   return Buffer.from(zstdDecompress(batch));
 }
 
-function readOnly(decompress: (batch: Buffer) => Buffer | Promise<Buffer>) {
+/** The most one fetch may decode from compressed batches; a batch past either alone is refused. */
+export interface DecodeLimits {
+  /** Bytes decompressed (MAX_DECOMPRESSED_BATCH_BYTES). */
+  maxBytes: number;
+  /** Records and record headers (MAX_BATCH_RECORDS). */
+  maxRecords: number;
+}
+
+/**
+ * What each fetch response's compressed batches have decompressed to so far, by the response's memory:
+ * kafkajs decodes all of a response (every partition's batches) before the consumer sees any, handing
+ * each codec a view of the response's own buffer. (A response of under 4 KiB may sit in Node's shared
+ * buffer pool beside another: their batches then share limits, stricter, never looser.)
+ */
+const decodedByFetch = new WeakMap<ArrayBufferLike, { bytes: number; records: number }>();
+
+/**
+ * The codec, within the fetch's limits. Its first compressed batch is refused past them; a later one
+ * past what is left waits for the next fetch, where it comes first: kafkajs takes a partial-message
+ * error for a batch cut off at the end of the fetch, keeps what it decoded before, and fetches again
+ * from there.
+ */
+function readWithinLimits(
+  codec: string,
+  decompress: (batch: Buffer, maxBytes: number) => Buffer | Promise<Buffer>,
+  { maxBytes, maxRecords }: DecodeLimits,
+) {
+  const waitForNextFetch = () => new PartialMessageError("the fetch's decoding limits are reached: the rest waits");
   return () => ({
-    decompress: async (batch: Buffer) => decompress(batch),
+    decompress: async (batch: Buffer) => {
+      // What the fetch's earlier compressed batches took; none before its first.
+      const earlier = decodedByFetch.get(batch.buffer);
+      const spent = earlier ?? { bytes: 0, records: 0 };
+      let records: Buffer;
+      try {
+        records = await decompress(batch, maxBytes - spent.bytes);
+      } catch (error) {
+        if (error instanceof BatchTooLargeError && earlier) throw waitForNextFetch();
+        throw error;
+      }
+      const count = countRecordsAndHeaders(records);
+      if (count > maxRecords - spent.records) {
+        if (earlier) throw waitForNextFetch();
+        throw new BatchTooLargeError(
+          codec,
+          `holds ${count} records and record headers`,
+          `${maxRecords} MAX_BATCH_RECORDS`,
+        );
+      }
+      decodedByFetch.set(batch.buffer, { bytes: spent.bytes + records.length, records: spent.records + count });
+      return records;
+    },
     compress: async () => {
       throw new Error("Service B writes uncompressed batches only");
     },
@@ -89,11 +148,11 @@ function readOnly(decompress: (batch: Buffer) => Buffer | Promise<Buffer>) {
 
 /**
  * Lets every kafkajs client in this process read batches compressed with gzip, snappy, lz4 or zstd,
- * none of them past `maxBatchBytes` once decompressed.
+ * a fetch's within `limits`.
  */
-export function readEveryKafkaCompression(maxBatchBytes: number): void {
-  CompressionCodecs[CompressionTypes.GZIP] = readOnly((batch) => decompressGzip(batch, maxBatchBytes));
-  CompressionCodecs[CompressionTypes.Snappy] = readOnly((batch) => decompressSnappy(batch, maxBatchBytes));
-  CompressionCodecs[CompressionTypes.LZ4] = readOnly((batch) => decompressLz4(batch, maxBatchBytes));
-  CompressionCodecs[CompressionTypes.ZSTD] = readOnly((batch) => decompressZstd(batch, maxBatchBytes));
+export function readEveryKafkaCompression(limits: DecodeLimits): void {
+  CompressionCodecs[CompressionTypes.GZIP] = readWithinLimits("gzip", decompressGzip, limits);
+  CompressionCodecs[CompressionTypes.Snappy] = readWithinLimits("snappy", decompressSnappy, limits);
+  CompressionCodecs[CompressionTypes.LZ4] = readWithinLimits("lz4", decompressLz4, limits);
+  CompressionCodecs[CompressionTypes.ZSTD] = readWithinLimits("zstd", decompressZstd, limits);
 }

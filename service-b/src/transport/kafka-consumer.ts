@@ -7,7 +7,7 @@ import type { IncomingMessage } from "../domain/sum-event.js";
 import type { AppliedPosition } from "../persistence/totals-store.js";
 import { kafkaDeadLetters } from "./dead-letter-producer.js";
 import { BatchTooLargeError } from "./decompressed-size.js";
-import { readEveryKafkaCompression } from "./kafka-codecs.js";
+import { type DecodeLimits, readEveryKafkaCompression } from "./kafka-codecs.js";
 import { OffsetCommits } from "./offset-commits.js";
 import { persistently } from "./persistently.js";
 import { recordDigest } from "./record-digest.js";
@@ -19,11 +19,14 @@ export interface ConsumerDeps {
   sessionTimeoutMs: number;
   fetchMinBytes: number;
   fetchMaxWaitMs: number;
+  /** The most bytes a fetch brings, and of one partition. */
+  fetchMaxBytes: number;
+  fetchMaxPartitionBytes: number;
   topic: string;
   dlqTopic: string;
   sliceSize: number;
-  /** The most bytes a compressed batch may decompress to. */
-  maxBatchBytes: number;
+  /** The most a compressed batch, and a fetch's together, may decompress to. */
+  decodeLimits: DecodeLimits;
   /** Partitions applied at the same time, each on a leader connection of its own. */
   applyConcurrency: number;
   maxBackoffMs: number;
@@ -128,7 +131,7 @@ export interface KafkaPipeline {
  * its new owner to apply.
  */
 export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
-  readEveryKafkaCompression(deps.maxBatchBytes);
+  readEveryKafkaCompression(deps.decodeLimits);
   const kafka = new Kafka({
     clientId: deps.clientId,
     brokers: deps.brokers,
@@ -146,6 +149,8 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
     heartbeatInterval: Math.min(3000, Math.floor(deps.sessionTimeoutMs / 3)),
     minBytes: deps.fetchMinBytes,
     maxWaitTimeInMs: deps.fetchMaxWaitMs,
+    maxBytes: deps.fetchMaxBytes,
+    maxBytesPerPartition: deps.fetchMaxPartitionBytes,
   });
   const producer = kafka.producer({
     idempotent: true,
