@@ -211,14 +211,15 @@ describe("A replaced Kafka log is consumed from its start, never skipped by offs
           "the new log's events applied",
           async () => (await second.total()).events_applied >= applied.events_applied + fresh.length,
         );
-        await waitFor(
-          "the whole new log consumed",
-          async () => (await storedOffset(names.topic, 1)) === String(perPartition),
-        );
+        // Each partition's last offset, from the log: a produce retried over the topic's recreation may write twice.
+        const ends = await withAdmin((admin) => admin.fetchTopicOffsets(names.topic));
+        const lastOffset = (partition: number) =>
+          String(BigInt(ends.find((p) => p.partition === partition)?.high ?? "0") - 1n);
+        await waitFor("the whole new log consumed", async () => (await storedOffset(names.topic, 1)) === lastOffset(1));
         const view = await second.total();
         expect(view.events_applied).toBe(applied.events_applied + fresh.length);
         expect(view.total).toBe((BigInt(applied.total) + sumOf(fresh)).toString());
-        expect(await storedOffset(names.topic, 0)).toBe(String(perPartition - 1));
+        expect(await storedOffset(names.topic, 0)).toBe(lastOffset(0));
         const metrics = await (await fetch(`${second.url}/metrics`)).text();
         for (const partition of [0, 1, 2, 3, 4, 5]) {
           expect(Number(replacedAt(metrics, partition))).toBeGreaterThan(Date.now() / 1000 - 600);
@@ -253,7 +254,7 @@ describe("A replaced Kafka log is consumed from its start, never skipped by offs
       await waitFor("/readyz to name partition 2 catching up with its new log", async () => {
         const response = await fetch(`${second.url}/readyz`);
         readiness = await response.text();
-        return response.status === 503 && readiness.includes("partition 2 (to offset 6)");
+        return response.status === 503 && /partition 2 \(to offset \d+\)/.test(readiness);
       });
       expect(readiness).toContain(`catching up with a replaced log of ${names.topic}`);
       await databases.leader.query("GRANT INSERT ON processed_events TO service_b", [], "totals");
