@@ -89,6 +89,9 @@ export const settingsSchema = z.object({
   DEBEZIUM_DB_PASSWORD: password.default("debezium_local").describe("Debezium's replication role."),
   TOTALS_DB_OWNER_PASSWORD: password.default("totals_owner_local").describe("The totals schema's owner (migrations)."),
   SERVICE_B_DB_PASSWORD: password.default("service_b_local").describe("Service B's own, least-privileged role."),
+  RECONCILER_DB_PASSWORD: password
+    .default("reconciler_local")
+    .describe("The reconciler's role on both databases: reads both, re-sends only through the outbox's functions."),
   POSTGRES_SUPERUSER_PASSWORD: password.default("postgres_local").describe("The postgres superuser of each database."),
   REPLICATION_PASSWORD: password.default("replicator_local").describe("The replica's streaming replication role."),
   KAFKA_HEAP: z.string().default("-Xms256m -Xmx512m").describe("Kafka's JVM heap."),

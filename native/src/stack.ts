@@ -43,6 +43,7 @@ function outboxDatabase(settings: Settings): PostgresCluster {
         owner_password: settings.OUTBOX_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_A_DB_PASSWORD,
         debezium_password: settings.DEBEZIUM_DB_PASSWORD,
+        reconciler_password: settings.RECONCILER_DB_PASSWORD,
       });
       await run(process.execPath, [join(REPO_ROOT, "service-a", "dist", "src", "migrate-main.js")], {
         env: {
@@ -95,6 +96,7 @@ function leaderDatabase(settings: Settings): PostgresCluster {
       await cluster.psqlFile(SQL_FILES.totalsDatabase, {
         owner_password: settings.TOTALS_DB_OWNER_PASSWORD,
         service_password: settings.SERVICE_B_DB_PASSWORD,
+        reconciler_password: settings.RECONCILER_DB_PASSWORD,
       });
       await cluster.psqlFile(SQL_FILES.replication, { replication_password: settings.REPLICATION_PASSWORD });
       await createExporterRole(cluster, settings.EXPORTER_DB_PASSWORD);

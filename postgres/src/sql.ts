@@ -9,9 +9,10 @@ import { fileURLToPath } from "node:url";
 export const SQL_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "sql");
 
 export const SQL_FILES = {
-  /** Service A's roles and the outbox database (`owner_password`, `service_password`, `debezium_password`). */
+  /** Service A's roles and the outbox database (`owner_password`, `service_password`, `debezium_password`,
+   *  `reconciler_password`). */
   outboxDatabase: join(SQL_DIR, "outbox-database.sql"),
-  /** Service B's roles and the totals database on the leader (`owner_password`, `service_password`). */
+  /** Service B's roles and the totals database on the leader (`owner_password`, `service_password`, `reconciler_password`). */
   totalsDatabase: join(SQL_DIR, "totals-database.sql"),
   /** The monitoring role (`exporter_password`). */
   exporterRole: join(SQL_DIR, "exporter-role.sql"),

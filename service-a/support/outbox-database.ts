@@ -1,6 +1,11 @@
 import { SQL_FILES, TemporaryPostgres } from "@sum/test-support";
 
-export const PASSWORDS = { owner: "owner-test", service: "service-a-test", debezium: "debezium-test" };
+export const PASSWORDS = {
+  owner: "owner-test",
+  service: "service-a-test",
+  debezium: "debezium-test",
+  reconciler: "reconciler-test",
+};
 
 /**
  * A real PostgreSQL set up exactly as the stack sets it up: logical WAL, bootstrap roles and database,
@@ -22,6 +27,7 @@ export async function startOutboxDatabase(
     owner_password: PASSWORDS.owner,
     service_password: PASSWORDS.service,
     debezium_password: PASSWORDS.debezium,
+    reconciler_password: PASSWORDS.reconciler,
   });
   await postgres.psqlFile(SQL_FILES.outboxSlot, {}, "outbox");
   return postgres;

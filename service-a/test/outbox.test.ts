@@ -113,15 +113,24 @@ describe("with a running service", () => {
     await service?.stop();
   });
 
-  it("the outbox table stays empty however many events pass through it", async () => {
+  it("the outbox keeps each acknowledged event once, with its result: the reconciler's ledger", async () => {
+    const before = await postgres.query<{ rows: number }>("SELECT count(*)::int AS rows FROM outbox", [], "outbox");
     const committed = await CommittedEvents.watch(postgres);
     for (let round = 0; round < 5; round++) {
       await Promise.all(
         Array.from({ length: 40 }, (_, i) => postSum(service.http, JSON.stringify({ a: round, b: i }))),
       );
     }
-    expect(await committed.take()).toHaveLength(200);
-    expect(await postgres.query("SELECT count(*)::int AS rows FROM outbox", [], "outbox")).toEqual([{ rows: 0 }]);
+    const events = await committed.take();
+    expect(events).toHaveLength(200);
+    const kept = await postgres.query<{ rows: number; distinct_ids: number }>(
+      "SELECT count(*)::int AS rows, count(DISTINCT id)::int AS distinct_ids FROM outbox WHERE id = ANY($1::uuid[])",
+      [events.map((event) => event.id)],
+      "outbox",
+    );
+    expect(kept).toEqual([{ rows: 200, distinct_ids: 200 }]);
+    const after = await postgres.query<{ rows: number }>("SELECT count(*)::int AS rows FROM outbox", [], "outbox");
+    expect((after[0]?.rows ?? 0) - (before[0]?.rows ?? 0)).toBe(200);
     await committed.drop();
   });
 

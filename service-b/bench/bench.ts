@@ -28,6 +28,7 @@ async function main() {
   await leader.psqlFile(SQL_FILES.totalsDatabase, {
     owner_password: PASSWORDS.owner,
     service_password: PASSWORDS.service,
+    reconciler_password: PASSWORDS.reconciler,
   });
   const replica = await leader.startReplica();
   const databases = { leader, replica, destroy: async () => undefined };

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, sleep, type TemporaryPostgres } from "@sum/test-support";
 
-export const PASSWORDS = { owner: "totals-owner-test", service: "service-b-test" };
+export const PASSWORDS = { owner: "totals-owner-test", service: "service-b-test", reconciler: "reconciler-test" };
 
 export function serviceEnv(
   databases: { leader: TemporaryPostgres; replica: TemporaryPostgres },

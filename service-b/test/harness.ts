@@ -17,6 +17,7 @@ export async function startDatabases(): Promise<Databases> {
   await leader.psqlFile(SQL_FILES.totalsDatabase, {
     owner_password: PASSWORDS.owner,
     service_password: PASSWORDS.service,
+    reconciler_password: PASSWORDS.reconciler,
   });
   const replica = await leader.startReplica();
   return {

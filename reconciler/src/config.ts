@@ -1,0 +1,81 @@
+import { hostname } from "node:os";
+import { EVENTS_TOPIC } from "@sum/contract";
+import { lifecycleSettings } from "@sum/service-kit";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().int().positive();
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgresql:// URL" });
+
+/**
+ * What the stack running the reconciler decides (native/src/components/node-service.ts,
+ * docker-compose/docker-compose.yml, the chart): where it listens, the two databases as its own
+ * role, Kafka, Debezium's slot, and Service B's retention of applied ids, which bounds the window.
+ */
+const wiring = z.object({
+  SERVICE_ID: z.string().min(1).default(`reconciler-${hostname()}`),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  HTTP_PORT: port.default(8084),
+  OUTBOX_DATABASE_URL: postgresUrl,
+  TOTALS_DATABASE_URL: postgresUrl,
+  KAFKA_BROKERS: z
+    .string()
+    .min(1)
+    .default("127.0.0.1:9092")
+    .transform((value) => value.split(",").map((broker) => broker.trim())),
+  KAFKA_TOPIC: z.string().min(1).default(EVENTS_TOPIC),
+  DEBEZIUM_SLOT: z.string().min(1),
+  // Service B's PROCESSED_RETENTION_DAYS: an event re-sent after its id left processed_events would
+  // be applied a second time, so the window must not outlast it.
+  PROCESSED_RETENTION_DAYS: z.coerce.number().positive(),
+});
+
+/**
+ * What an operator may tune. The stacks pass each from .env as RECONCILE_<name>; .env.example lists
+ * them with these descriptions and defaults.
+ */
+export const settingsSchema = z.object({
+  WINDOW_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1, "must be at least 1 (hour): the outbox never forgets its last hour")
+    .default(24)
+    .describe("How long acknowledged events are kept in the outbox and checked against the total, in hours."),
+  GRACE_SECONDS: positive
+    .default(60)
+    .describe("How old a minute of events must be before it is checked: an event not applied by then is looked at."),
+  REPAIR: z
+    .enum(["true", "false"], { error: "must be true or false" })
+    .default("true")
+    .transform((value) => value === "true")
+    .describe("Send missing events again through the outbox (true), or only report them (false)."),
+  INTERVAL_MS: positive.default(10_000).describe("How often a pass runs."),
+  APPLY_WAIT_SECONDS: positive
+    .default(600)
+    .describe(
+      "How long Service B's lag is waited on before what Kafka held is judged (Connect's lag is waited on for ever).",
+    ),
+  MAX_RESEND_ATTEMPTS: positive
+    .max(10)
+    .default(3)
+    .describe("How many times a missing event is sent again, each after the last had its chance."),
+  RECHECK_MINUTES: positive
+    .default(60)
+    .describe("How often a minute found whole is compared again (an event lost from the total later is found)."),
+  FORGET_BATCH: positive
+    .default(10_000)
+    .describe("Most events past the window deleted from the outbox in one statement."),
+  ...lifecycleSettings({ defaultMs: 15_000, description: "How long a stop may take before the process exits anyway." }),
+});
+
+export const configSchema = wiring
+  .extend(settingsSchema.shape)
+  .refine((config) => config.WINDOW_HOURS <= config.PROCESSED_RETENTION_DAYS * 24, {
+    path: ["WINDOW_HOURS"],
+    error: (issue) => {
+      const input = issue.input as { PROCESSED_RETENTION_DAYS: number };
+      return `must be at most Service B's PROCESSED_RETENTION_DAYS (${input.PROCESSED_RETENTION_DAYS} days = ${input.PROCESSED_RETENTION_DAYS * 24} hours): an event re-sent after its id was pruned would be applied twice`;
+    },
+  });
+
+export type Config = z.infer<typeof configSchema>;
