@@ -101,7 +101,7 @@ export class Reconciler {
    * re-sent when `repair`; events past the window forgotten.
    */
   async pass(options: { everyWindow: boolean; repair: boolean }): Promise<PassReport> {
-    const { config, outbox, metrics } = this.deps;
+    const { config, metrics } = this.deps;
     const now = await this.observeDelivery();
     const report: PassReport = { windows: [], missing: 0, missingAfterRepair: 0, late: 0, resent: 0 };
     let oldestUnjudged: Window | undefined;
