@@ -73,6 +73,8 @@ describe("least privilege", () => {
     expect(await as("SELECT key FROM idempotency_keys")).toBe(true);
     expect(await as("SELECT payload FROM outbox")).toBe(false);
     expect(await as("UPDATE outbox SET type = 'x'")).toBe(false);
+    // The outbox is the ledger of acknowledged events: Service A appends, never deletes.
+    expect(await as("DELETE FROM outbox")).toBe(false);
     expect(await as("TRUNCATE outbox")).toBe(false);
     expect(await as("DROP TABLE outbox")).toBe(false);
     expect(await as("CREATE TABLE intruder (id int)")).toBe(false);
@@ -94,6 +96,22 @@ describe("least privilege", () => {
       "outbox",
     );
     expect(publication).toEqual([{ tablename: "outbox" }]);
+  });
+
+  it("the reconciler's role reads the ledger, and re-sends or forgets events only through its functions", async () => {
+    const as = (sql: string) => canRun("reconciler", PASSWORDS.reconciler, sql);
+    expect(await as("SELECT id, payload FROM outbox")).toBe(true);
+    expect(await as("SELECT * FROM outbox_resends")).toBe(true);
+    expect(await as("SELECT resend_events('{}'::uuid[])")).toBe(true);
+    expect(
+      await as(
+        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (gen_random_uuid(), 'x', 'x', 'x', '{}')",
+      ),
+    ).toBe(false);
+    expect(await as("DELETE FROM outbox")).toBe(false);
+    expect(await as("UPDATE outbox SET payload = '{}'")).toBe(false);
+    expect(await as("INSERT INTO outbox_resends VALUES (gen_random_uuid(), 1, now())")).toBe(false);
+    expect(await as("SELECT * FROM idempotency_keys")).toBe(false);
   });
 });
 
@@ -132,6 +150,82 @@ describe("with a running service", () => {
     const after = await postgres.query<{ rows: number }>("SELECT count(*)::int AS rows FROM outbox", [], "outbox");
     expect((after[0]?.rows ?? 0) - (before[0]?.rows ?? 0)).toBe(200);
     await committed.drop();
+  });
+
+  it("an event sent again is inserted again as it was, published again, and its re-sends counted", async () => {
+    const committed = await CommittedEvents.watch(postgres);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => postSum(service.http, JSON.stringify({ a: i, b: 100 }))));
+    const events = await committed.take();
+    const ids = events.map((event) => event.id);
+    const rowsOf = () =>
+      postgres.query(
+        "SELECT id, aggregatetype, aggregateid, type, payload, traceparent, created_at FROM outbox WHERE id = ANY($1::uuid[]) ORDER BY id",
+        [ids],
+        "outbox",
+      );
+    const before = await rowsOf();
+    const [first = "", ...others] = ids.slice(0, 4);
+    const reconciler = new pg.Client({ connectionString: postgres.url("outbox", "reconciler", PASSWORDS.reconciler) });
+    await reconciler.connect();
+    try {
+      const resent = await reconciler.query<{ id: string }>("SELECT resend_events($1::uuid[]) AS id", [
+        [first, ...others],
+      ]);
+      expect(resent.rows.map((row) => row.id).sort()).toEqual([first, ...others].sort());
+      await reconciler.query("SELECT resend_events($1::uuid[])", [[first]]);
+      const unknown = await reconciler.query("SELECT resend_events($1::uuid[]) AS id", [
+        ["00000000-0000-7000-8000-000000000000"],
+      ]);
+      expect(unknown.rows).toEqual([]);
+    } finally {
+      await reconciler.end();
+    }
+    expect(await rowsOf()).toEqual(before);
+    const published = await committed.take();
+    await committed.drop();
+    expect(published.map((event) => event.id).sort()).toEqual([first, first, ...others].sort());
+    const byId = new Map(events.map((event) => [event.id, event.payload]));
+    for (const event of published) expect(event.payload).toEqual(byId.get(event.id));
+    const resends = await postgres.query<{ id: string; attempts: number }>(
+      "SELECT event_id::text AS id, attempts FROM outbox_resends WHERE event_id = ANY($1::uuid[])",
+      [ids],
+      "outbox",
+    );
+    expect(new Map(resends.map((row) => [row.id, row.attempts]))).toEqual(
+      new Map([[first, 2], ...others.map((id) => [id, 1] as [string, number])]),
+    );
+  });
+
+  it("events past the window are forgotten in batches, and the last hour never is", async () => {
+    // Two events whose ids were made two hours ago, as an instance would have made them.
+    await postgres.query(
+      `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
+       SELECT (substr(uuidv7_floor(now() - interval '2 hours')::text, 1, 24) || lpad(i::text, 12, '0'))::uuid,
+              'user-events', 'old', 'SumCalculated', '{"result": 1}'
+         FROM generate_series(1, 2) AS i`,
+      [],
+      "outbox",
+    );
+    const count = async () =>
+      (await postgres.query<{ rows: number }>("SELECT count(*)::int AS rows FROM outbox", [], "outbox"))[0]?.rows;
+    const recent = (await count()) as number;
+    const reconciler = new pg.Client({ connectionString: postgres.url("outbox", "reconciler", PASSWORDS.reconciler) });
+    await reconciler.connect();
+    try {
+      const forget = async (before: string, batch: number) =>
+        Number(
+          (await reconciler.query(`SELECT forget_events_before(${before}, $1) AS n`, [batch])).rows[0]?.n as string,
+        );
+      expect(await forget("now() - interval '90 minutes'", 1)).toBe(1);
+      expect(await forget("now() - interval '90 minutes'", 10)).toBe(1);
+      expect(await forget("now() - interval '90 minutes'", 10)).toBe(0);
+      await expect(reconciler.query("SELECT forget_events_before(now() - interval '30 minutes', 10)")).rejects.toThrow(
+        /events of the last hour are never forgotten/,
+      );
+    } finally {
+      await reconciler.end();
+    }
+    expect(await count()).toBe(recent - 2);
   });
 
   it("Debezium's publication carries each event's insert and not its delete", async () => {
