@@ -10,23 +10,11 @@ import { stackCli } from "./stack-cli.js";
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
 
-/** Sends a sum until it is acknowledged (the same key each time, so it is one sum however often it is sent). */
-async function acknowledged(client: PipelineClient, a: number, b: number): Promise<Acknowledged> {
-  const key = `log-replaced-${crypto.randomUUID()}`;
-  let ack: Acknowledged | undefined;
-  await waitFor("the sum acknowledged", async () => {
-    const answer = await client.sumOverHttp(a, b, key);
-    if (answer.ok) ack = answer.ack;
-    return answer.ok;
-  });
-  return ack as Acknowledged;
-}
-
 it("Kafka's disk lost between two make start: every sum acknowledged after it is in the total once, and make status shows the replaced log", async () => {
   const client = new PipelineClient(stackEndpoints(settings));
   const stack = buildStack(settings, () => undefined);
   try {
-    for (let i = 0; i < 30; i++) await acknowledged(client, i, 1);
+    for (let i = 0; i < 30; i++) await client.sumUntilAcknowledged(i, 1);
     const before = await client.settledTotal();
 
     // The broker's disk lost: Kafka (and Connect, whose offsets and configs were on it) stopped, its data gone.
@@ -36,7 +24,7 @@ it("Kafka's disk lost between two make start: every sum acknowledged after it is
     await restartStack({ ...process.env, ...env });
 
     const after: Acknowledged[] = [];
-    for (let i = 0; i < 10; i++) after.push(await acknowledged(client, 100 + i, 7));
+    for (let i = 0; i < 10; i++) after.push(await client.sumUntilAcknowledged(100 + i, 7));
     const sumAfter = after.reduce((sum, ack) => sum + ack.result, 0n);
     await waitFor(
       "every sum acknowledged after the restart in the total",

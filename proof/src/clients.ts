@@ -85,6 +85,22 @@ export class PipelineClient {
     }
   }
 
+  /** Sends a sum until it is acknowledged: the same key each time, so it is one sum however often it is sent. */
+  async sumUntilAcknowledged(a: number, b: number, timeoutMs = 120_000): Promise<Acknowledged> {
+    const key = `until-acknowledged-${randomUUID()}`;
+    let ack: Acknowledged | undefined;
+    await waitFor(
+      "the sum acknowledged",
+      async () => {
+        const answer = await this.sumOverHttp(a, b, key);
+        if (answer.ok) ack = answer.ack;
+        return answer.ok;
+      },
+      timeoutMs,
+    );
+    return ack as Acknowledged;
+  }
+
   async sumOverGrpc(a: number, b: number, idempotencyKey?: string): Promise<Answer> {
     const outcome = await this.grpcClient.calculateSum(
       { a, b },
