@@ -216,13 +216,26 @@ describe("the DMA Grafana dashboard (grafana/dashboards/dma.json)", () => {
       from: /^service_b_/,
     },
     {
+      title: "Reconciler",
+      shows: [
+        "reconciler_missing_after_repair_events",
+        "reconciler_missing_events",
+        "reconciler_late_events",
+        "reconciler_resent_events_total",
+        "reconciler_pass_failures_total",
+        "reconciler_oldest_unchecked_window_age_seconds",
+        "reconciler_last_pass_timestamp_seconds",
+      ],
+      from: /^reconciler_/,
+    },
+    {
       title: "Databases",
       shows: ["pg_up", "pg_stat_activity_count", "pg_stat_replication_pg_wal_lsn_diff", "pg_replication_slot_active"],
       from: /^pg_/,
     },
   ];
 
-  it("has the rows Ingress, Outbox and CDC, Kafka, Service B, Databases, in that order", () => {
+  it("has the rows Ingress, Outbox and CDC, Kafka, Service B, Reconciler, Databases, in that order", () => {
     expect(rows.map((row) => row.title)).toEqual(ROWS.map((row) => row.title));
   });
 

@@ -57,6 +57,39 @@ const QUERIES: Array<{ label: string; query: string; unit: (value: number) => st
   },
 ];
 
+/** What `make status` reads of the reconciler (reconciler/src/metrics.ts), one instant query each. */
+const RECONCILER_QUERIES = {
+  up: 'max(up{job="reconciler"})',
+  // 1 when Prometheus has no reconciler target at all, which `up` alone cannot tell from no answer.
+  unscraped: 'absent(up{job="reconciler"})',
+  missing: "max(reconciler_missing_events)",
+  missingAfterRepair: "max(reconciler_missing_after_repair_events)",
+  late: "max(reconciler_late_events)",
+  // A counter's increase needs two samples: 0 until then, as no re-send was seen.
+  resent: "sum(increase(reconciler_resent_events_total[1h])) or vector(0)",
+  // The timestamp is 0 until a first pass ends: no answer then.
+  sinceLastPass: "time() - max(reconciler_last_pass_timestamp_seconds > 0)",
+};
+
+type ReconcilerFigures = { [name in keyof typeof RECONCILER_QUERIES]: number | undefined };
+
+/** The reconciler's line: what it found in its last pass, or why there is nothing to show. */
+function reconcilerStatus(figures: ReconcilerFigures): string {
+  const { up, unscraped, missing, missingAfterRepair, late, resent, sinceLastPass } = figures;
+  if (unscraped === 1) return "not scraped: Prometheus has no reconciler target";
+  if (up === undefined) return "no data";
+  if (up === 0) return "down: Prometheus cannot scrape its metrics";
+  if (sinceLastPass === undefined) return "running, no pass ended yet";
+  const count = (value: number | undefined) => (value === undefined ? "?" : value.toFixed(0));
+  const afterRepair =
+    missingAfterRepair !== undefined && missingAfterRepair > 0
+      ? ` (${count(missingAfterRepair)} still missing after a re-send: its log names the minutes)`
+      : "";
+  // Prometheus's clock and the reconciler's may be a host apart: a pass can seem to end a little ahead.
+  const ago = Math.max(0, sinceLastPass).toFixed(0);
+  return `${count(missing)} missing${afterRepair}, ${count(late)} late, ${count(resent)} re-sent in 1 h (last pass ${ago} s ago)`;
+}
+
 async function instant(prometheus: string, query: string): Promise<number | undefined> {
   const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`, {
     signal: AbortSignal.timeout(3000),
@@ -84,5 +117,14 @@ export async function pipelineStatus(settings: Settings): Promise<string[]> {
     const value = await instant(prometheus, query).catch(() => undefined);
     lines.push(`${label.padEnd(34)} ${value === undefined ? "no data" : unit(value)}`);
   }
+  const figures = Object.fromEntries(
+    await Promise.all(
+      Object.entries(RECONCILER_QUERIES).map(async ([name, query]) => [
+        name,
+        await instant(prometheus, query).catch(() => undefined),
+      ]),
+    ),
+  ) as ReconcilerFigures;
+  lines.push(`${"reconciler".padEnd(34)} ${reconcilerStatus(figures)}`);
   return lines;
 }

@@ -69,7 +69,7 @@ it("Prometheus scrapes every component, and every alert expression evaluates the
     await api(`query?query=${encodeURIComponent(expression)}`);
     const metrics =
       expression.match(
-        /\b(?:service_[ab]_\w+|kafka_\w+|debezium_\w+|pg_\w+|up)\b(?=\s*[{[)>=<]|\s*$|\s+(?:and|or|==|>|<))/g,
+        /\b(?:service_[ab]_\w+|reconciler_\w+|kafka_\w+|debezium_\w+|pg_\w+|up)\b(?=\s*[{[)>=<]|\s*$|\s+(?:and|or|==|>|<))/g,
       ) ?? [];
     expect(metrics.length).toBeGreaterThan(0);
     for (const metric of metrics) expect(names, `${metric} in ${expression}`).toContain(metric);
