@@ -23,6 +23,7 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
     "LEADER_DB_PORT",
     "REPLICA_DB_PORT",
     "SERVICE_B_PORT",
+    "RECONCILER_PORT",
     "POSTGRES_OUTBOX_EXPORTER_PORT",
     "POSTGRES_LEADER_EXPORTER_PORT",
     "POSTGRES_REPLICA_EXPORTER_PORT",
