@@ -149,7 +149,7 @@ check-debezium: ## Connector and task state, replication slot lag, publication
 	$(NATIVE) check-debezium
 
 # Both stacks publish the databases and Kafka on the same host ports: one check serves both.
-reconcile: build ## Check the whole reconcile window now: per minute, events acknowledged, applied, missing, re-sent; exit 1 while any is missing
+reconcile: build ## Check the whole reconcile window now: per minute, events acknowledged, applied, missing, re-sent; fails while any is missing
 	$(NATIVE) reconcile
 
 clean: ## Stop, then delete this project's run data only (.run/, or the Compose project's containers and volumes)

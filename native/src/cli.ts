@@ -232,7 +232,11 @@ async function main(): Promise<void> {
   }
 }
 
+// `reconcile` keeps its check's meaning of 1, events missing: the runner's own failure (bad
+// settings) is the check's "could not check", 2.
+const failed = process.argv[2] === "reconcile" ? 2 : 1;
+
 main().catch((error: Error) => {
   process.stderr.write(`\nnative stack: ${error.message}\n`);
-  process.exit(1);
+  process.exit(failed);
 });
