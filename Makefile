@@ -16,7 +16,7 @@ COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml -
 COMPOSE_CLI := $(TSX) docker-compose/cli.ts
 
 .PHONY: help install install-schemathesis build lint typecheck test test-workflow test-chaos bench capacity load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
-	logs-service-b logs-kafka-connect setup-debezium check-debezium clean
+	logs-service-b logs-kafka-connect setup-debezium check-debezium reconcile clean
 
 help: ## Show this list
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -147,6 +147,10 @@ endif
 # Both stacks publish Connect and Service A's database on the same host ports: one check serves both.
 check-debezium: ## Connector and task state, replication slot lag, publication
 	$(NATIVE) check-debezium
+
+# Both stacks publish the databases and Kafka on the same host ports: one check serves both.
+reconcile: build ## Check the whole reconcile window now: per minute, events acknowledged, applied, missing, re-sent; fails while any is missing
+	$(NATIVE) reconcile
 
 clean: ## Stop, then delete this project's run data only (.run/, or the Compose project's containers and volumes)
 ifeq ($(STACK),native)

@@ -6,6 +6,7 @@
  *   logs [name]      follow the logs (all, or those whose name starts with `name`)
  *   setup-debezium   re-apply debezium/outbox-connector.json (idempotent)
  *   check-debezium   connector and task state, slot lag, publication
+ *   reconcile        the reconciler's one-shot check of its whole window; its exit code (1: events missing)
  *   restart-service-a  restart the Service A instances one at a time, failing no request
  *   clean            stop, then delete the run directory, only if the runner created it
  *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl, grpc-sum), start nothing
@@ -14,11 +15,13 @@
  * what a command does to a component lives in components/.
  */
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
 import { ensureJars } from "./components/jvm.js";
+import { reconcilerEnv } from "./components/node-service.js";
 import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
@@ -62,7 +65,7 @@ async function printStatus(settings: Settings, stack: Stack): Promise<void> {
 }
 
 /** The packages `make start` runs from dist/, and whether any source is newer than its build. */
-const BUILT = ["pg-migrate", "service-kit", "service-a", "service-b"];
+const BUILT = ["pg-migrate", "service-kit", "service-a", "service-b", "reconciler"];
 
 function newestMtime(dir: string): number {
   if (!existsSync(dir)) return 0;
@@ -153,6 +156,20 @@ async function checkDebezium(stack: Stack): Promise<boolean> {
   return status?.connector.state === "RUNNING" && (status.tasks.every((t) => t.state === "RUNNING") ?? false);
 }
 
+/**
+ * The reconciler's one-shot check (reconciler/src/reconcile-cli.ts), configured as the stack's
+ * reconciler is: it needs no running reconciler, and its exit code is the command's (0 whole, 1
+ * events missing, 2 could not check).
+ */
+async function reconcile(settings: Settings): Promise<void> {
+  const check = spawn(process.execPath, [join(REPO_ROOT, "reconciler", "dist", "src", "reconcile-cli.js")], {
+    env: { ...process.env, ...reconcilerEnv(settings) },
+    stdio: "inherit",
+  });
+  const [code] = (await once(check, "exit")) as [number | null];
+  process.exitCode = code ?? 2;
+}
+
 function followLogs(settings: Settings, prefix: string | undefined): void {
   const dir = paths(settings).logs;
   const files = existsSync(dir)
@@ -186,6 +203,8 @@ async function main(): Promise<void> {
     case "check-debezium":
       if (!(await checkDebezium(stack))) process.exitCode = 1;
       return;
+    case "reconcile":
+      return reconcile(settings);
     case "prerequisites":
       await ensurePrerequisites(log);
       await ensureJars(settings, log);
@@ -208,12 +227,16 @@ async function main(): Promise<void> {
       return;
     default:
       throw new Error(
-        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, clean, prerequisites or jars`,
+        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites or jars`,
       );
   }
 }
 
+// `reconcile` keeps its check's meaning of 1, events missing: the runner's own failure (bad
+// settings) is the check's "could not check", 2.
+const failed = process.argv[2] === "reconcile" ? 2 : 1;
+
 main().catch((error: Error) => {
   process.stderr.write(`\nnative stack: ${error.message}\n`);
-  process.exit(1);
+  process.exit(failed);
 });

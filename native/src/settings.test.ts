@@ -70,6 +70,15 @@ describe("the services' settings", () => {
     expect(serviceSettingsEnv(settings, "service-b")).toMatchObject({ APPLY_SLICE_SIZE: "20", DB_POOL_SIZE: "4" });
   });
 
+  it("reach the reconciler under RECONCILE_, as it reads them", async () => {
+    const settings = await load("RECONCILE_REPAIR=false\nRECONCILE_WINDOW_HOURS=48\n");
+    expect(serviceSettingsEnv(settings, "reconciler")).toMatchObject({
+      REPAIR: "false",
+      WINDOW_HOURS: "48",
+      GRACE_SECONDS: "60",
+    });
+  });
+
   it("are checked by the runner against the service's schema, named as in .env", async () => {
     await expect(load("SERVICE_A_REQUEST_TIMEOUT_MS=20000\n")).rejects.toThrow(/SERVICE_A_REQUEST_TIMEOUT_MS: .*14000/);
   });
@@ -78,5 +87,17 @@ describe("the services' settings", () => {
     await expect(load("DB_POOL_SIZE=3\n")).rejects.toThrow(
       "DB_POOL_SIZE: a service's setting takes its service's prefix: SERVICE_A_DB_POOL_SIZE or SERVICE_B_DB_POOL_SIZE",
     );
+    await expect(load("WINDOW_HOURS=3\n")).rejects.toThrow(
+      "WINDOW_HOURS: a service's setting takes its service's prefix: RECONCILE_WINDOW_HOURS",
+    );
+  });
+
+  it("refuse a reconcile window longer than Service B keeps applied ids, naming both", async () => {
+    await expect(load("RECONCILE_WINDOW_HOURS=49\nSERVICE_B_PROCESSED_RETENTION_DAYS=2\n")).rejects.toThrow(
+      "RECONCILE_WINDOW_HOURS: 49 hours is more than SERVICE_B_PROCESSED_RETENTION_DAYS = 2 (48 hours): " +
+        "an event re-sent after its id was pruned would be applied twice",
+    );
+    const settings = await load("RECONCILE_WINDOW_HOURS=48\nSERVICE_B_PROCESSED_RETENTION_DAYS=2\n");
+    expect(settings.RECONCILE_WINDOW_HOURS).toBe(48);
   });
 });

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { settingsSchema as reconcilerSettings, windowPastRetention } from "../../reconciler/src/config.js";
 import { settingsSchema as serviceASettings } from "../../service-a/src/config.js";
 import { settingsSchema as serviceBSettings } from "../../service-b/src/config.js";
 import { readPid } from "./process.js";
@@ -31,12 +32,13 @@ const directory = z
   });
 
 /**
- * Each service's settings as .env names them: the service's variable after its prefix, since both
- * services have a DB_POOL_SIZE, a SHUTDOWN_TIMEOUT_MS and a LOG_LEVEL, with different defaults.
+ * Each service's settings as .env names them: the service's variable after its prefix, since they
+ * share names (SHUTDOWN_TIMEOUT_MS, LOG_LEVEL, DB_POOL_SIZE) with different defaults.
  */
 export const SERVICE_SETTINGS = {
   "service-a": { prefix: "SERVICE_A_", schema: serviceASettings },
   "service-b": { prefix: "SERVICE_B_", schema: serviceBSettings },
+  reconciler: { prefix: "RECONCILE_", schema: reconcilerSettings },
 } as const;
 
 type Prefixed<P extends string, S extends z.ZodRawShape> = { [K in keyof S & string as `${P}${K}`]: S[K] };
@@ -79,6 +81,7 @@ export const settingsSchema = z.object({
   LEADER_DB_PORT: port.default(5435).describe("Service B's leader database."),
   REPLICA_DB_PORT: port.default(5436).describe("Service B's replica database."),
   SERVICE_B_PORT: port.default(8082).describe("Service B's HTTP API."),
+  RECONCILER_PORT: port.default(8084).describe("The reconciler's HTTP: probes and metrics."),
   SERVICE_A_INSTANCES: z.coerce.number().int().min(1).max(16).default(3).describe("Service A instances behind nginx."),
   SERVICE_A_HTTP_PORT_BASE: port.default(8091).describe("The first Service A instance's HTTP port; the next count up."),
   // Below the kernel's ephemeral range (32768-60999), whose ports outgoing connections take: one taken
@@ -98,6 +101,7 @@ export const settingsSchema = z.object({
   CONNECT_HEAP: z.string().default("-Xms256m -Xmx768m").describe("Kafka Connect's JVM heap."),
   ...prefixed(SERVICE_SETTINGS["service-a"]),
   ...prefixed(SERVICE_SETTINGS["service-b"]),
+  ...prefixed(SERVICE_SETTINGS.reconciler),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -130,6 +134,15 @@ function portClashes(settings: Settings): string[] {
     .map(([port, names]) => `  port ${port} is given to ${names.join(" and ")}: each needs a port of its own`);
 }
 
+/** The reconciler's window against Service B's retention of applied ids, checked as the reconciler checks it. */
+function windowProblems(settings: Settings): string[] {
+  const problem = windowPastRetention(settings.RECONCILE_WINDOW_HOURS, {
+    days: settings.SERVICE_B_PROCESSED_RETENTION_DAYS,
+    name: "SERVICE_B_PROCESSED_RETENTION_DAYS",
+  });
+  return problem ? [`  RECONCILE_WINDOW_HOURS: ${problem}`] : [];
+}
+
 /** Settings from a .env file (the repository's unless told), overridden by the environment. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, dotenvFile = join(REPO_ROOT, ".env")): Settings {
   const fromFile = existsSync(dotenvFile) ? parseDotenv(readFileSync(dotenvFile, "utf8")) : {};
@@ -144,7 +157,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, dotenvFile = 
   const problems = [
     ...unprefixed,
     ...(parsed.error?.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`) ?? []),
-    ...(parsed.success ? portClashes(parsed.data) : []),
+    ...(parsed.success ? [...portClashes(parsed.data), ...windowProblems(parsed.data)] : []),
   ];
   if (!parsed.success || problems.length > 0) {
     throw new Error(`invalid native stack settings (${dotenvFile} or environment):\n${problems.join("\n")}`);

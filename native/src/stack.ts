@@ -5,7 +5,7 @@ import { KafkaConnect } from "./components/connect.js";
 import { Exporter } from "./components/exporter.js";
 import { KafkaBroker } from "./components/kafka.js";
 import { Nginx } from "./components/nginx.js";
-import { type NodeService, serviceAInstance, serviceB } from "./components/node-service.js";
+import { type NodeService, reconciler, serviceAInstance, serviceB } from "./components/node-service.js";
 import { PostgresCluster } from "./components/postgres.js";
 import { Prometheus } from "./components/prometheus.js";
 import { portsHeld } from "./port-holders.js";
@@ -33,7 +33,7 @@ function outboxDatabase(settings: Settings): PostgresCluster {
     // Debezium's logical replication connections are to the outbox database, which the first line
     // matches; no `replication` line, which would let it copy the whole cluster (pg_basebackup).
     hba: [
-      "host outbox outbox_owner,service_a,debezium 127.0.0.1/32 scram-sha-256",
+      "host outbox outbox_owner,service_a,debezium,reconciler 127.0.0.1/32 scram-sha-256",
       "host postgres exporter 127.0.0.1/32 scram-sha-256",
     ],
     // Roles, schema and the replication slot exist before any Service A starts, so no event can be
@@ -179,6 +179,7 @@ export function buildStack(settings: Settings, log: (line: string) => void): Sta
       kafka,
       connect,
       serviceB(settings),
+      reconciler(settings),
       ...serviceA,
       new Nginx(settings),
       ...exporters(settings),

@@ -23,6 +23,7 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
     "LEADER_DB_PORT",
     "REPLICA_DB_PORT",
     "SERVICE_B_PORT",
+    "RECONCILER_PORT",
     "POSTGRES_OUTBOX_EXPORTER_PORT",
     "POSTGRES_LEADER_EXPORTER_PORT",
     "POSTGRES_REPLICA_EXPORTER_PORT",
@@ -37,6 +38,9 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
   });
   env.SERVICE_A_HTTP_PORT_BASE = String(first + 100);
   env.SERVICE_A_GRPC_PORT_BASE = String(first + 150);
+  // Service B paused past this is judged by what Kafka held (native/test/reconciler.test.ts); the
+  // default, 10 min, would make that test wait as long.
+  env.RECONCILE_APPLY_WAIT_SECONDS = "30";
   return env;
 }
 

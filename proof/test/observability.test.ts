@@ -39,7 +39,7 @@ it("Prometheus scrapes every component, and every alert expression evaluates the
     );
   }
   expect(new Set(jobs.map((t) => t.labels.job))).toEqual(
-    new Set(["service-a", "service-b", "kafka", "kafka-connect", "postgres", "nginx", "prometheus"]),
+    new Set(["service-a", "service-b", "reconciler", "kafka", "kafka-connect", "postgres", "nginx", "prometheus"]),
   );
   expect(jobs.filter((t) => t.health !== "up")).toEqual([]);
 

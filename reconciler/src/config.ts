@@ -68,14 +68,30 @@ export const settingsSchema = z.object({
   ...lifecycleSettings({ defaultMs: 15_000, description: "How long a stop may take before the process exits anyway." }),
 });
 
-export const configSchema = wiring
-  .extend(settingsSchema.shape)
-  .refine((config) => config.WINDOW_HOURS <= config.PROCESSED_RETENTION_DAYS * 24, {
-    path: ["WINDOW_HOURS"],
-    error: (issue) => {
-      const input = issue.input as { PROCESSED_RETENTION_DAYS: number };
-      return `must be at most Service B's PROCESSED_RETENTION_DAYS (${input.PROCESSED_RETENTION_DAYS} days = ${input.PROCESSED_RETENTION_DAYS * 24} hours): an event re-sent after its id was pruned would be applied twice`;
-    },
+/**
+ * Why a reconcile window of `windowHours` is refused beside Service B's retention of applied ids
+ * (`retention.name`, as the caller's configuration names it), or undefined when it fits: an event
+ * re-sent after its id left processed_events would be applied a second time. The native stack
+ * checks its .env with it too, before anything starts.
+ */
+export function windowPastRetention(
+  windowHours: number,
+  retention: { days: number; name: string },
+): string | undefined {
+  const retentionHours = retention.days * 24;
+  if (windowHours <= retentionHours) return undefined;
+  return (
+    `${windowHours} hours is more than ${retention.name} = ${retention.days} (${retentionHours} hours): ` +
+    "an event re-sent after its id was pruned would be applied twice"
+  );
+}
+
+export const configSchema = wiring.extend(settingsSchema.shape).superRefine((config, context) => {
+  const problem = windowPastRetention(config.WINDOW_HOURS, {
+    days: config.PROCESSED_RETENTION_DAYS,
+    name: "Service B's PROCESSED_RETENTION_DAYS",
   });
+  if (problem) context.addIssue({ code: "custom", path: ["WINDOW_HOURS"], message: problem });
+});
 
 export type Config = z.infer<typeof configSchema>;

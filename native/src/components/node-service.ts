@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { OUTBOX_SLOT } from "@sum/postgres";
 import { httpOk, isAlive, readPid, requireFreePorts, startDaemon, stopProcess, waitUntil } from "../process.js";
 import { paths, REPO_ROOT, type Settings, serviceSettingsEnv } from "../settings.js";
 import type { Component } from "./component.js";
@@ -112,5 +113,33 @@ export function serviceB(settings: Settings): NodeService {
         settings.TOTALS_DB_OWNER_PASSWORD,
       ),
     },
+  });
+}
+
+/**
+ * The reconciler's environment, for its daemon and for `make reconcile`'s one-shot check alike: its
+ * own role on the outbox and on Service B's leader (the ids Service B applied are written there),
+ * and Service B's retention of those ids, which bounds its window.
+ */
+export function reconcilerEnv(settings: Settings): Record<string, string> {
+  return {
+    ...serviceSettingsEnv(settings, "reconciler"),
+    HTTP_PORT: String(settings.RECONCILER_PORT),
+    OUTBOX_DATABASE_URL: postgresUrl(settings.OUTBOX_DB_PORT, "outbox", "reconciler", settings.RECONCILER_DB_PASSWORD),
+    TOTALS_DATABASE_URL: postgresUrl(settings.LEADER_DB_PORT, "totals", "reconciler", settings.RECONCILER_DB_PASSWORD),
+    KAFKA_BROKERS: `127.0.0.1:${settings.KAFKA_PORT}`,
+    DEBEZIUM_SLOT: OUTBOX_SLOT,
+    PROCESSED_RETENTION_DAYS: String(settings.SERVICE_B_PROCESSED_RETENTION_DAYS),
+  };
+}
+
+export function reconciler(settings: Settings): NodeService {
+  return new NodeService(settings, {
+    name: "reconciler",
+    entry: "reconciler/dist/src/main.js",
+    httpPort: settings.RECONCILER_PORT,
+    ports: [settings.RECONCILER_PORT],
+    address: `http://127.0.0.1:${settings.RECONCILER_PORT}`,
+    env: reconcilerEnv(settings),
   });
 }

@@ -47,6 +47,7 @@ export class Prometheus implements Component {
       await renderFile(join(REPO_ROOT, "prometheus", "prometheus.yml"), {
         SERVICE_A_METRICS_TARGETS: JSON.stringify(serviceAPorts(this.settings).map((i) => `127.0.0.1:${i.http}`)),
         SERVICE_B_METRICS_TARGET: `127.0.0.1:${this.settings.SERVICE_B_PORT}`,
+        RECONCILER_METRICS_TARGET: `127.0.0.1:${this.settings.RECONCILER_PORT}`,
         PROMETHEUS_TARGET: `127.0.0.1:${this.settings.PROMETHEUS_PORT}`,
         POSTGRES_OUTBOX_EXPORTER_TARGET: `127.0.0.1:${this.settings.POSTGRES_OUTBOX_EXPORTER_PORT}`,
         POSTGRES_LEADER_EXPORTER_TARGET: `127.0.0.1:${this.settings.POSTGRES_LEADER_EXPORTER_PORT}`,
