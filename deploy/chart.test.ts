@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TOPICS } from "../native/src/components/kafka.js";
 import { REPO_ROOT } from "../native/src/settings.js";
+import { settingsSchema as reconcilerSettings } from "../reconciler/src/config.js";
 import { settingsSchema as serviceASettings } from "../service-a/src/config.js";
 import { settingsSchema as serviceBSettings } from "../service-b/src/config.js";
 import {
@@ -130,10 +131,10 @@ describe.each(PROFILES)("the chart's %s profile", (profile) => {
     }
   });
 
-  it("probes readiness on /readyz and liveness on /healthz for both services", () => {
+  it("probes readiness on /readyz and liveness on /healthz for both services and the reconciler", () => {
     const objects = rendered(profile);
     const deployments = objects.filter((object) => object.kind === "Deployment");
-    expect(deployments).toHaveLength(2);
+    expect(deployments).toHaveLength(3);
     for (const deployment of deployments) {
       for (const c of deployment.spec.template.spec.containers as Container[]) {
         expect(c.readinessProbe?.httpGet?.path, deployment.metadata.name).toBe("/readyz");
@@ -198,10 +199,26 @@ describe("the chart's refusals", () => {
     expect(parseManifest(renderManifest("production", ["serviceB.replicas=6"]))).not.toEqual([]);
   });
 
-  it("refuses the `latest` tag for either service's image", () => {
-    for (const image of ["serviceA", "serviceB"]) {
+  it("refuses the `latest` tag for any image it builds", () => {
+    for (const image of ["serviceA", "serviceB", "reconciler"]) {
       expect(() => renderManifest("small", [`images.${image}.tag=latest`])).toThrow(/the tag `latest` is refused/);
     }
+  });
+
+  it("refuses a reconcile window longer than Service B keeps applied ids", () => {
+    expect(() =>
+      renderManifest("small", ["serviceB.settings.PROCESSED_RETENTION_DAYS=2", "reconciler.settings.WINDOW_HOURS=49"]),
+    ).toThrow(
+      /reconciler.settings.WINDOW_HOURS \(49 hours\) is more than serviceB.settings.PROCESSED_RETENTION_DAYS \(2 days\)/,
+    );
+    expect(
+      parseManifest(
+        renderManifest("small", [
+          "serviceB.settings.PROCESSED_RETENTION_DAYS=2",
+          "reconciler.settings.WINDOW_HOURS=48",
+        ]),
+      ),
+    ).not.toEqual([]);
   });
 
   it("refuses to render without debezium/outbox-connector.json behind its link", () => {
@@ -350,7 +367,7 @@ describe("parity with the native and Compose stacks", () => {
     ]);
   });
 
-  it("gives each service the ports and environment variable names the Compose stack gives it, and every setting of its settingsSchema", () => {
+  it("gives each service and the reconciler the ports and environment variable names the Compose stack gives it, and every setting of its settingsSchema", () => {
     const values = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8"));
     const services = [
       {
@@ -365,6 +382,13 @@ describe("parity with the native and Compose stacks", () => {
         compose: "service-b",
         schema: serviceBSettings,
         values: values.serviceB.settings,
+        ports: ["HTTP_PORT"],
+      },
+      {
+        suffix: "reconciler",
+        compose: "reconciler",
+        schema: reconcilerSettings,
+        values: values.reconciler.settings,
         ports: ["HTTP_PORT"],
       },
     ];
@@ -428,11 +452,26 @@ describe("parity with the native and Compose stacks", () => {
         ),
       ].map((m) => m[1]),
     );
-    const urls = ["service-a", "service-b"].flatMap((suffix) =>
+    const urls = ["service-a", "service-b", "reconciler"].flatMap((suffix) =>
       (container(small, suffix).env ?? []).filter((v) => v.name.endsWith("_URL")).map((v) => v.value ?? ""),
     );
     for (const url of urls) expect(roles).toContain(/postgresql:\/\/(\w+):/.exec(url)?.[1]);
     expect(roles).toContain(only(small, "KafkaConnector").spec.config["database.user"]);
+  });
+
+  it("scrapes every job of prometheus/prometheus.yml under its name, but nginx's and Prometheus's own", () => {
+    // The Gateway replaces nginx; the Prometheus Operator's Prometheus scrapes itself.
+    const jobs = (parse(read("prometheus/prometheus.yml")).scrape_configs as Array<{ job_name: string }>)
+      .map((job) => job.job_name)
+      .filter((job) => job !== "nginx" && job !== "prometheus");
+    const scraped = production
+      .filter((object) => object.kind === "PodMonitor")
+      .flatMap((monitor) =>
+        monitor.spec.podMetricsEndpoints.flatMap((endpoint: any) =>
+          endpoint.relabelings.filter((rule: any) => rule.targetLabel === "job").map((rule: any) => rule.replacement),
+        ),
+      );
+    expect(scraped).toEqual(expect.arrayContaining(jobs));
   });
 
   it("alerts with the rules of prometheus/alerts.yml", () => {
@@ -521,7 +560,7 @@ describe("the production profile's resilience", () => {
     expect(only(objects, "HorizontalPodAutoscaler").spec.scaleTargetRef.name).toBe("sum-service-a");
   });
 
-  it("lets only Service A and Connect reach the outbox database, and only Service B the totals database", () => {
+  it("lets only Service A, Connect and the reconciler reach the outbox database, and only Service B and the reconciler the totals database", () => {
     const clientsOf = (name: string) =>
       only(objects, "NetworkPolicy", name)
         .spec.ingress.filter((rule: any) => rule.ports.some((port: any) => port.port === 5432))
@@ -530,7 +569,49 @@ describe("the production profile's resilience", () => {
           (labels: Record<string, string>) =>
             labels["app.kubernetes.io/name"] ?? labels["strimzi.io/kind"] ?? labels["cnpg.io/cluster"],
         );
-    expect(clientsOf("outbox-db")).toEqual(["service-a", "KafkaConnect", "db-setup", "sum-outbox-db"]);
-    expect(clientsOf("totals-db")).toEqual(["service-b", "db-setup", "sum-totals-db"]);
+    expect(clientsOf("outbox-db")).toEqual(["service-a", "KafkaConnect", "reconciler", "db-setup", "sum-outbox-db"]);
+    expect(clientsOf("totals-db")).toEqual(["service-b", "reconciler", "db-setup", "sum-totals-db"]);
+  });
+});
+
+describe("the reconciler", () => {
+  const objects = rendered("production");
+  const env = (c: Container) => Object.fromEntries((c.env ?? []).map((variable) => [variable.name, variable.value]));
+
+  it("runs as one pod, the old one stopped before a new one starts, whatever the profile", () => {
+    const deployment = only(objects, "Deployment", "reconciler");
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy).toEqual({ type: "Recreate" });
+    const autoscaled = objects
+      .filter((object) => object.kind === "HorizontalPodAutoscaler")
+      .map((autoscaler) => autoscaler.spec.scaleTargetRef.name);
+    expect(autoscaled).not.toContain(deployment.metadata.name);
+  });
+
+  it("reads both primaries as its own role, Debezium's slot as the connector names it, and Service B's retention of applied ids", () => {
+    const reconciler = env(container(objects, "reconciler"));
+    expect(reconciler.OUTBOX_DATABASE_URL).toBe(
+      "postgresql://reconciler:$(RECONCILER_DB_PASSWORD)@sum-outbox-db-rw:5432/outbox",
+    );
+    expect(reconciler.TOTALS_DATABASE_URL).toBe(
+      "postgresql://reconciler:$(RECONCILER_DB_PASSWORD)@sum-totals-db-rw:5432/totals",
+    );
+    expect(reconciler.DEBEZIUM_SLOT).toBe(JSON.parse(read("debezium/outbox-connector.json"))["slot.name"]);
+    expect(reconciler.KAFKA_TOPIC).toBe(TOPICS[0]?.topic);
+    // One value: changing Service B's changes the reconciler's.
+    const changed = parseManifest(renderManifest("small", ["serviceB.settings.PROCESSED_RETENTION_DAYS=9"]));
+    expect(env(container(changed, "service-b")).PROCESSED_RETENTION_DAYS).toBe("9");
+    expect(env(container(changed, "reconciler")).PROCESSED_RETENTION_DAYS).toBe("9");
+  });
+
+  it("is let into Kafka's listener, and reached only by Prometheus", () => {
+    const peers = only(objects, "Kafka").spec.kafka.listeners[0].networkPolicyPeers;
+    expect(peers.map((peer: any) => peer.podSelector.matchLabels["app.kubernetes.io/name"])).toContain("reconciler");
+    expect(only(objects, "NetworkPolicy", "reconciler").spec.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+        ports: [{ port: 8084 }],
+      },
+    ]);
   });
 });

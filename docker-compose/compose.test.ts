@@ -15,6 +15,7 @@ import { OUTBOX_SLOT } from "@sum/postgres";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { settingsSchema as reconcilerSettings } from "../reconciler/src/config.js";
 import { COMPOSE_DIR, COMPOSE_FILE, renderComposeConfig } from "./render-config.js";
 
 interface Service {
@@ -244,6 +245,7 @@ describe("docker-compose.yml", () => {
     for (const [name, pkg] of [
       ["service-a-1", "@sum/service-a"],
       ["service-b", "@sum/service-b"],
+      ["reconciler", "@sum/reconciler"],
     ] as const) {
       const build = services[name]?.build;
       expect(build && resolve(COMPOSE_DIR, build.context)).toBe(REPO_ROOT);
@@ -305,6 +307,7 @@ describe("docker-compose.yml", () => {
     const contract: Record<string, number[]> = {
       nginx: [8090, 50051],
       "service-b": [8082],
+      reconciler: [8084],
       prometheus: [9090],
       grafana: [3000],
       "kafka-ui": [8085],
@@ -352,9 +355,13 @@ describe("the Compose stack next to the native one", () => {
     const written: Record<string, Service> = parse(composeText, { merge: true }).services;
     const instances = Object.keys(written).filter((name) => /^service-a-\d+$/.test(name));
     expect(instances.length).toBe(3);
+    const settingsOf = (name: string) =>
+      name === "reconciler"
+        ? { prefix: "RECONCILE_", schema: reconcilerSettings }
+        : SERVICE_SETTINGS[name === "service-b" ? "service-b" : "service-a"];
     const problems: string[] = [];
-    for (const name of [...instances, "service-b"]) {
-      const { prefix, schema } = SERVICE_SETTINGS[name === "service-b" ? "service-b" : "service-a"];
+    for (const name of [...instances, "service-b", "reconciler"]) {
+      const { prefix, schema } = settingsOf(name);
       const defaults: Record<string, unknown> = schema.parse({});
       for (const key of Object.keys(schema.shape)) {
         const expected = `\${${prefix}${key}:-${defaults[key]}}`;
@@ -363,6 +370,35 @@ describe("the Compose stack next to the native one", () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it("gives the set-up containers every password postgres-setup.sh passes to the SQL for their step", () => {
+    const script = read("docker-compose/postgres/postgres-setup.sh");
+    const problems: string[] = [];
+    for (const [name, service] of entries) {
+      const [, file, step] = service.command ?? [];
+      if (file !== "/setup/postgres-setup.sh" || step === undefined) continue;
+      const branch = new RegExp(`^  ${step}\\)\\n([\\s\\S]*?);;`, "m").exec(script)?.[1];
+      if (branch === undefined) problems.push(`${name}: postgres-setup.sh has no step ${step}`);
+      for (const [, variable = ""] of (branch ?? "").matchAll(/[a-z_]+=([A-Z_]+)/g)) {
+        if (!service.environment?.[variable]) problems.push(`${name}: ${variable} is not set`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("runs the reconciler as its own role on the outbox and on Service B's leader, with Debezium's slot and Service B's retention of applied ids", () => {
+    const written: Record<string, Service> = parse(composeText, { merge: true }).services;
+    const environment = written.reconciler?.environment ?? {};
+    expect(environment.OUTBOX_DATABASE_URL).toMatch(
+      /^postgresql:\/\/reconciler:\$\{RECONCILER_DB_PASSWORD:-[^}]+\}@postgres-outbox:5432\/outbox$/,
+    );
+    expect(environment.TOTALS_DATABASE_URL).toMatch(
+      /^postgresql:\/\/reconciler:\$\{RECONCILER_DB_PASSWORD:-[^}]+\}@postgres-leader:5432\/totals$/,
+    );
+    expect(environment.DEBEZIUM_SLOT).toBe(OUTBOX_SLOT);
+    // The one setting Service B reads, so the two cannot disagree.
+    expect(environment.PROCESSED_RETENTION_DAYS).toBe(written["service-b"]?.environment?.PROCESSED_RETENTION_DAYS);
   });
 
   it("creates the native stack's topics with the same partition counts", () => {

@@ -20,6 +20,7 @@ it("postgres-setup.sh sets every role's password exactly, and puts none on a com
       DEBEZIUM_DB_PASSWORD: `debezium-${unique}`,
       TOTALS_DB_OWNER_PASSWORD: `totals-owner-${unique}`,
       SERVICE_B_DB_PASSWORD: `service-b-${unique}`,
+      RECONCILER_DB_PASSWORD: `reconciler-${unique}`,
       REPLICATION_PASSWORD: `replicator-${unique}`,
       EXPORTER_DB_PASSWORD: `exporter-${unique}`,
     };
@@ -44,6 +45,9 @@ it("postgres-setup.sh sets every role's password exactly, and puts none on a com
       ["outbox", "debezium", passwords.DEBEZIUM_DB_PASSWORD],
       ["totals", "totals_owner", passwords.TOTALS_DB_OWNER_PASSWORD],
       ["totals", "service_b", passwords.SERVICE_B_DB_PASSWORD],
+      // Its one role, let into both databases.
+      ["outbox", "reconciler", passwords.RECONCILER_DB_PASSWORD],
+      ["totals", "reconciler", passwords.RECONCILER_DB_PASSWORD],
       ["postgres", "replicator", passwords.REPLICATION_PASSWORD],
       ["postgres", "exporter", passwords.EXPORTER_DB_PASSWORD],
     ];

@@ -17,6 +17,7 @@ const PORT = {
   serviceAHttp: 8081,
   serviceAGrpc: 50052,
   serviceB: 8082,
+  reconciler: 8084,
   nginxHttp: 8090,
   nginxGrpc: 50051,
   nginxStatus: 8099,
@@ -65,6 +66,7 @@ export async function renderComposeConfig(settings: Settings, outDir = RENDERED_
       values: {
         SERVICE_A_METRICS_TARGETS: JSON.stringify(instances.map((name) => `${name}:${PORT.serviceAHttp}`)),
         SERVICE_B_METRICS_TARGET: `service-b:${PORT.serviceB}`,
+        RECONCILER_METRICS_TARGET: `reconciler:${PORT.reconciler}`,
         PROMETHEUS_TARGET: `prometheus:${PORT.prometheus}`,
         POSTGRES_OUTBOX_EXPORTER_TARGET: `postgres-exporter-outbox:${PORT.postgresExporter}`,
         POSTGRES_LEADER_EXPORTER_TARGET: `postgres-exporter-leader:${PORT.postgresExporter}`,

@@ -30,7 +30,8 @@ run_sql() {
 case "${1:-}" in
   outbox)
     run_sql postgres outbox-database.sql owner_password=OUTBOX_DB_OWNER_PASSWORD \
-      service_password=SERVICE_A_DB_PASSWORD debezium_password=DEBEZIUM_DB_PASSWORD
+      service_password=SERVICE_A_DB_PASSWORD debezium_password=DEBEZIUM_DB_PASSWORD \
+      reconciler_password=RECONCILER_DB_PASSWORD
     run_sql postgres exporter-role.sql exporter_password=EXPORTER_DB_PASSWORD
     ;;
   outbox-slot)
@@ -38,7 +39,7 @@ case "${1:-}" in
     ;;
   leader)
     run_sql postgres totals-database.sql owner_password=TOTALS_DB_OWNER_PASSWORD \
-      service_password=SERVICE_B_DB_PASSWORD
+      service_password=SERVICE_B_DB_PASSWORD reconciler_password=RECONCILER_DB_PASSWORD
     run_sql postgres replication.sql replication_password=REPLICATION_PASSWORD
     run_sql postgres exporter-role.sql exporter_password=EXPORTER_DB_PASSWORD
     ;;

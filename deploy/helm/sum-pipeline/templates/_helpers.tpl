@@ -2,6 +2,7 @@
 {{- define "sum.name" -}}{{ .Release.Name }}{{- end }}
 {{- define "sum.serviceA" -}}{{ .Release.Name }}-service-a{{- end }}
 {{- define "sum.serviceB" -}}{{ .Release.Name }}-service-b{{- end }}
+{{- define "sum.reconciler" -}}{{ .Release.Name }}-reconciler{{- end }}
 {{- define "sum.kafka" -}}{{ .Release.Name }}-kafka{{- end }}
 {{- define "sum.connect" -}}{{ .Release.Name }}-connect{{- end }}
 {{- define "sum.outboxDb" -}}{{ .Release.Name }}-outbox-db{{- end }}
