@@ -9,10 +9,11 @@ export const PASSWORDS = {
 
 /**
  * A real PostgreSQL set up exactly as the stack sets it up: logical WAL, bootstrap roles and database,
- * and Debezium's replication slot (without a Debezium reading it; `slotWalCap` caps what it may keep).
+ * and Debezium's replication slot (without a Debezium reading it; `slotWalCap` caps what it may keep);
+ * its data directory at `dataDir` when given (see PostgresOptions).
  */
 export async function startOutboxDatabase(
-  options: { durable?: boolean; slotWalCap?: string } = {},
+  options: { durable?: boolean; slotWalCap?: string; dataDir?: string } = {},
 ): Promise<TemporaryPostgres> {
   const postgres = await TemporaryPostgres.start({
     settings: [
@@ -22,6 +23,7 @@ export async function startOutboxDatabase(
       ...(options.slotWalCap ? [`max_slot_wal_keep_size = '${options.slotWalCap}'`] : []),
     ],
     durable: options.durable ?? false,
+    dataDir: options.dataDir,
   });
   await postgres.psqlFile(SQL_FILES.outboxDatabase, {
     owner_password: PASSWORDS.owner,

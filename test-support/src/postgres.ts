@@ -9,6 +9,12 @@ export interface PostgresOptions {
   settings?: string[];
   /** fsync on, as in production (benchmarks). Tests run with it off: they crash processes, not machines. */
   durable?: boolean;
+  /**
+   * Where its data directory goes, e.g. on a file system of its own (a small tmpfs, to fill its disk):
+   * a path that does not exist yet or an empty directory, never a mount point itself (initdb makes it
+   * afresh). By default, `data` in its temporary directory. The log and the socket stay there either way.
+   */
+  dataDir?: string;
 }
 
 /** A directory of its own under the system's temporary one, that the server user can enter. */
@@ -23,9 +29,10 @@ export class TemporaryPostgres extends PostgresServer {
   private constructor(
     readonly dir: string,
     port: number,
+    dataDir = join(dir, "data"),
   ) {
     super({
-      dataDir: join(dir, "data"),
+      dataDir,
       port,
       socketDir: dir,
       logFile: join(dir, "postgres.log"),
@@ -34,7 +41,7 @@ export class TemporaryPostgres extends PostgresServer {
   }
 
   static async start(options: PostgresOptions = {}): Promise<TemporaryPostgres> {
-    const server = new TemporaryPostgres(await temporaryDir("sum-pg-"), await freePort());
+    const server = new TemporaryPostgres(await temporaryDir("sum-pg-"), await freePort(), options.dataDir);
     await server.initdb(["max_connections = 200", ...(options.settings ?? [])], { durable: options.durable ?? false });
     await server.start();
     return server;
@@ -56,6 +63,7 @@ export class TemporaryPostgres extends PostgresServer {
   /** Stops it as a crash would and deletes everything. */
   async destroy(): Promise<void> {
     await this.stop("immediate").catch(() => undefined);
+    await rm(this.dataDir, { recursive: true, force: true });
     await rm(this.dir, { recursive: true, force: true });
   }
 }
