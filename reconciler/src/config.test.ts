@@ -26,7 +26,7 @@ describe("the reconciler's configuration", () => {
     expect(() =>
       loadConfig("reconciler", configSchema, { ...wiring, WINDOW_HOURS: "48", PROCESSED_RETENTION_DAYS: "1" }),
     ).toThrow(
-      /WINDOW_HOURS: must be at most Service B's PROCESSED_RETENTION_DAYS \(1 days = 24 hours\).*applied twice/,
+      /WINDOW_HOURS: 48 hours is more than Service B's PROCESSED_RETENTION_DAYS = 1 \(24 hours\).*applied twice/,
     );
   });
 
