@@ -49,8 +49,9 @@ test: install lint typecheck build install-schemathesis ## Lint, type-check, the
 test-workflow: install ## Prove the running stack: sums through nginx, each applied once by Service B; PASS or FAIL
 	$(TSX) proof/src/workflow-cli.ts
 
-test-chaos: install ## kill -9 each component under load (native stack, to itself); exact total or FAIL
+test-chaos: build ## kill -9 each component under load (native stack, to itself); exact total or FAIL, then make reconcile
 	$(TSX) proof/src/chaos-cli.ts
+	$(NATIVE) reconcile
 
 bench: install ## The whole pipeline under load (native stack; wrk, grpc-sum): sums/s, latency, lag, end-to-end, CPU per component, a soak, exact total
 	$(NATIVE) start

@@ -101,6 +101,10 @@ for (const { clients, tps } of report.pgbench) {
 console.log(
   `Service A's best rate / pgbench's best: HTTP ${report.ratioToPgbench.http.toFixed(2)}x, gRPC ${report.ratioToPgbench.grpc.toFixed(2)}x`,
 );
+const { ledger } = report;
+console.log(
+  `The outbox, kept as the reconciler's ledger: ${ledger.events} events in ${(ledger.bytes / 2 ** 20).toFixed(0)} MiB, ${(((ledger.bytes / Math.max(ledger.events, 1)) * 1e6) / 2 ** 20).toFixed(0)} MiB per million sums`,
+);
 const { correctness } = report;
 console.log(
   `Correctness: ${correctness.acked} acknowledged, ${correctness.eventsApplied} applied; the total grew by ${correctness.totalDelta}, the acknowledged results sum to ${correctness.expectedDelta}: ${correctness.passed ? "PASS" : "FAIL"}`,

@@ -2,7 +2,7 @@ import type { Settings } from "@sum/native/settings";
 import { type Endpoints, PipelineClient } from "./clients.js";
 import type { LoadPlan, LoadResult } from "./load.js";
 import { type LoadGenerators, loadRunner } from "./load-generators.js";
-import { pgbench } from "./pgbench.js";
+import { outboxLedger, pgbench } from "./pgbench.js";
 import { componentPids, cpuSecondsByTree } from "./process-resources.js";
 import { quantileMs, serviceB, withMaxLag } from "./service-b-metrics.js";
 import { runSoak, type SoakReport } from "./soak.js";
@@ -62,6 +62,8 @@ export interface BenchReport {
   /** The best Service A rate over the best pgbench rate, per transport. */
   ratioToPgbench: { http: number; grpc: number };
   correctness: { passed: boolean; acked: number; eventsApplied: number; expectedDelta: string; totalDelta: string };
+  /** The outbox at the end: every event the run (and the stack before it) acknowledged, kept as the ledger. */
+  ledger: { events: number; bytes: number };
 }
 
 /**
@@ -185,6 +187,7 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
   endClient.close();
   const totalDelta = end.total - start.total;
   const eventsApplied = end.eventsApplied - start.eventsApplied;
+  const ledger = await outboxLedger(settings);
   const { log: _log, generators: _generators, ...recorded } = options;
   return {
     date: new Date().toISOString(),
@@ -205,5 +208,6 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
       expectedDelta: expectedDelta.toString(),
       totalDelta: totalDelta.toString(),
     },
+    ledger,
   };
 }

@@ -12,6 +12,7 @@ import type { ChaosOptions } from "./chaos.js";
 export const CRASHES = [
   "service-a-1",
   "service-b",
+  "reconciler",
   "kafka-connect",
   "kafka",
   "postgres-replica",

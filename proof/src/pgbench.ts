@@ -6,6 +6,22 @@ import { run } from "@sum/native/process";
 import type { Settings } from "@sum/native/settings";
 import { postgresBinDir } from "@sum/test-support";
 
+function outboxPsql(settings: Settings): (sql: string) => Promise<string> {
+  const env = { ...process.env, PGPASSWORD: settings.POSTGRES_SUPERUSER_PASSWORD };
+  const connection = ["-h", "127.0.0.1", "-p", String(settings.OUTBOX_DB_PORT), "-U", "postgres"];
+  return (sql) => run(join(postgresBinDir(), "psql"), [...connection, "-d", "outbox", "-qAt", "-c", sql], { env });
+}
+
+/** The outbox as it stands: the reconciler's ledger, each acknowledged event kept for its window. */
+export async function outboxLedger(settings: Settings): Promise<{ events: number; bytes: number }> {
+  const [events = "0", bytes = "0"] = (
+    await outboxPsql(settings)("SELECT count(*), pg_total_relation_size('outbox') FROM outbox")
+  )
+    .trim()
+    .split("|");
+  return { events: Number(events), bytes: Number(bytes) };
+}
+
 /**
  * pgbench's single-row INSERT transactions on the outbox database, into a copy of the outbox table
  * (not the outbox itself: Debezium would stream those rows and Service B would count them).
@@ -14,7 +30,7 @@ export async function pgbench(settings: Settings, clients: number, seconds: numb
   const bin = postgresBinDir();
   const env = { ...process.env, PGPASSWORD: settings.POSTGRES_SUPERUSER_PASSWORD };
   const connection = ["-h", "127.0.0.1", "-p", String(settings.OUTBOX_DB_PORT), "-U", "postgres"];
-  const psql = (sql: string) => run(join(bin, "psql"), [...connection, "-d", "outbox", "-qAt", "-c", sql], { env });
+  const psql = outboxPsql(settings);
   await psql("DROP TABLE IF EXISTS bench_outbox; CREATE TABLE bench_outbox (LIKE outbox INCLUDING ALL)");
   const dir = await mkdtemp(join(tmpdir(), "pgbench-"));
   try {

@@ -75,4 +75,7 @@ it("make bench measures every phase (closed loops from wrk and grpc-sum), names 
   expect(report.ratioToPgbench.http).toBeGreaterThan(0);
   expect(report.correctness).toMatchObject({ passed: true, eventsApplied: report.correctness.acked });
   expect(report.correctness.totalDelta).toBe(report.correctness.expectedDelta);
+  // The outbox keeps every acknowledged event as the reconciler's ledger.
+  expect(report.ledger.events).toBeGreaterThanOrEqual(report.correctness.acked);
+  expect(report.ledger.bytes).toBeGreaterThan(0);
 });

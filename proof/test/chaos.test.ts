@@ -1,4 +1,6 @@
-import { loadSettings } from "@sum/native/settings";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { loadSettings, REPO_ROOT } from "@sum/native/settings";
 import { expect, inject, it } from "vitest";
 import { runChaos } from "../src/chaos.js";
 import { stackEndpoints } from "../src/clients.js";
@@ -32,4 +34,17 @@ it("under load, kill -9 of each component in turn, long outages, a stopped repli
   expect(report.faults.map((f) => f.fault)).toEqual([...CRASHES, ...CI_LONG_FAULTS]);
   expect(report.totalDelta).toBe(report.expectedDelta);
   expect(report.requests).toBeGreaterThan(1000);
+
+  // make test-chaos ends with make reconcile: every acknowledged sum of the run is in the total.
+  const reconcile = spawnSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs"),
+      join(REPO_ROOT, "native", "src", "cli.ts"),
+      "reconcile",
+    ],
+    { env: { ...process.env, ...env }, cwd: REPO_ROOT, encoding: "utf8" },
+  );
+  expect(reconcile.stdout).toMatch(/^\d+ minutes, \d+ acknowledged: 0 missing/m);
+  expect(reconcile.status).toBe(0);
 });

@@ -1,5 +1,6 @@
 import { isSampled } from "@sum/contract";
 import { migrate } from "@sum/pg-migrate";
+import { FailureStreak } from "@sum/service-kit";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import {
@@ -14,7 +15,7 @@ import { MIGRATIONS_DIR } from "./paths.js";
 import { createPool } from "./persistence/database.js";
 import { type EventStreamState, readEventStreamState, refusal } from "./persistence/event-stream.js";
 import { GroupCommitter } from "./persistence/group-commit.js";
-import { ping, purgeExpiredKeys, writeEvents } from "./persistence/outbox-store.js";
+import { ping, probeWrite, purgeExpiredKeys, writeEvents } from "./persistence/outbox-store.js";
 import { buildGrpcServer, closeGrpc, listenGrpc } from "./transport/grpc.js";
 import { buildHttpServer, closeHttp } from "./transport/http.js";
 
@@ -46,8 +47,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     },
     (error) => logger.warn({ err: error }, "idle database connection lost"),
   );
+  // Readiness follows the writes: a database that answers SELECT 1 but can write nothing (its disk
+  // full) must take the instance out of service.
+  const writes = new FailureStreak("writing sums");
   const committer = new GroupCommitter<SumEvent, AppendOutcome>(
-    (batch) => writeEvents(pool, batch),
+    async (batch) => {
+      const outcomes = await writeEvents(pool, batch);
+      const failed = outcomes.filter((outcome) => outcome instanceof Error);
+      if (failed.length === outcomes.length) writes.failed(failed[0]);
+      else writes.succeeded();
+      return outcomes;
+    },
     {
       maxBatchSize: config.GROUP_COMMIT_MAX_BATCH,
       windowMs: config.GROUP_COMMIT_WINDOW_MS,
@@ -111,17 +121,19 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const sum = (command: SumCommand) => calculateSum({ events, serviceId: config.SERVICE_ID }, command);
 
   let stopping = false;
-  const isReady = async () => {
-    if (stopping) return false;
+  const whyNotReady = async (): Promise<string | undefined> => {
+    if (stopping) return "stopping";
     try {
       await ping(pool);
-      return true;
     } catch {
-      return false;
+      return "the database is not reachable";
     }
+    // While writes fail, try one (rolled back): readiness comes back once a write can succeed.
+    if (writes.failing() !== undefined) await writes.track(probeWrite(pool)).catch(() => undefined);
+    return writes.failing();
   };
 
-  const http = buildHttpServer({ calculateSum: sum, isReady, metrics, logger, serviceId: config.SERVICE_ID });
+  const http = buildHttpServer({ calculateSum: sum, whyNotReady, metrics, logger, serviceId: config.SERVICE_ID });
   const grpc = buildGrpcServer({ calculateSum: sum, metrics, logger });
   await http.listen({ host: config.HOST, port: config.HTTP_PORT });
   const grpcPort = await listenGrpc(grpc.server, config.HOST, config.GRPC_PORT);

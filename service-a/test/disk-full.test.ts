@@ -232,6 +232,7 @@ interface Observed {
   retries: Answer[];
   ledger: Ledger;
   healthAtEnd: number;
+  readyAtEnd: number;
   /** Whether the postmaster at the end is not the one the sums started with. */
   postgresRestarted: boolean;
   postgresLog: string;
@@ -293,6 +294,7 @@ function fillTheDisk(test: Case): () => Observed {
         acknowledged.map((answer) => answer.eventId as string),
       ),
       healthAtEnd: (await fetch(`${http}/healthz`)).status,
+      readyAtEnd: (await fetch(`${http}/readyz`)).status,
       postgresRestarted: (await postmasterStartedAt(postgres)) !== startedAt,
       postgresLog: await readFile(postgres.logFile, "utf8"),
     };
@@ -377,8 +379,20 @@ describe.skipIf(!isRoot)(
         `${process.getuid?.()}; CI runs as root)`,
   () => {
     describe("when the tables' files cannot grow", () => {
+      let notReadyWhileFull: { status: number; body: { error?: { message: string } } } | undefined;
       const seen = fillTheDisk({
         keyPrefix: "tables",
+        async whileFull(_postgres, service) {
+          await waitFor(
+            "/readyz to say not ready",
+            async () => {
+              const ready = await fetch(`${service.http}/readyz`);
+              notReadyWhileFull = { status: ready.status, body: (await ready.json()) as { error?: { message: string } } };
+              return ready.status === 503;
+            },
+            30_000,
+          );
+        },
         // The rest of a fresh segment takes the WAL of some three times the sums 4 MiB of tables hold.
         walBefore: 0,
         room: 4 * MiB,
@@ -401,9 +415,16 @@ describe.skipIf(!isRoot)(
 
       nothingLostOrCorrupted(seen);
 
-      // A DEFECT, reported rather than asserted: /readyz pings with SELECT 1, which needs no disk, so
-      // it answers 200 "ready" while every sum gets 503; a load balancer keeps sending sums here.
-      it.todo("/readyz says not ready while every write fails for want of space (today it answers 200 ready)");
+      // SELECT 1 needs no disk: readiness follows the writes themselves, so a load balancer stops
+      // sending sums here, and it comes back once a write succeeds.
+      it("/readyz says not ready while every write fails for want of space, naming why, and ready again once freed", () => {
+        const { readyAtEnd } = seen();
+        expect(notReadyWhileFull?.status).toBe(503);
+        expect(notReadyWhileFull?.body.error?.message).toMatch(
+          /^writing sums has failed for \d+ s: .*(No space left on device|could not extend file)/,
+        );
+        expect(readyAtEnd).toBe(200);
+      });
     });
 
     describe("when the WAL cannot grow", () => {

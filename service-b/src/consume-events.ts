@@ -1,10 +1,10 @@
 import { isSampled } from "@sum/contract";
+import { FailureStreak } from "@sum/service-kit";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { applyBatch, type TooOld } from "./domain/apply-batch.js";
 import type { IncomingMessage, SumEvent } from "./domain/sum-event.js";
-import { FailureStreak } from "./failure-streak.js";
 import type { ServiceMetrics } from "./metrics.js";
 import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
 import { describeGap, describeLogReplacement, kafkaPipeline } from "./transport/kafka-consumer.js";

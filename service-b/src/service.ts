@@ -1,10 +1,10 @@
 import { migrate } from "@sum/pg-migrate";
+import { FailureStreak } from "@sum/service-kit";
 import pg from "pg";
 import type { Logger } from "pino";
 import { startBackgroundJobs } from "./background-jobs.js";
 import type { Config } from "./config.js";
 import { consumeEvents } from "./consume-events.js";
-import { FailureStreak } from "./failure-streak.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { beatHeartbeat, logReplacements, readTotal } from "./persistence/totals-store.js";

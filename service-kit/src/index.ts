@@ -1,6 +1,7 @@
 export { lifecycleSettings, loadConfig } from "./config.js";
 export { asAppError, ERROR_STATUS } from "./error-status.js";
 export { AppError, type ErrorCode } from "./errors.js";
+export { FailureStreak, READINESS_GRACE_MS } from "./failure-streak.js";
 export { registerApi } from "./http-api.js";
 export { answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "./http-errors.js";
 export { errorResponse } from "./openapi.js";

@@ -2,6 +2,7 @@ import { encodeSumCalculated } from "@sum/contract";
 import { AppError } from "@sum/service-kit";
 import type pg from "pg";
 import type { AppendOutcome, OriginalSum, SumEvent } from "../domain/calculate-sum.js";
+import { newEventId } from "../domain/identifiers.js";
 import { autocommit, inTransaction, isRowError, writeFailure } from "./database.js";
 
 /** The Kafka message value: the operands are within ±MAX_OPERAND, so exact as numbers. */
@@ -144,6 +145,26 @@ async function writeLeaders(pool: pg.Pool, events: SumEvent[]): Promise<Array<Ap
 export async function purgeExpiredKeys(pool: pg.Pool, limit: number): Promise<number> {
   const result = await pool.query(PURGE_EXPIRED_KEYS, [limit]);
   return result.rowCount ?? 0;
+}
+
+/**
+ * Whether an event can be written now: one is appended and rolled back (an aborted insert is never
+ * decoded, so Debezium sends nothing). Readiness asks this while writes fail, so that it comes back
+ * as soon as a write can succeed, with no sums sent to find out.
+ */
+export async function probeWrite(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  let failed: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    await client.query(APPEND_EVENTS, [[newEventId()], ["{}"], [null], [new Date()]]);
+  } catch (error) {
+    failed = error as Error;
+    throw error;
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+    client.release(failed ?? false);
+  }
 }
 
 export async function ping(pool: pg.Pool): Promise<void> {

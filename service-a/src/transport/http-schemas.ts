@@ -78,6 +78,7 @@ export const healthzSchema = {
 };
 
 export const readyzSchema = {
-  summary: "Readiness: the database is reachable and the instance is not stopping",
+  summary:
+    "Readiness: the database is reachable, sums can be written (or failed for under 5 s), and the instance is not stopping",
   response: { 200: { description: "Ready", ...status("ready") }, 503: unavailable },
 };

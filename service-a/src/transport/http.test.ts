@@ -17,7 +17,7 @@ beforeAll(async () => {
   app = buildHttpServer({
     calculateSum: (command) =>
       calculateSum({ events: { append: async () => ({ kind: "committed" }) }, serviceId: "service-a-test" }, command),
-    isReady: async () => true,
+    whyNotReady: async () => undefined,
     metrics: new ServiceMetrics(),
     logger: pino({ level: "silent" }),
     serviceId: "service-a-test",

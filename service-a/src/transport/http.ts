@@ -30,7 +30,8 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
 export interface HttpDeps {
   calculateSum: (command: SumCommand) => Promise<SumReceipt>;
-  isReady: () => Promise<boolean>;
+  /** Why the instance should get no sums now, or undefined when it is ready. */
+  whyNotReady: () => Promise<string | undefined>;
   metrics: ServiceMetrics;
   logger: Logger;
   serviceId: string;
@@ -159,8 +160,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive", service_id: deps.serviceId }));
 
       api.get("/readyz", { schema: readyzSchema }, async (_request, reply) => {
-        if (await deps.isReady()) return { status: "ready", service_id: deps.serviceId };
-        return sendError(reply, new AppError("UNAVAILABLE", "the database is not reachable"));
+        const reason = await deps.whyNotReady();
+        if (reason === undefined) return { status: "ready", service_id: deps.serviceId };
+        return sendError(reply, new AppError("UNAVAILABLE", reason));
       });
     },
   });

@@ -1,8 +1,8 @@
 /**
- * How long applying events, or reading the total, may fail without a success in between before
- * Service B calls itself not ready. Longer than what its retries ride out unnoticed (a statement
- * timeout, a dropped connection, the first seconds of a failover); short enough that an instance
- * that can apply nothing, or answer no read, is taken out of service.
+ * How long a service's work (Service A writing sums; Service B applying events or reading the total)
+ * may fail without a success in between before it calls itself not ready. Longer than what retries
+ * ride out unnoticed (a statement timeout, a dropped connection, the first seconds of a failover);
+ * short enough that an instance that can do none of its work is taken out of service.
  */
 export const READINESS_GRACE_MS = 5000;
 
