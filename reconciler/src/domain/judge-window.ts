@@ -8,6 +8,11 @@ import type { Window } from "./windows.js";
  */
 export const COMMIT_MARGIN_MS = 15_000;
 
+/** Whether the pipeline has had its chance to deliver every event of the window. */
+export function deliveredByNow(window: Window, horizon: number): boolean {
+  return window.end + COMMIT_MARGIN_MS <= horizon;
+}
+
 /** An acknowledged event of the window that Service B has not applied, and its re-sends. */
 export interface UnappliedEvent {
   id: string;
@@ -38,7 +43,7 @@ export function judgeWindow(
   horizon: number,
   maxAttempts: number,
 ): WindowVerdict {
-  if (window.end + COMMIT_MARGIN_MS > horizon) {
+  if (!deliveredByNow(window, horizon)) {
     return { missing: 0, late: unapplied.length, missingAfterRepair: 0, toResend: [] };
   }
   const toResend: string[] = [];
