@@ -32,3 +32,34 @@ export function errorResponse(description: string, ...codes: ErrorCode[]) {
     },
   };
 }
+
+/** GET /healthz of a service that only says it is alive. */
+export const healthzSchema = {
+  summary: "Liveness",
+  response: {
+    200: {
+      description: "The process is alive",
+      type: "object",
+      required: ["status"],
+      additionalProperties: false,
+      properties: { status: { type: "string", enum: ["alive"] } },
+    },
+  },
+};
+
+/** GET /readyz: 200 ready, or 503 saying why not; `summary` says what ready means for the service. */
+export function readyzSchema(summary: string) {
+  return {
+    summary,
+    response: {
+      200: {
+        description: "Ready",
+        type: "object",
+        required: ["status"],
+        additionalProperties: false,
+        properties: { status: { type: "string", enum: ["ready"] } },
+      },
+      503: errorResponse("Not ready, saying why", "UNAVAILABLE"),
+    },
+  };
+}

@@ -2,7 +2,9 @@ import {
   AppError,
   answerMalformedRequest,
   frameworkErrors,
+  healthzSchema,
   httpErrorHandler,
+  readyzSchema,
   registerApi,
   sendError,
 } from "@sum/service-kit";
@@ -10,31 +12,7 @@ import Fastify, { type FastifyBaseLogger, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { ReconcilerMetrics } from "../metrics.js";
 
-const healthzSchema = {
-  summary: "Liveness",
-  response: {
-    200: {
-      description: "The process is alive",
-      type: "object",
-      required: ["status"],
-      additionalProperties: false,
-      properties: { status: { type: "string", enum: ["alive"] } },
-    },
-  },
-};
-
-const readyzSchema = {
-  summary: "Readiness: the last look at the outbox, Kafka and Service B's database succeeded",
-  response: {
-    200: {
-      description: "Ready",
-      type: "object",
-      required: ["status"],
-      additionalProperties: false,
-      properties: { status: { type: "string", enum: ["ready"] } },
-    },
-  },
-};
+const readyz = readyzSchema("Readiness: the last look at the outbox, Kafka and Service B's database succeeded");
 
 /** The reconciler's HTTP: liveness, readiness and its metrics, for the stacks and Prometheus. */
 export function buildHttpServer(deps: {
@@ -57,7 +35,7 @@ export function buildHttpServer(deps: {
     metrics: deps.metrics.registry,
     routes: (api) => {
       api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive" }));
-      api.get("/readyz", { schema: readyzSchema }, async (_request, reply) => {
+      api.get("/readyz", { schema: readyz }, async (_request, reply) => {
         const reason = deps.whyNotReady();
         if (reason === undefined) return { status: "ready" };
         return sendError(reply, new AppError("UNAVAILABLE", `not ready: ${reason}`));

@@ -1,4 +1,4 @@
-import { errorResponse } from "@sum/service-kit";
+import { errorResponse, readyzSchema as readyzSchemaOf } from "@sum/service-kit";
 
 /**
  * The route schemas of Service B's HTTP API: Fastify validates the requests and serializes the
@@ -88,29 +88,6 @@ export const eventSchema = {
   },
 };
 
-export const healthzSchema = {
-  summary: "Liveness",
-  response: {
-    200: {
-      description: "The process is alive",
-      type: "object",
-      required: ["status"],
-      additionalProperties: false,
-      properties: { status: { type: "string", enum: ["alive"] } },
-    },
-  },
-};
-
-export const readyzSchema = {
-  summary: "Readiness: consumer joined, leader reachable, no partition stopped at a gap",
-  response: {
-    200: {
-      description: "Ready",
-      type: "object",
-      required: ["status"],
-      additionalProperties: false,
-      properties: { status: { type: "string", enum: ["ready"] } },
-    },
-    503: errorResponse("Not ready, saying why", "UNAVAILABLE"),
-  },
-};
+export const readyzSchema = readyzSchemaOf(
+  "Readiness: consumer joined, leader reachable, no partition stopped at a gap",
+);

@@ -2,6 +2,7 @@ import {
   AppError,
   answerMalformedRequest,
   frameworkErrors,
+  healthzSchema,
   httpErrorHandler,
   registerApi,
   sendError,
@@ -15,7 +16,7 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import type { ServiceMetrics } from "../metrics.js";
-import { eventSchema, healthzSchema, readyzSchema, summationSchema, totalSchema } from "./http-schemas.js";
+import { eventSchema, readyzSchema, summationSchema, totalSchema } from "./http-schemas.js";
 
 export interface TotalView {
   total: string;
