@@ -387,7 +387,10 @@ describe.skipIf(!isRoot)(
             "/readyz to say not ready",
             async () => {
               const ready = await fetch(`${service.http}/readyz`);
-              notReadyWhileFull = { status: ready.status, body: (await ready.json()) as { error?: { message: string } } };
+              notReadyWhileFull = {
+                status: ready.status,
+                body: (await ready.json()) as { error?: { message: string } },
+              };
               return ready.status === 503;
             },
             30_000,
