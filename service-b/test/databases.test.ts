@@ -324,6 +324,7 @@ describe("Service B and its databases", () => {
         "002_partition_totals.sql",
         "003_replica_heartbeat.sql",
         "004_partition_log_identity.sql",
+        "005_reconciler_reads.sql",
       ]);
 
       expect(await readTotal(pool)).toEqual({
