@@ -1,6 +1,6 @@
 import { isSampled } from "@sum/contract";
 import { migrate } from "@sum/pg-migrate";
-import { FailureStreak } from "@sum/service-kit";
+import { FailureStreak, READINESS_GRACE_MS } from "@sum/service-kit";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import {
@@ -50,8 +50,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Readiness follows the writes: a database that answers SELECT 1 but can write nothing (its disk
   // full) must take the instance out of service.
   const writes = new FailureStreak("writing sums");
+  let lastWriteAt = 0;
   const committer = new GroupCommitter<SumEvent, AppendOutcome>(
     async (batch) => {
+      lastWriteAt = Date.now();
       const outcomes = await writeEvents(pool, batch);
       const failed = outcomes.filter((outcome) => outcome instanceof Error);
       if (failed.length === outcomes.length) writes.failed(failed[0]);
@@ -128,8 +130,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     } catch {
       return "the database is not reachable";
     }
-    // While writes fail, try one (rolled back): readiness comes back once a write can succeed.
-    if (writes.failing() !== undefined) await writes.track(probeWrite(pool)).catch(() => undefined);
+    // While sums keep coming, their writes say whether the instance can write. Failing with none
+    // coming (a load balancer took the instance out), one write is tried, rolled back, so that
+    // readiness comes back once writes can succeed.
+    if (writes.failing() !== undefined && Date.now() - lastWriteAt > READINESS_GRACE_MS) {
+      await writes.track(probeWrite(pool)).catch(() => undefined);
+    }
     return writes.failing();
   };
 
