@@ -79,6 +79,9 @@ export class KafkaConnect implements Component {
         metrics: { port: this.settings.CONNECT_METRICS_PORT, rules: join(REPO_ROOT, "prometheus", "jmx-connect.yml") },
         args: [config],
       }),
+      // The connector's ${env:DEBEZIUM_DB_PASSWORD} is read from here (config.providers in
+      // connect-distributed.properties), so the password is never in its config, over REST or stored.
+      env: { ...process.env, DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD },
       logFile: join(p.logs, "kafka-connect.stdout.log"),
       pidFile: this.pidFile,
     });
@@ -111,7 +114,6 @@ export class KafkaConnect implements Component {
       OUTBOX_DB_HOST: "127.0.0.1",
       OUTBOX_DB_PORT: this.settings.OUTBOX_DB_PORT,
       DEBEZIUM_DB_USER: "debezium",
-      DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD,
     });
     const response = await fetch(`${this.base}/connectors/${CONNECTOR}/config`, {
       method: "PUT",
