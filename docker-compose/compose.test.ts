@@ -163,7 +163,7 @@ let renderedFiles: string[];
 
 beforeAll(async () => {
   renderDir = await mkdtemp(join(tmpdir(), "compose-rendered-"));
-  renderedFiles = await renderComposeConfig(loadSettings(), renderDir);
+  renderedFiles = await renderComposeConfig(renderDir);
 });
 
 afterAll(async () => {
@@ -473,7 +473,7 @@ describe("the Compose stack next to the native one", () => {
   it("renders the connector from debezium/outbox-connector.json, changing only where the database is", () => {
     const template = JSON.parse(read("debezium/outbox-connector.json"));
     const rendered = JSON.parse(readFileSync(join(renderDir, "outbox-connector.json"), "utf8"));
-    const filled = ["database.hostname", "database.port", "database.user", "database.password"];
+    const filled = ["database.hostname", "database.port", "database.user"];
     const unchanged = (config: Record<string, string>) =>
       Object.fromEntries(Object.entries(config).filter(([key]) => !filled.includes(key)));
     expect(unchanged(rendered)).toEqual(unchanged(template));
@@ -482,6 +482,21 @@ describe("the Compose stack next to the native one", () => {
       source: "./rendered/outbox-connector.json",
       target: "/config/outbox-connector.json",
     });
+  });
+
+  it("gives Kafka Connect the connector's password in its environment only: the connector holds the placeholder", () => {
+    const rendered = readFileSync(join(renderDir, "outbox-connector.json"), "utf8");
+    expect(JSON.parse(rendered)["database.password"]).toBe("${env:DEBEZIUM_DB_PASSWORD}");
+    const password = "connect-only-secret";
+    const connect = loadCompose({ ...exampleEnv, DEBEZIUM_DB_PASSWORD: password }).services["kafka-connect"];
+    expect(connect?.environment?.DEBEZIUM_DB_PASSWORD).toBe(password);
+    // The worker resolves ${env:...} and only for that one variable (as the native worker, compared above).
+    expect(connect?.environment).toMatchObject({
+      CONNECT_CONFIG_PROVIDERS: "env",
+      CONNECT_CONFIG_PROVIDERS_ENV_CLASS: "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+      CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN: "DEBEZIUM_DB_PASSWORD",
+    });
+    expect(rendered).not.toContain(exampleEnv.DEBEZIUM_DB_PASSWORD);
   });
 
   it("creates Debezium's replication slot under the name the connector and the native stack use", () => {
