@@ -305,6 +305,8 @@ describe("the native stack", () => {
     for (const record of stored) expect(record.value?.toString() ?? "").not.toContain(settings.DEBEZIUM_DB_PASSWORD);
     // The placeholder resolves in the worker: the task logs in and streams (the tests above).
     expect((await new KafkaConnect(settings, () => undefined).connectorStatus())?.tasks[0]?.state).toBe("RUNNING");
+    // and its REST API answers on loopback only, as start checked.
+    await expect(new KafkaConnect(settings, () => undefined).requireRestOnLoopbackOnly()).resolves.toBeUndefined();
   });
 
   it("make start on a running stack starts nothing; make stop then make start keeps all data", async () => {

@@ -5,6 +5,7 @@ import {
   isAlive,
   readPid,
   requireFreePorts,
+  requireLoopbackOnly,
   StackError,
   startDaemon,
   stopProcess,
@@ -90,7 +91,24 @@ export class KafkaConnect implements Component {
       logFile: this.logFile,
       alive: () => this.isRunning(),
     });
+    try {
+      await this.requireRestOnLoopbackOnly();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
     await this.registerConnector();
+  }
+
+  /** The REST API takes any connector config from whoever reaches it, without a login: loopback only. */
+  async requireRestOnLoopbackOnly(): Promise<void> {
+    await requireLoopbackOnly(
+      this.name,
+      "its REST API",
+      this.settings.CONNECT_PORT,
+      "whoever reaches this machine could change or add connectors. Its listeners " +
+        "(native/jvm/connect-distributed.properties) must be http://127.0.0.1 only; Kafka Connect stopped",
+    );
   }
 
   async stop(): Promise<void> {
