@@ -338,6 +338,23 @@ describe("docker-compose.yml", () => {
     );
   });
 
+  it("runs Kafka UI read-only, behind a login whose password comes from .env", () => {
+    const { KAFKA_UI_PASSWORD: _, ...withoutPassword } = exampleEnv;
+    expect(() => loadCompose(withoutPassword)).toThrow(/KAFKA_UI_PASSWORD is not set/);
+    const ui = services["kafka-ui"]?.environment ?? {};
+    expect(ui).toMatchObject({
+      KAFKA_CLUSTERS_0_READONLY: "true",
+      AUTH_TYPE: "LOGIN_FORM",
+      SPRING_SECURITY_USER_NAME: "admin",
+      SPRING_SECURITY_USER_PASSWORD: exampleEnv.KAFKA_UI_PASSWORD,
+    });
+    expect(parse(composeText).services["kafka-ui"].environment.SPRING_SECURITY_USER_PASSWORD).toMatch(
+      /^\$\{KAFKA_UI_PASSWORD:\?.+\}$/,
+    );
+    // Its healthcheck needs no login: kafbat's whitelist lets /actuator/health through.
+    expect(services["kafka-ui"]?.healthcheck?.test).toContain("http://127.0.0.1:8080/actuator/health");
+  });
+
   it("documents every variable it reads in .env.example, with the same default", () => {
     const documented = envFile(read(".env.example"), true);
     const problems: string[] = [];
