@@ -153,7 +153,7 @@ export function portInUse(port: number, host = "127.0.0.1"): Promise<boolean> {
   });
 }
 
-/** This machine's addresses other than loopback; a link-local IPv6 one with its interface (fe80::1%eth0). */
+/** The host's addresses other than loopback; a link-local IPv6 one with its interface (fe80::1%eth0). */
 export function nonLoopbackAddresses(): string[] {
   return Object.entries(networkInterfaces()).flatMap(([name, addresses]) =>
     (addresses ?? [])
@@ -165,8 +165,8 @@ export function nonLoopbackAddresses(): string[] {
 }
 
 /**
- * Fails, naming the addresses, if `port` accepts connections on an address of this machine other than
- * loopback: a listener there (0.0.0.0, ::, the host's own address) answers whoever reaches the machine.
+ * Fails, naming the addresses, if `port` accepts connections on an address of the host other than
+ * loopback: a listener there (0.0.0.0, ::, the host's own address) answers whoever reaches the host.
  * `why` says what that exposes and what to change.
  */
 export async function requireLoopbackOnly(component: string, what: string, port: number, why: string) {

@@ -31,7 +31,7 @@ it.skipIf(addresses.length === 0)(
     const refused = connect.requireRestOnLoopbackOnly();
     await expect(refused).rejects.toThrow(`kafka-connect: its REST API answers on port ${port} of ${ipv4}`);
     await expect(refused).rejects.toThrow(
-      "whoever reaches this machine could change or add connectors. Its listeners (native/jvm/connect-distributed.properties) must be http://127.0.0.1 only",
+      "whoever reaches the host could change or add connectors. Its listeners (native/jvm/connect-distributed.properties) must be http://127.0.0.1 only",
     );
   },
 );

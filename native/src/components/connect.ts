@@ -106,7 +106,7 @@ export class KafkaConnect implements Component {
       this.name,
       "its REST API",
       this.settings.CONNECT_PORT,
-      "whoever reaches this machine could change or add connectors. Its listeners " +
+      "whoever reaches the host could change or add connectors. Its listeners " +
         "(native/jvm/connect-distributed.properties) must be http://127.0.0.1 only; Kafka Connect stopped",
     );
   }
