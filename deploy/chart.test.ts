@@ -344,8 +344,9 @@ describe("parity with the native and Compose stacks", () => {
     expect(connect.offsetStorageTopic).toBe(native["offset.storage.topic"]);
     expect(connect.statusStorageTopic).toBe(native["status.storage.topic"]);
     const config = Object.fromEntries(Object.entries(connect.config).map(([key, value]) => [key, String(value)]));
-    const tuning = Object.keys(config).filter((key) => !key.startsWith("config.providers"));
-    for (const key of tuning) expect(config[key], key).toBe(native[key]);
+    // The config providers too: the connector's ${env:...} placeholder resolves alike in all stacks.
+    for (const key of Object.keys(config)) expect(config[key], key).toBe(native[key]);
+    expect(config["config.providers.env.param.allowlist.pattern"]).toBe("DEBEZIUM_DB_PASSWORD");
     expect(only(production, "KafkaConnect").spec.config["offset.storage.replication.factor"]).toBe(3);
   });
 
@@ -571,6 +572,29 @@ describe("the production profile's resilience", () => {
         );
     expect(clientsOf("outbox-db")).toEqual(["service-a", "KafkaConnect", "reconciler", "db-setup", "sum-outbox-db"]);
     expect(clientsOf("totals-db")).toEqual(["service-b", "reconciler", "db-setup", "sum-totals-db"]);
+  });
+
+  it("lets only Strimzi's cluster operator and Connect's own workers reach Connect's REST API, and only Prometheus its metrics", () => {
+    const connect = only(objects, "NetworkPolicy", "connect");
+    const workers = { "strimzi.io/cluster": "sum-connect", "strimzi.io/kind": "KafkaConnect" };
+    expect(connect.spec.podSelector.matchLabels).toEqual(workers);
+    expect(connect.spec.policyTypes).toEqual(["Ingress"]);
+    expect(connect.spec.ingress).toEqual([
+      {
+        from: [
+          {
+            podSelector: { matchLabels: { "strimzi.io/kind": "cluster-operator" } },
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "strimzi" } },
+          },
+          { podSelector: { matchLabels: workers } },
+        ],
+        ports: [{ port: 8083 }],
+      },
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+        ports: [{ port: 9404 }],
+      },
+    ]);
   });
 });
 

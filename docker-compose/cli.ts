@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const settings = loadSettings();
   switch (command) {
     case "render":
-      for (const file of await renderComposeConfig(settings)) console.log(`rendered ${relative(REPO_ROOT, file)}`);
+      for (const file of await renderComposeConfig()) console.log(`rendered ${relative(REPO_ROOT, file)}`);
       return;
     case "service-a-instances":
       for (const instance of await serviceAInstances()) console.log(instance);

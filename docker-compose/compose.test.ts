@@ -163,7 +163,7 @@ let renderedFiles: string[];
 
 beforeAll(async () => {
   renderDir = await mkdtemp(join(tmpdir(), "compose-rendered-"));
-  renderedFiles = await renderComposeConfig(loadSettings(), renderDir);
+  renderedFiles = await renderComposeConfig(renderDir);
 });
 
 afterAll(async () => {
@@ -338,6 +338,23 @@ describe("docker-compose.yml", () => {
     );
   });
 
+  it("runs Kafka UI read-only, behind a login whose password comes from .env", () => {
+    const { KAFKA_UI_PASSWORD: _, ...withoutPassword } = exampleEnv;
+    expect(() => loadCompose(withoutPassword)).toThrow(/KAFKA_UI_PASSWORD is not set/);
+    const ui = services["kafka-ui"]?.environment ?? {};
+    expect(ui).toMatchObject({
+      KAFKA_CLUSTERS_0_READONLY: "true",
+      AUTH_TYPE: "LOGIN_FORM",
+      SPRING_SECURITY_USER_NAME: "admin",
+      SPRING_SECURITY_USER_PASSWORD: exampleEnv.KAFKA_UI_PASSWORD,
+    });
+    expect(parse(composeText).services["kafka-ui"].environment.SPRING_SECURITY_USER_PASSWORD).toMatch(
+      /^\$\{KAFKA_UI_PASSWORD:\?.+\}$/,
+    );
+    // Its healthcheck needs no login: kafbat's whitelist lets /actuator/health through.
+    expect(services["kafka-ui"]?.healthcheck?.test).toContain("http://127.0.0.1:8080/actuator/health");
+  });
+
   it("documents every variable it reads in .env.example, with the same default", () => {
     const documented = envFile(read(".env.example"), true);
     const problems: string[] = [];
@@ -473,7 +490,7 @@ describe("the Compose stack next to the native one", () => {
   it("renders the connector from debezium/outbox-connector.json, changing only where the database is", () => {
     const template = JSON.parse(read("debezium/outbox-connector.json"));
     const rendered = JSON.parse(readFileSync(join(renderDir, "outbox-connector.json"), "utf8"));
-    const filled = ["database.hostname", "database.port", "database.user", "database.password"];
+    const filled = ["database.hostname", "database.port", "database.user"];
     const unchanged = (config: Record<string, string>) =>
       Object.fromEntries(Object.entries(config).filter(([key]) => !filled.includes(key)));
     expect(unchanged(rendered)).toEqual(unchanged(template));
@@ -482,6 +499,21 @@ describe("the Compose stack next to the native one", () => {
       source: "./rendered/outbox-connector.json",
       target: "/config/outbox-connector.json",
     });
+  });
+
+  it("gives Kafka Connect the connector's password in its environment only: the connector holds the placeholder", () => {
+    const rendered = readFileSync(join(renderDir, "outbox-connector.json"), "utf8");
+    expect(JSON.parse(rendered)["database.password"]).toBe("${env:DEBEZIUM_DB_PASSWORD}");
+    const password = "connect-only-secret";
+    const connect = loadCompose({ ...exampleEnv, DEBEZIUM_DB_PASSWORD: password }).services["kafka-connect"];
+    expect(connect?.environment?.DEBEZIUM_DB_PASSWORD).toBe(password);
+    // The worker resolves ${env:...} and only for that one variable (as the native worker, compared above).
+    expect(connect?.environment).toMatchObject({
+      CONNECT_CONFIG_PROVIDERS: "env",
+      CONNECT_CONFIG_PROVIDERS_ENV_CLASS: "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+      CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN: "DEBEZIUM_DB_PASSWORD",
+    });
+    expect(rendered).not.toContain(exampleEnv.DEBEZIUM_DB_PASSWORD);
   });
 
   it("creates Debezium's replication slot under the name the connector and the native stack use", () => {

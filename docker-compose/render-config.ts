@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { renderFile } from "@sum/native/render";
-import { REPO_ROOT, type Settings } from "@sum/native/settings";
+import { REPO_ROOT } from "@sum/native/settings";
 import { parse } from "yaml";
 
 export const COMPOSE_DIR = join(REPO_ROOT, "docker-compose");
@@ -38,9 +38,10 @@ export async function serviceAInstances(composeFile = COMPOSE_FILE): Promise<str
 /**
  * Fills the templates the native stack also renders (nginx/nginx.conf, prometheus/prometheus.yml,
  * debezium/outbox-connector.json) with Compose's service names and container ports, and writes them
- * to `outDir`. Returns the files written.
+ * to `outDir`. Returns the files written. They hold no secret: the connector's password is Kafka
+ * Connect's ${env:DEBEZIUM_DB_PASSWORD}, read from the worker's environment.
  */
-export async function renderComposeConfig(settings: Settings, outDir = RENDERED_DIR): Promise<string[]> {
+export async function renderComposeConfig(outDir = RENDERED_DIR): Promise<string[]> {
   const instances = await serviceAInstances();
   const upstream = (port: number) => instances.map((name) => `server ${name}:${port} max_fails=0;`).join(" ");
   const files: Array<{ name: string; template: string; values: Record<string, string | number> }> = [
@@ -84,7 +85,6 @@ export async function renderComposeConfig(settings: Settings, outDir = RENDERED_
         OUTBOX_DB_HOST: "postgres-outbox",
         OUTBOX_DB_PORT: PORT.postgres,
         DEBEZIUM_DB_USER: "debezium",
-        DEBEZIUM_DB_PASSWORD: settings.DEBEZIUM_DB_PASSWORD,
       },
     },
   ];

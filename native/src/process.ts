@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { existsSync, openSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
-import { userInfo } from "node:os";
+import { networkInterfaces, userInfo } from "node:os";
 import { promisify } from "node:util";
 import { sleep } from "@sum/test-support";
 import { portsHeld } from "./port-holders.js";
@@ -136,10 +136,10 @@ export async function ensureDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true });
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-export function portInUse(port: number): Promise<boolean> {
+/** True when something accepts TCP connections on host:port (127.0.0.1 unless told). */
+export function portInUse(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
+    const socket = connect({ host, port });
     socket.setTimeout(500);
     socket.once("connect", () => {
       socket.destroy();
@@ -151,6 +151,35 @@ export function portInUse(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+/** The host's addresses other than loopback; a link-local IPv6 one with its interface (fe80::1%eth0). */
+export function nonLoopbackAddresses(): string[] {
+  return Object.entries(networkInterfaces()).flatMap(([name, addresses]) =>
+    (addresses ?? [])
+      .filter((address) => !address.internal)
+      .map((address) =>
+        address.family === "IPv6" && address.scopeid ? `${address.address}%${name}` : address.address,
+      ),
+  );
+}
+
+/**
+ * Fails, naming the addresses, if `port` accepts connections on an address of the host other than
+ * loopback: a listener there (0.0.0.0, ::, the host's own address) answers whoever reaches the host.
+ * `why` says what that exposes and what to change.
+ */
+export async function requireLoopbackOnly(component: string, what: string, port: number, why: string) {
+  const answering: string[] = [];
+  for (const address of nonLoopbackAddresses()) {
+    if (await portInUse(port, address)) answering.push(address);
+  }
+  if (answering.length > 0) {
+    throw new StackError(
+      component,
+      `${what} answers on port ${port} of ${answering.join(", ")}, not only of 127.0.0.1: ${why}`,
+    );
+  }
 }
 
 /**

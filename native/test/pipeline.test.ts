@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Kafka Connect's ${env:...} placeholder
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, EVENT_HEADERS, EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
@@ -13,6 +14,7 @@ import {
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { PipelineClient } from "../../proof/src/clients.js";
+import { CONNECTOR, KafkaConnect } from "../src/components/connect.js";
 import { readPid } from "../src/process.js";
 import { loadSettings, paths, REPO_ROOT, type Settings, serviceAPorts } from "../src/settings.js";
 import { runTypeScript, stackCli } from "./stack-cli.js";
@@ -284,6 +286,27 @@ describe("the native stack", () => {
     const arrived = new Set(delivered.map((d) => d.key));
     const lost = acknowledged.filter((id) => !arrived.has(id));
     expect(lost).toEqual([]);
+  });
+
+  it("Kafka Connect holds the connector's database password only as its placeholder: over REST and in its config topic", async () => {
+    const connect = `http://127.0.0.1:${settings.CONNECT_PORT}`;
+    const config = (await (await fetch(`${connect}/connectors/${CONNECTOR}/config`)).json()) as Record<string, string>;
+    expect(config["database.password"]).toBe("${env:DEBEZIUM_DB_PASSWORD}");
+    const everything = await (await fetch(`${connect}/connectors?expand=info&expand=status`)).text();
+    expect(everything).toContain(CONNECTOR);
+    expect(everything).not.toContain(settings.DEBEZIUM_DB_PASSWORD);
+    const configTopic = /^config\.storage\.topic=(.+)$/m.exec(
+      await readFile(join(REPO_ROOT, "native", "jvm", "connect-distributed.properties"), "utf8"),
+    )?.[1] as string;
+    const stored = await readTopic(configTopic, (seen) =>
+      seen.some((record) => record.key === `connector-${CONNECTOR}`),
+    );
+    expect(stored.map((record) => record.key)).toContain(`connector-${CONNECTOR}`);
+    for (const record of stored) expect(record.value?.toString() ?? "").not.toContain(settings.DEBEZIUM_DB_PASSWORD);
+    // The placeholder resolves in the worker: the task logs in and streams (the tests above).
+    expect((await new KafkaConnect(settings, () => undefined).connectorStatus())?.tasks[0]?.state).toBe("RUNNING");
+    // and its REST API answers on loopback only, as start checked.
+    await expect(new KafkaConnect(settings, () => undefined).requireRestOnLoopbackOnly()).resolves.toBeUndefined();
   });
 
   it("make start on a running stack starts nothing; make stop then make start keeps all data", async () => {

@@ -5,6 +5,7 @@ import {
   isAlive,
   readPid,
   requireFreePorts,
+  requireLoopbackOnly,
   StackError,
   startDaemon,
   stopProcess,
@@ -79,6 +80,9 @@ export class KafkaConnect implements Component {
         metrics: { port: this.settings.CONNECT_METRICS_PORT, rules: join(REPO_ROOT, "prometheus", "jmx-connect.yml") },
         args: [config],
       }),
+      // The connector's ${env:DEBEZIUM_DB_PASSWORD} is read from here (config.providers in
+      // connect-distributed.properties), so the password is never in its config, over REST or stored.
+      env: { ...process.env, DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD },
       logFile: join(p.logs, "kafka-connect.stdout.log"),
       pidFile: this.pidFile,
     });
@@ -87,7 +91,24 @@ export class KafkaConnect implements Component {
       logFile: this.logFile,
       alive: () => this.isRunning(),
     });
+    try {
+      await this.requireRestOnLoopbackOnly();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
     await this.registerConnector();
+  }
+
+  /** The REST API takes any connector config from whoever reaches it, without a login: loopback only. */
+  async requireRestOnLoopbackOnly(): Promise<void> {
+    await requireLoopbackOnly(
+      this.name,
+      "its REST API",
+      this.settings.CONNECT_PORT,
+      "whoever reaches the host could change or add connectors. Its listeners " +
+        "(native/jvm/connect-distributed.properties) must be http://127.0.0.1 only; Kafka Connect stopped",
+    );
   }
 
   async stop(): Promise<void> {
@@ -111,7 +132,6 @@ export class KafkaConnect implements Component {
       OUTBOX_DB_HOST: "127.0.0.1",
       OUTBOX_DB_PORT: this.settings.OUTBOX_DB_PORT,
       DEBEZIUM_DB_USER: "debezium",
-      DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD,
     });
     const response = await fetch(`${this.base}/connectors/${CONNECTOR}/config`, {
       method: "PUT",
