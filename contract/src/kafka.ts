@@ -22,6 +22,19 @@ export const DEAD_LETTER_HEADERS = {
   originalSize: "dlq-original-size",
 } as const;
 
+/**
+ * On the dead-letter topic every header whose name begins so is the pipeline's: an original message's
+ * own header of such a name is kept under DEAD_LETTER_ORIGINAL_PREFIX + its name, so a message can
+ * neither forge a dead letter's headers nor lose its own.
+ */
+export const DEAD_LETTER_HEADER_PREFIX = "dlq-";
+export const DEAD_LETTER_ORIGINAL_PREFIX = "dlq-original-header-";
+/**
+ * The header of the dead-letter tool's record of a replay (no key, no value; the letter's
+ * dlq-source-topic, -partition and -offset beside it): the time it was replayed.
+ */
+export const DEAD_LETTER_REPLAYED_HEADER = "dlq-replayed";
+
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DECIMAL = /^\d+$/;
 
