@@ -71,4 +71,16 @@ export const deadLetterHeadersSchema = z
       .optional()
       .meta({ description: "the original value's bytes, on a truncated letter" }),
   })
-  .meta({ title: "Dead letter headers", description: "the original message's headers, plus these" });
+  .meta({
+    title: "Dead letter headers",
+    description: `the original message's headers, plus these; an original's own header named ${DEAD_LETTER_HEADER_PREFIX}* is kept as ${DEAD_LETTER_ORIGINAL_PREFIX}<its name>`,
+  });
+
+export const deadLetterReplayedHeadersSchema = z
+  .object({
+    [DEAD_LETTER_REPLAYED_HEADER]: z.iso.datetime().meta({ description: "when the letter's original was replayed" }),
+    [DEAD_LETTER_HEADERS.sourceTopic]: z.string().min(1),
+    [DEAD_LETTER_HEADERS.sourcePartition]: z.string().regex(DECIMAL),
+    [DEAD_LETTER_HEADERS.sourceOffset]: z.string().regex(DECIMAL),
+  })
+  .meta({ title: "Replay record headers", description: "which dead letter was replayed (its source), and when" });

@@ -1,3 +1,4 @@
+import { asyncApiValidators } from "@sum/test-support";
 import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import { describe, expect, inject, it } from "vitest";
 import type { DeadLetter } from "../src/domain/apply-batch.js";
@@ -195,5 +196,16 @@ describe("the dead-letter topic, for an operator", () => {
     ]);
     const listed = await list(names);
     expect(listed.map((l) => typeof l.replayed_at)).toEqual(["string", "string"]);
+    // The records, after the two letters, as docs/asyncapi.yaml describes them.
+    const { deadLetterReplayed } = asyncApiValidators();
+    const records = (await readTopic(kafka, names.dlq)).slice(2).map(({ message }) => message);
+    expect(records.map((r) => [r.key, r.value, headersOf(r)["dlq-source-offset"]])).toEqual([
+      [null, null, "5"],
+      [null, null, "6"],
+    ]);
+    for (const record of records) {
+      const headers = headersOf(record);
+      expect(deadLetterReplayed?.headers(headers), JSON.stringify(deadLetterReplayed?.headers.errors)).toBe(true);
+    }
   });
 });
