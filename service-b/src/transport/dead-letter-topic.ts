@@ -97,7 +97,9 @@ export async function readDeadLetters(kafka: Kafka, topic: string, timeoutMs = 6
   for (const { partition, message } of await readTopic(kafka, topic, timeoutMs)) {
     const { pipeline, original } = apart(message.headers ?? {});
     const replayed = pipeline.get(DEAD_LETTER_REPLAYED_HEADER);
-    if (replayed !== undefined) {
+    // As replayDeadLetters writes it: no key, no value (a letter written before dlq-* headers were
+    // the pipeline's alone may carry its own dlq-replayed, and a key or value).
+    if (replayed !== undefined && message.key === null && message.value === null) {
       replayedAt.set(sourceKey(sourceOf(pipeline)), replayed);
       continue;
     }
