@@ -63,7 +63,7 @@ describe("docs/asyncapi.yaml", () => {
     const examples = Object.entries(document.components.messages).flatMap(([name, message]) =>
       message.examples.map((example) => ({ ...example, message: name })),
     );
-    expect(examples.map((example) => example.message)).toEqual(["sumCalculated", "deadLetter"]);
+    expect(examples.map((example) => example.message)).toEqual(["sumCalculated", "deadLetter", "deadLetterReplayed"]);
     for (const { message, headers, payload } of examples) {
       expect(validators[message]?.headers(headers), message).toBe(true);
       expect(validators[message]?.payload(payload), message).toBe(true);

@@ -2,8 +2,10 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import {
   DEAD_LETTER_HEADERS,
+  DEAD_LETTER_REPLAYED_HEADER,
   DEAD_LETTER_TOPIC,
   deadLetterHeadersSchema,
+  deadLetterReplayedHeadersSchema,
   EVENT_HEADERS,
   EVENTS_TOPIC,
   eventHeadersSchema,
@@ -60,7 +62,10 @@ export function asyncApiDocument() {
       deadLetters: {
         address: DEAD_LETTER_TOPIC,
         description: `Each message of ${EVENTS_TOPIC} that is not a valid event, with why and where from.`,
-        messages: { deadLetter: { $ref: "#/components/messages/deadLetter" } },
+        messages: {
+          deadLetter: { $ref: "#/components/messages/deadLetter" },
+          deadLetterReplayed: { $ref: "#/components/messages/deadLetterReplayed" },
+        },
       },
     },
     operations: {
@@ -81,6 +86,12 @@ export function asyncApiDocument() {
         "Service B writes each message that is not a valid event, and never applies it.",
         "deadLetters",
         "deadLetter",
+      ),
+      recordReplay: operation(
+        "send",
+        "The dead-letter tool records each letter it replayed (after sending its original), and never sends a recorded one again.",
+        "deadLetters",
+        "deadLetterReplayed",
       ),
     },
     components: {
@@ -115,6 +126,23 @@ export function asyncApiDocument() {
                 [DEAD_LETTER_HEADERS.sourceOffset]: "1200",
               },
               payload: JSON.stringify({ ...JSON.parse(encodeSumCalculated(EXAMPLE_SUM_CALCULATED)), result: 6 }),
+            },
+          ],
+        },
+        deadLetterReplayed: {
+          name: "DeadLetterReplayed",
+          headers: jsonSchema(deadLetterReplayedHeadersSchema),
+          payload: { type: "null", description: "None: no key and no value." },
+          examples: [
+            {
+              name: "the letter above, replayed",
+              headers: {
+                [DEAD_LETTER_REPLAYED_HEADER]: "2026-12-06T04:50:00.000Z",
+                [DEAD_LETTER_HEADERS.sourceTopic]: EVENTS_TOPIC,
+                [DEAD_LETTER_HEADERS.sourcePartition]: "2",
+                [DEAD_LETTER_HEADERS.sourceOffset]: "1200",
+              },
+              payload: null,
             },
           ],
         },

@@ -22,6 +22,19 @@ export const DEAD_LETTER_HEADERS = {
   originalSize: "dlq-original-size",
 } as const;
 
+/**
+ * On the dead-letter topic every header whose name begins so is the pipeline's: an original message's
+ * own header of such a name is kept under DEAD_LETTER_ORIGINAL_PREFIX + its name, so a message can
+ * neither forge a dead letter's headers nor lose its own.
+ */
+export const DEAD_LETTER_HEADER_PREFIX = "dlq-";
+export const DEAD_LETTER_ORIGINAL_PREFIX = "dlq-original-header-";
+/**
+ * The header of the dead-letter tool's record of a replay (no key, no value; the letter's
+ * dlq-source-topic, -partition and -offset beside it): the time it was replayed.
+ */
+export const DEAD_LETTER_REPLAYED_HEADER = "dlq-replayed";
+
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DECIMAL = /^\d+$/;
 
@@ -58,4 +71,16 @@ export const deadLetterHeadersSchema = z
       .optional()
       .meta({ description: "the original value's bytes, on a truncated letter" }),
   })
-  .meta({ title: "Dead letter headers", description: "the original message's headers, plus these" });
+  .meta({
+    title: "Dead letter headers",
+    description: `the original message's headers, plus these; an original's own header named ${DEAD_LETTER_HEADER_PREFIX}* is kept as ${DEAD_LETTER_ORIGINAL_PREFIX}<its name>`,
+  });
+
+export const deadLetterReplayedHeadersSchema = z
+  .object({
+    [DEAD_LETTER_REPLAYED_HEADER]: z.iso.datetime().meta({ description: "when the letter's original was replayed" }),
+    [DEAD_LETTER_HEADERS.sourceTopic]: z.string().min(1),
+    [DEAD_LETTER_HEADERS.sourcePartition]: z.string().regex(DECIMAL),
+    [DEAD_LETTER_HEADERS.sourceOffset]: z.string().regex(DECIMAL),
+  })
+  .meta({ title: "Replay record headers", description: "which dead letter was replayed (its source), and when" });

@@ -108,3 +108,12 @@ export const settingsSchema = z.object({
 export const configSchema = wiring.extend(settingsSchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The dead-letter tool's (dead-letters-main.ts): Service B's topics and decoding limits, from the same variables. */
+export const deadLetterToolSchema = configSchema.pick({
+  KAFKA_BROKERS: true,
+  KAFKA_TOPIC: true,
+  KAFKA_DLQ_TOPIC: true,
+  MAX_DECOMPRESSED_BATCH_BYTES: true,
+  MAX_BATCH_RECORDS: true,
+});

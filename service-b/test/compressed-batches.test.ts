@@ -39,7 +39,7 @@ describe("Service B reads batches compressed with every codec Kafka has", () => 
         expect(end.events_applied).toBe(start.events_applied + events.length);
         expect(BigInt(end.total) - BigInt(start.total)).toBe(600n * 1000n);
 
-        const listed = (await deadLettersCli(brokers, names.dlq, "list")).map((line) => JSON.parse(line));
+        const listed = (await deadLettersCli(brokers, names, "list")).map((line) => JSON.parse(line));
         expect(listed).toMatchObject([{ source: { topic: names.topic, partition: 2 }, value: "not json {" }]);
       } finally {
         await service.stop();
@@ -90,7 +90,7 @@ it("a batch that would decompress past MAX_DECOMPRESSED_BATCH_BYTES is refused: 
     const end = await raised.total();
     expect(end.events_applied).toBe(start.events_applied + 600);
     expect(BigInt(end.total) - BigInt(start.total)).toBe(BigInt(2 * 300 * 299) / 2n + 300n + 600n);
-    const listed = (await deadLettersCli(brokers, names.dlq, "list")).map((line) => JSON.parse(line));
+    const listed = (await deadLettersCli(brokers, names, "list")).map((line) => JSON.parse(line));
     expect(listed).toMatchObject([{ source: { topic: names.topic, partition: 0 }, original_size: 16 * MiB }]);
   } finally {
     await raised.stop();

@@ -2,6 +2,7 @@ import { DEAD_LETTER_HEADERS } from "@sum/contract";
 import type { IHeaders, Message, Producer } from "kafkajs";
 import type { DeadLetter, DeadLetters } from "../domain/apply-batch.js";
 import type { IncomingMessage } from "../domain/sum-event.js";
+import { asDeadLetterHeaders } from "./dead-letter-headers.js";
 
 /** Most bytes of dead letters in one write: half the broker's default limit for a batch (1 MiB). */
 const MAX_WRITE_BYTES = 512 * 1024;
@@ -44,7 +45,8 @@ function chunks(letters: DeadLetter[]): DeadLetter[][] {
 
 /**
  * The dead-letter topic: the original key, value and headers, plus why and where from
- * (dlq-source-topic, -partition and -offset, which also identify a letter written twice). Letters
+ * (dlq-source-topic, -partition and -offset, which also identify a letter written twice). Every dlq-*
+ * header is the pipeline's: an original's own of such a name is kept as dlq-original-header-<name>. Letters
  * go in writes of at most MAX_WRITE_BYTES; a write the broker finds too large is split, and a single
  * letter it refuses is written cut short (dlq-truncated, dlq-original-size: the value's size), so
  * poison never blocks a partition. What this process has written is not written again on a retry.
@@ -59,7 +61,7 @@ export function kafkaDeadLetters(producer: Producer, topic: string, sourceTopic:
   const whole = (letter: DeadLetter): Message => ({
     key: letter.message.key,
     value: letter.message.value,
-    headers: { ...letter.message.headers, ...dlqHeaders(letter) },
+    headers: { ...asDeadLetterHeaders(letter.message.headers), ...dlqHeaders(letter) },
   });
   // Only the dlq headers: the source partition and offset point at all of it, while Kafka keeps it.
   const truncated = (letter: DeadLetter): Message => ({

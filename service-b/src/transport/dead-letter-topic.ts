@@ -1,67 +1,64 @@
-import { DEAD_LETTER_HEADERS } from "@sum/contract";
-import type { IHeaders, Kafka } from "kafkajs";
+import { DEAD_LETTER_HEADERS, DEAD_LETTER_REPLAYED_HEADER } from "@sum/contract";
+import type { IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import { apart } from "./dead-letter-headers.js";
 
-const DEAD_LETTER_HEADER_NAMES: string[] = Object.values(DEAD_LETTER_HEADERS);
+/** Where a dead letter's original was read. */
+export interface SourceMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+}
 
-/** One record of the dead-letter topic, its own headers (DEAD_LETTER_HEADERS) read apart from the original's. */
+/** One dead letter of the dead-letter topic, its pipeline headers (DEAD_LETTER_HEADERS) read apart from the original's. */
 export interface StoredDeadLetter {
   dlqPartition: number;
   dlqOffset: string;
-  /** Where the poison was read: with the partition and offset, what identifies a letter written twice. */
-  source: { topic: string; partition: number; offset: string };
+  /** With the partition and offset, what identifies a letter written twice, and a replayed one. */
+  source: SourceMessage;
   reason: string;
   /** Cut short because the whole was too large to write; `originalSize` is its value's size. */
   truncated: boolean;
   originalSize: number | undefined;
   key: Buffer | null;
   value: Buffer | null;
-  /** The original message's headers. */
-  headers: Record<string, string>;
+  /** The original message's headers, under their own names, byte for byte. */
+  headers: IHeaders;
 }
 
-function toStored(
-  dlqPartition: number,
-  dlqOffset: string,
-  message: { key: Buffer | null; value: Buffer | null; headers?: IHeaders },
-): StoredDeadLetter {
-  const headers: Record<string, string> = {};
-  const dlq: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    if (value === undefined) continue;
-    (DEAD_LETTER_HEADER_NAMES.includes(name) ? dlq : headers)[name] =
-      (Array.isArray(value) ? value[0] : value)?.toString() ?? "";
-  }
-  const originalSize = dlq[DEAD_LETTER_HEADERS.originalSize];
+/** What the dead-letter topic holds: the letters, and when each source message was replayed (by `sourceKey`). */
+export interface DeadLetterTopic {
+  letters: StoredDeadLetter[];
+  replayedAt: Map<string, string>;
+}
+
+export const sourceKey = ({ topic, partition, offset }: SourceMessage): string =>
+  JSON.stringify([topic, partition, offset]);
+
+function sourceOf(pipeline: Map<string, string>): SourceMessage {
   return {
-    dlqPartition,
-    dlqOffset,
-    source: {
-      topic: dlq[DEAD_LETTER_HEADERS.sourceTopic] ?? "",
-      partition: Number(dlq[DEAD_LETTER_HEADERS.sourcePartition]),
-      offset: dlq[DEAD_LETTER_HEADERS.sourceOffset] ?? "",
-    },
-    reason: dlq[DEAD_LETTER_HEADERS.reason] ?? "",
-    truncated: dlq[DEAD_LETTER_HEADERS.truncated] === "true",
-    originalSize: originalSize === undefined ? undefined : Number(originalSize),
-    key: message.key,
-    value: message.value,
-    headers,
+    topic: pipeline.get(DEAD_LETTER_HEADERS.sourceTopic) ?? "",
+    partition: Number(pipeline.get(DEAD_LETTER_HEADERS.sourcePartition)),
+    offset: pipeline.get(DEAD_LETTER_HEADERS.sourceOffset) ?? "",
   };
 }
 
-/** Every dead letter on `topic` now, in order per partition; read by a group of its own, deleted after. */
-export async function readDeadLetters(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<StoredDeadLetter[]> {
+/** Every record on `topic` now (up to its end when called), in order per partition; read by a group of its own, deleted after. */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<Array<{ partition: number; message: KafkaMessage }>> {
   const admin = kafka.admin();
   const groupId = `dead-letters-reader-${crypto.randomUUID()}`;
   const consumer = kafka.consumer({ groupId });
-  const letters: StoredDeadLetter[] = [];
+  const records: Array<{ partition: number; message: KafkaMessage }> = [];
   await admin.connect();
   try {
     const ends = await admin.fetchTopicOffsets(topic);
     const lastOffsets = new Map(
       ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]),
     );
-    if (lastOffsets.size === 0) return letters;
+    if (lastOffsets.size === 0) return records;
     const unread = new Set(lastOffsets.keys());
     let allRead: () => void = () => undefined;
     const read = new Promise<void>((resolve) => {
@@ -74,7 +71,7 @@ export async function readDeadLetters(kafka: Kafka, topic: string, timeoutMs = 6
       eachMessage: async ({ partition, message }) => {
         const last = lastOffsets.get(partition) ?? -1n;
         if (BigInt(message.offset) > last) return;
-        letters.push(toStored(partition, message.offset, message));
+        records.push({ partition, message });
         if (BigInt(message.offset) === last) unread.delete(partition);
         if (unread.size === 0) allRead();
       },
@@ -84,7 +81,7 @@ export async function readDeadLetters(kafka: Kafka, topic: string, timeoutMs = 6
       timer = setTimeout(() => reject(new Error(`${topic} was not read to its end in ${timeoutMs} ms`)), timeoutMs);
     });
     await Promise.race([read, timedOut]).finally(() => clearTimeout(timer));
-    return letters;
+    return records;
   } finally {
     await consumer.disconnect();
     // The group exists only if it joined; nothing to delete otherwise.
@@ -93,36 +90,102 @@ export async function readDeadLetters(kafka: Kafka, topic: string, timeoutMs = 6
   }
 }
 
+/** The dead letters on `topic` now, in order per partition, and the records of their replays. */
+export async function readDeadLetters(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<DeadLetterTopic> {
+  const letters: StoredDeadLetter[] = [];
+  const replayedAt = new Map<string, string>();
+  for (const { partition, message } of await readTopic(kafka, topic, timeoutMs)) {
+    const { pipeline, original } = apart(message.headers ?? {});
+    const replayed = pipeline.get(DEAD_LETTER_REPLAYED_HEADER);
+    // As replayDeadLetters writes it: no key, no value (a letter written before dlq-* headers were
+    // the pipeline's alone may carry its own dlq-replayed, and a key or value).
+    if (replayed !== undefined && message.key === null && message.value === null) {
+      replayedAt.set(sourceKey(sourceOf(pipeline)), replayed);
+      continue;
+    }
+    const originalSize = pipeline.get(DEAD_LETTER_HEADERS.originalSize);
+    letters.push({
+      dlqPartition: partition,
+      dlqOffset: message.offset,
+      source: sourceOf(pipeline),
+      reason: pipeline.get(DEAD_LETTER_HEADERS.reason) ?? "",
+      truncated: pipeline.get(DEAD_LETTER_HEADERS.truncated) === "true",
+      originalSize: originalSize === undefined ? undefined : Number(originalSize),
+      key: message.key,
+      value: message.value,
+      headers: original,
+    });
+  }
+  return { letters, replayedAt };
+}
+
+export interface Replay {
+  sent: StoredDeadLetter[];
+  /** Replayed before (the time it was): not sent again. */
+  alreadyReplayed: Array<{ letter: StoredDeadLetter; at: string }>;
+  /** Not sent: the whole is only on the source topic, at the source offset, while Kafka keeps it. */
+  truncated: StoredDeadLetter[];
+  /** Not sent: read from another topic than the one replayed to. */
+  otherSource: StoredDeadLetter[];
+}
+
 /**
- * Writes the originals of `letters` back to their source topics (key, value and original headers),
- * each source partition and offset once however often it was dead-lettered. A truncated letter is not
- * replayed: its whole is only on the source topic, at its source offset, while Kafka keeps it.
+ * Sends the originals of `chosen` (key, value and original headers) to `to.topic`, the one topic
+ * replayed to whatever a letter says, each source message once ever: after each send, a record of
+ * the replay (DEAD_LETTER_REPLAYED_HEADER and the letter's source) goes to `to.dlqTopic`, and a
+ * letter so recorded is not sent again. At least once: a crash between the two sends that letter
+ * again on the next replay, which Service B applies once (its event id, within
+ * PROCESSED_RETENTION_DAYS); the records keep every later replay from sending it again.
  */
 export async function replayDeadLetters(
   kafka: Kafka,
-  letters: StoredDeadLetter[],
-): Promise<{ replayed: StoredDeadLetter[]; truncated: StoredDeadLetter[] }> {
+  topic: DeadLetterTopic,
+  chosen: StoredDeadLetter[],
+  to: { topic: string; dlqTopic: string },
+): Promise<Replay> {
+  const replay: Replay = { sent: [], alreadyReplayed: [], truncated: [], otherSource: [] };
   const seen = new Set<string>();
-  const replayed: StoredDeadLetter[] = [];
-  const truncated: StoredDeadLetter[] = [];
-  for (const letter of letters) {
-    const source = `${letter.source.topic}/${letter.source.partition}/${letter.source.offset}`;
+  const unsent: StoredDeadLetter[] = [];
+  for (const letter of chosen) {
+    const source = sourceKey(letter.source);
     if (seen.has(source)) continue;
     seen.add(source);
-    (letter.truncated ? truncated : replayed).push(letter);
+    const at = topic.replayedAt.get(source);
+    if (letter.source.topic !== to.topic) replay.otherSource.push(letter);
+    else if (at !== undefined) replay.alreadyReplayed.push({ letter, at });
+    else if (letter.truncated) replay.truncated.push(letter);
+    else unsent.push(letter);
   }
+  if (unsent.length === 0) return replay;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    for (const letter of replayed) {
+    for (const letter of unsent) {
       await producer.send({
-        topic: letter.source.topic,
+        topic: to.topic,
         acks: -1,
         messages: [{ key: letter.key, value: letter.value, headers: letter.headers }],
+      });
+      replay.sent.push(letter);
+      await producer.send({
+        topic: to.dlqTopic,
+        acks: -1,
+        messages: [
+          {
+            key: null,
+            value: null,
+            headers: {
+              [DEAD_LETTER_REPLAYED_HEADER]: new Date().toISOString(),
+              [DEAD_LETTER_HEADERS.sourceTopic]: letter.source.topic,
+              [DEAD_LETTER_HEADERS.sourcePartition]: String(letter.source.partition),
+              [DEAD_LETTER_HEADERS.sourceOffset]: letter.source.offset,
+            },
+          },
+        ],
       });
     }
   } finally {
     await producer.disconnect();
   }
-  return { replayed, truncated };
+  return replay;
 }
