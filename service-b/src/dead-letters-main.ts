@@ -1,12 +1,14 @@
 /**
- * The dead-letter topic, for an operator (KAFKA_BROKERS, KAFKA_DLQ_TOPIC, MAX_DECOMPRESSED_BATCH_BYTES and
- * MAX_BATCH_RECORDS as for Service B):
+ * The dead-letter topic, for an operator (KAFKA_BROKERS, KAFKA_DLQ_TOPIC, KAFKA_SASL_*, MAX_DECOMPRESSED_BATCH_BYTES
+ * and MAX_BATCH_RECORDS as for Service B; in the chart, replay writes the events topic, which only Connect's
+ * Kafka user may: run it as a user the cluster's operator grants that):
  *   node dist/src/dead-letters-main.js list                  one JSON object a line per dead letter
  *   node dist/src/dead-letters-main.js replay 3:1200 4:17    the originals of these (source partition:offset)
  *   node dist/src/dead-letters-main.js replay all            ... of every dead letter
  * back to their source topic, each source partition and offset once.
  */
 import { DEAD_LETTER_TOPIC } from "@sum/contract";
+import { kafkaSasl, kafkaSaslSchema, loadConfig } from "@sum/service-kit";
 import { Kafka, logLevel } from "kafkajs";
 import { settingsSchema } from "./config.js";
 import { readDeadLetters, replayDeadLetters, type StoredDeadLetter } from "./transport/dead-letter-topic.js";
@@ -39,7 +41,8 @@ readEveryKafkaCompression({
   maxBytes: settingsSchema.shape.MAX_DECOMPRESSED_BATCH_BYTES.parse(process.env.MAX_DECOMPRESSED_BATCH_BYTES),
   maxRecords: settingsSchema.shape.MAX_BATCH_RECORDS.parse(process.env.MAX_BATCH_RECORDS),
 });
-const kafka = new Kafka({ clientId: "dead-letters", brokers, logLevel: logLevel.WARN });
+const sasl = kafkaSasl(loadConfig("dead-letters", kafkaSaslSchema, process.env));
+const kafka = new Kafka({ clientId: "dead-letters", brokers, sasl, logLevel: logLevel.WARN });
 try {
   const letters = await readDeadLetters(kafka, topic);
   if (command === "list") {
