@@ -393,8 +393,9 @@ describe("parity with the native and Compose stacks", () => {
         ports: ["HTTP_PORT"],
       },
     ];
-    // Read from Secrets and put into the URLs; the topics, set so consumer and KafkaTopics agree.
-    const chartOnly = /_PASSWORD$|^KAFKA_TOPIC$|^KAFKA_DLQ_TOPIC$/;
+    // Read from Secrets and put into the URLs; the topics and group, set so consumer, KafkaTopics and
+    // ACLs agree; the Kafka user (the other stacks' listeners are PLAINTEXT, unauthenticated).
+    const chartOnly = /_PASSWORD$|^KAFKA_TOPIC$|^KAFKA_DLQ_TOPIC$|^KAFKA_GROUP_ID$|^KAFKA_SASL_/;
     for (const service of services) {
       const c = container(small, service.suffix);
       const composeEnv = composeEnvironment(service.compose);
@@ -441,8 +442,12 @@ describe("parity with the native and Compose stacks", () => {
       const passed = new Set([...command.matchAll(/\\getenv ([a-z_]+) ([A-Z_]+)/g)].map((match) => match[1]));
       expect(passed).toEqual(needed);
       // On psql's standard input, from the environment: never a password on a command line (/proc/*/cmdline).
-      expect(command).not.toMatch(/-v [a-z_]+=/);
-      expect(command).not.toMatch(/\$\{?[A-Z_]*PASSWORD/);
+      // No variable is expanded anywhere in the command, and the one psql variable set on its command
+      // line is ON_ERROR_STOP.
+      expect(command).not.toContain("$");
+      expect([...command.matchAll(/(?:-v|--set|--variable)[ =]?(\w+)=/g)].map((match) => match[1])).toEqual([
+        "ON_ERROR_STOP",
+      ]);
       expect(command).toMatch(/\| psql /);
     }
     // The roles the services and Connect log in as are the ones the SQL creates.
@@ -639,3 +644,108 @@ describe("the reconciler", () => {
     ]);
   });
 });
+
+describe.each(PROFILES)("Kafka's authentication and ACLs (%s)", (profile) => {
+  const objects = rendered(profile);
+  const kafka = only(objects, "Kafka").spec.kafka;
+  const users = objects.filter((object) => object.kind === "KafkaUser");
+  const acls = users.flatMap((user) =>
+    (user.spec.authorization.acls as KafkaUserAcl[]).map((acl) => ({ user: user.metadata.name, ...acl })),
+  );
+  const env = (suffix: string) =>
+    Object.fromEntries((container(objects, suffix).env ?? []).map((variable) => [variable.name, variable]));
+  /** The users an ACL lets do `operation` on the topic: by name, prefix or wildcard, directly or through All. */
+  const allowed = (operation: string, topic: string) =>
+    acls
+      .filter(
+        (acl) =>
+          acl.resource.type === "topic" &&
+          (acl.resource.name === "*" ||
+            (acl.resource.patternType === "prefix"
+              ? topic.startsWith(acl.resource.name)
+              : acl.resource.name === topic)) &&
+          (acl.operations.includes(operation) || acl.operations.includes("All")),
+      )
+      .map((acl) => acl.user);
+  const [events, deadLetters] = TOPICS.map((topic) => topic.topic) as [string, string];
+
+  it("has every client log in with SCRAM-SHA-512 on the one listener, and authorizes with ACLs (simple)", () => {
+    expect(kafka.listeners).toHaveLength(1);
+    expect(kafka.listeners[0].authentication).toEqual({ type: "scram-sha-512" });
+    expect(kafka.authorization).toEqual({ type: "simple" });
+    expect(only(objects, "Kafka").spec.entityOperator.userOperator.resources.requests).toBeDefined();
+    expect(users.map((user) => user.metadata.name).sort()).toEqual([
+      "sum-connect-kafka",
+      "sum-reconciler-kafka",
+      "sum-service-b-kafka",
+    ]);
+    for (const user of users) {
+      expect(user.metadata.labels?.["strimzi.io/cluster"]).toBe(only(objects, "Kafka").metadata.name);
+      expect(user.spec.authentication).toEqual({ type: "scram-sha-512" });
+      expect(user.spec.authorization.type).toBe("simple");
+    }
+  });
+
+  it("lets nothing but Connect write the events topic, and nothing but Service B the dead-letter topic", () => {
+    expect(allowed("Write", events)).toEqual(["sum-connect-kafka"]);
+    expect(allowed("Write", deadLetters)).toEqual(["sum-service-b-kafka"]);
+    // Every grant names its resource exactly and allows: no wildcard, prefix, All or deny to reason about.
+    for (const acl of acls) {
+      expect(acl.resource.patternType, acl.resource.name).toBe("literal");
+      expect(acl.resource.name).not.toBe("*");
+      expect(acl.operations).not.toContain("All");
+      expect(acl.type ?? "allow").toBe("allow");
+    }
+  });
+
+  it("gives Connect its group and internal topics as the KafkaConnect names them, and Debezium's heartbeat topic", () => {
+    const connect = only(objects, "KafkaConnect").spec;
+    const connector = JSON.parse(read("debezium/outbox-connector.json")) as Record<string, string>;
+    const heartbeats = `${connector["topic.heartbeat.prefix"]}.${connector["topic.prefix"]}`;
+    const mine = acls.filter((acl) => acl.user === "sum-connect-kafka");
+    expect(mine.map((acl) => [acl.resource.type, acl.resource.name, acl.operations])).toEqual([
+      ["topic", connect.configStorageTopic, ["Create", "Describe", "DescribeConfigs", "Read", "Write"]],
+      ["topic", connect.offsetStorageTopic, ["Create", "Describe", "DescribeConfigs", "Read", "Write"]],
+      ["topic", connect.statusStorageTopic, ["Create", "Describe", "DescribeConfigs", "Read", "Write"]],
+      ["group", connect.groupId, ["Read"]],
+      ["topic", events, ["Describe", "Write"]],
+      ["topic", heartbeats, ["Create", "Describe", "Write"]],
+    ]);
+    expect(connect.authentication).toEqual({
+      type: "scram-sha-512",
+      username: "sum-connect-kafka",
+      passwordSecret: { secretName: "sum-connect-kafka", password: "password" },
+    });
+  });
+
+  it("lets Service B read the events in its own group and write dead letters, and the reconciler only describe the events topic", () => {
+    const serviceB = env("service-b");
+    expect(
+      acls.filter((acl) => acl.user === "sum-service-b-kafka").map((acl) => [acl.resource.name, acl.operations]),
+    ).toEqual([
+      [serviceB.KAFKA_TOPIC?.value, ["Describe", "Read"]],
+      [serviceB.KAFKA_GROUP_ID?.value, ["Read"]],
+      [serviceB.KAFKA_DLQ_TOPIC?.value, ["Describe", "Write"]],
+    ]);
+    expect(
+      acls.filter((acl) => acl.user === "sum-reconciler-kafka").map((acl) => [acl.resource.name, acl.operations]),
+    ).toEqual([[env("reconciler").KAFKA_TOPIC?.value, ["Describe"]]]);
+  });
+
+  it.each(["service-b", "reconciler"])(
+    "has %s log in as its KafkaUser, its password from the Secret Strimzi makes for it",
+    (suffix) => {
+      const variables = env(suffix);
+      const user = `sum-${suffix}-kafka`;
+      expect(variables.KAFKA_SASL_MECHANISM?.value).toBe(kafka.listeners[0].authentication.type);
+      expect(variables.KAFKA_SASL_USERNAME?.value).toBe(user);
+      expect(variables.KAFKA_SASL_PASSWORD?.valueFrom?.secretKeyRef).toEqual({ name: user, key: "password" });
+    },
+  );
+});
+
+interface KafkaUserAcl {
+  type?: "allow" | "deny";
+  resource: { type: string; name: string; patternType?: string };
+  operations: string[];
+}

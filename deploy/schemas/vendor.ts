@@ -44,6 +44,7 @@ const CRDS: Source[] = [
     "040-Crd-kafka",
     "041-Crd-kafkaconnect",
     "043-Crd-kafkatopic",
+    "044-Crd-kafkauser",
     "045-Crd-kafkanodepool",
     "047-Crd-kafkaconnector",
   ].map((name) => ({ ...STRIMZI, path: `install/cluster-operator/${name}.yaml` })),

@@ -2,8 +2,15 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@sum/test-support";
-import { Kafka, logLevel } from "kafkajs";
-import { createTopicsAndWait, KafkaBroker } from "./components/kafka.js";
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  Kafka,
+  logLevel,
+  ResourcePatternTypes,
+} from "kafkajs";
+import { createTopicsAndWait, KafkaBroker, type ScramListener } from "./components/kafka.js";
 import { loadSettings } from "./settings.js";
 
 /** For tests and benchmarks: a real Kafka broker (the native stack's, from the cached jars) on free ports in a temporary directory. */
@@ -12,9 +19,12 @@ export class TemporaryKafka {
     readonly brokers: string[],
     private readonly broker: KafkaBroker,
     private readonly dir: string,
+    /** The SCRAM listener's address, when started with `scramUsers`. */
+    readonly scramBrokers: string[],
   ) {}
 
-  static async start(): Promise<TemporaryKafka> {
+  /** With `scramUsers` (name: password), also a SCRAM-SHA-512 listener with ACLs (ScramListener). */
+  static async start({ scramUsers }: { scramUsers?: Record<string, string> } = {}): Promise<TemporaryKafka> {
     const dir = await mkdtemp(join(tmpdir(), "sum-kafka-"));
     const settings = loadSettings({
       ...process.env,
@@ -24,13 +34,68 @@ export class TemporaryKafka {
       KAFKA_METRICS_PORT: String(await freePort()),
     });
     for (const sub of ["logs", "pids", "config", "data"]) await mkdir(join(dir, sub), { recursive: true });
-    const broker = new KafkaBroker(settings, () => undefined);
+    const scram: ScramListener | undefined = scramUsers && { port: await freePort(), users: scramUsers };
+    const broker = new KafkaBroker(settings, () => undefined, scram);
     await broker.start();
-    return new TemporaryKafka([`127.0.0.1:${settings.KAFKA_PORT}`], broker, dir);
+    const scramBrokers = scram ? [`127.0.0.1:${scram.port}`] : [];
+    return new TemporaryKafka([`127.0.0.1:${settings.KAFKA_PORT}`], broker, dir, scramBrokers);
   }
 
   client(clientId = "test"): Kafka {
     return new Kafka({ clientId, brokers: this.brokers, logLevel: logLevel.NOTHING });
+  }
+
+  /** A client of the SCRAM listener, logged in as `username`. */
+  scramClient(username: string, password: string, clientId = "test"): Kafka {
+    return new Kafka({
+      clientId,
+      brokers: this.scramBrokers,
+      sasl: { mechanism: "scram-sha-512", username, password },
+      logLevel: logLevel.NOTHING,
+    });
+  }
+
+  /**
+   * Allows `User:<user>` the operations (Kafka's names: Read, Write, Create, Describe, ...) on a
+   * resource named literally, and waits until the broker enforces them.
+   */
+  async allow(user: string, acls: Array<{ resource: { type: AclResource; name: string }; operations: string[] }>) {
+    const entries = acls.flatMap(({ resource, operations }) =>
+      operations.map((operation) => {
+        const operationType = AclOperationTypes[aclOperationName(operation)];
+        if (operationType === undefined) throw new Error(`unknown ACL operation ${operation}`);
+        return {
+          resourceType:
+            AclResourceTypes[resource.type === "topic" ? "TOPIC" : resource.type === "group" ? "GROUP" : "CLUSTER"],
+          resourceName: resource.type === "cluster" ? "kafka-cluster" : resource.name,
+          resourcePatternType: ResourcePatternTypes.LITERAL,
+          principal: `User:${user}`,
+          host: "*",
+          operation: operationType,
+          permissionType: AclPermissionTypes.ALLOW,
+        };
+      }),
+    );
+    const admin = this.client().admin();
+    await admin.connect();
+    try {
+      await admin.createAcls({ acl: entries });
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const { resources } = await admin.describeAcls({
+          resourceType: AclResourceTypes.ANY,
+          resourcePatternType: ResourcePatternTypes.ANY,
+          principal: `User:${user}`,
+          operation: AclOperationTypes.ANY,
+          permissionType: AclPermissionTypes.ANY,
+        });
+        if (resources.flatMap((resource) => resource.acls).length >= entries.length) return;
+        if (Date.now() > deadline) throw new Error(`the broker did not show the ACLs of User:${user} in 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Creates topics with the given partitions (a test uses names of its own). */
@@ -51,4 +116,11 @@ export class TemporaryKafka {
     await this.broker.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+export type AclResource = "topic" | "group" | "cluster";
+
+/** Kafka's name of an ACL operation (DescribeConfigs) as kafkajs's enum names it (DESCRIBE_CONFIGS). */
+function aclOperationName(operation: string): keyof typeof AclOperationTypes {
+  return operation.replace(/(?<=[a-z])(?=[A-Z])/g, "_").toUpperCase() as keyof typeof AclOperationTypes;
 }

@@ -1,4 +1,4 @@
-import { loadConfig } from "@sum/service-kit";
+import { kafkaSasl, loadConfig } from "@sum/service-kit";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "./config.js";
 
@@ -37,6 +37,19 @@ describe("the reconciler's configuration", () => {
   it("needs both databases and Debezium's slot", () => {
     expect(() => loadConfig("reconciler", configSchema, {})).toThrow(
       /OUTBOX_DATABASE_URL[\s\S]*TOTALS_DATABASE_URL[\s\S]*DEBEZIUM_SLOT/,
+    );
+  });
+
+  it("authenticates to Kafka only when told a mechanism and both credentials (the chart's KafkaUser)", () => {
+    expect(kafkaSasl(loadConfig("reconciler", configSchema, wiring))).toBeUndefined();
+    const sasl = { KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" };
+    expect(kafkaSasl(loadConfig("reconciler", configSchema, { ...wiring, ...sasl }))).toEqual({
+      mechanism: "scram-sha-512",
+      username: "u",
+      password: "p",
+    });
+    expect(() => loadConfig("reconciler", configSchema, { ...wiring, KAFKA_SASL_PASSWORD: "p" })).toThrow(
+      /KAFKA_SASL_MECHANISM: is required when KAFKA_SASL_PASSWORD is set/,
     );
   });
 });

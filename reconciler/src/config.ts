@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { EVENTS_TOPIC } from "@sum/contract";
-import { lifecycleSettings } from "@sum/service-kit";
+import { checkKafkaSasl, kafkaSaslSettings, lifecycleSettings } from "@sum/service-kit";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -10,7 +10,8 @@ const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: "must be a postg
 /**
  * What the stack running the reconciler decides (native/src/components/node-service.ts,
  * docker-compose/docker-compose.yml, the chart): where it listens, the two databases as its own
- * role, Kafka, Debezium's slot, and Service B's retention of applied ids, which bounds the window.
+ * role, Kafka (and the Kafka user it authenticates as, in the chart), Debezium's slot, and Service B's
+ * retention of applied ids, which bounds the window.
  */
 const wiring = z.object({
   SERVICE_ID: z.string().min(1).default(`reconciler-${hostname()}`),
@@ -24,6 +25,7 @@ const wiring = z.object({
     .default("127.0.0.1:9092")
     .transform((value) => value.split(",").map((broker) => broker.trim())),
   KAFKA_TOPIC: z.string().min(1).default(EVENTS_TOPIC),
+  ...kafkaSaslSettings,
   DEBEZIUM_SLOT: z.string().min(1),
   // Service B's PROCESSED_RETENTION_DAYS: an event re-sent after its id left processed_events would
   // be applied a second time, so the window must not outlast it.
@@ -92,6 +94,7 @@ export const configSchema = wiring.extend(settingsSchema.shape).superRefine((con
     name: "Service B's PROCESSED_RETENTION_DAYS",
   });
   if (problem) context.addIssue({ code: "custom", path: ["WINDOW_HOURS"], message: problem });
+  checkKafkaSasl(config, context);
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,7 +1,7 @@
 // make reconcile: checks the whole reconcile window now, prints a line per minute, and exits 1 while
 // any acknowledged event is missing from the total. It reports only (the running reconciler
 // repairs), and needs no running reconciler: the same configuration, from the environment.
-import { loadConfig } from "@sum/service-kit";
+import { kafkaSasl, loadConfig } from "@sum/service-kit";
 import pino from "pino";
 import { configSchema } from "./config.js";
 import { ReconcilerMetrics } from "./metrics.js";
@@ -45,7 +45,7 @@ try {
 const logger = pino({ level: "warn" });
 const outbox = pool(config.OUTBOX_DATABASE_URL, logger);
 const totals = pool(config.TOTALS_DATABASE_URL, logger);
-const kafka = kafkaLogs(config.KAFKA_BROKERS, config.KAFKA_TOPIC, "reconcile-cli");
+const kafka = kafkaLogs(config.KAFKA_BROKERS, config.KAFKA_TOPIC, "reconcile-cli", kafkaSasl(config));
 const reconciler = new Reconciler({ config, outbox, totals, kafka, metrics: new ReconcilerMetrics(), logger });
 try {
   const began = await reconciler.observeDelivery();

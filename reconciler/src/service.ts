@@ -1,3 +1,4 @@
+import { kafkaSasl } from "@sum/service-kit";
 import pg from "pg";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
@@ -30,7 +31,7 @@ export async function startService(config: Config, logger: Logger) {
   const metrics = new ReconcilerMetrics();
   const outbox = pool(config.OUTBOX_DATABASE_URL, logger);
   const totals = pool(config.TOTALS_DATABASE_URL, logger);
-  const kafka = kafkaLogs(config.KAFKA_BROKERS, config.KAFKA_TOPIC, config.SERVICE_ID);
+  const kafka = kafkaLogs(config.KAFKA_BROKERS, config.KAFKA_TOPIC, config.SERVICE_ID, kafkaSasl(config));
   const reconciler = new Reconciler({ config, outbox, totals, kafka, metrics, logger });
 
   let lastFailure: string | undefined;

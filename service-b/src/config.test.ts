@@ -1,5 +1,5 @@
 import { EVENTS_TOPIC } from "@sum/contract";
-import { loadConfig } from "@sum/service-kit";
+import { kafkaSasl, loadConfig } from "@sum/service-kit";
 import { expect, it } from "vitest";
 import { configSchema } from "./config.js";
 
@@ -54,4 +54,17 @@ it("bad settings stop the start with one message naming every bad variable", () 
     expect(load).toThrow(name);
   }
   expect(() => configFrom({})).toThrow(/REPLICA_DATABASE_URL/);
+});
+
+it("authenticates to Kafka only when told a mechanism and both credentials (the chart's KafkaUser)", () => {
+  expect(kafkaSasl(configFrom(urls))).toBeUndefined();
+  const sasl = { KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" };
+  expect(kafkaSasl(configFrom({ ...urls, ...sasl }))).toEqual({
+    mechanism: "scram-sha-512",
+    username: "u",
+    password: "p",
+  });
+  expect(() => configFrom({ ...urls, KAFKA_SASL_MECHANISM: "scram-sha-512" })).toThrow(
+    /KAFKA_SASL_USERNAME: is required when KAFKA_SASL_MECHANISM is set/,
+  );
 });

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
-import { lifecycleSettings } from "@sum/service-kit";
+import { checkKafkaSasl, kafkaSaslSettings, lifecycleSettings } from "@sum/service-kit";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -9,8 +9,9 @@ const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: "must be a postg
 
 /**
  * What the stack running Service B decides (native/src/components/node-service.ts,
- * docker-compose/docker-compose.yml): its name, where it listens, its databases, and the topics and
- * consumer group the stack creates and watches.
+ * docker-compose/docker-compose.yml): its name, where it listens, its databases, the topics and
+ * consumer group the stack creates and watches, and the Kafka user it authenticates as (the chart's
+ * KafkaUser; none on the PLAINTEXT listeners of the native and Compose stacks).
  */
 const wiring = z.object({
   SERVICE_ID: z.string().min(1).default(`service-b-${hostname()}`),
@@ -24,6 +25,7 @@ const wiring = z.object({
   KAFKA_TOPIC: z.string().min(1).default(EVENTS_TOPIC),
   KAFKA_DLQ_TOPIC: z.string().min(1).default(DEAD_LETTER_TOPIC),
   KAFKA_GROUP_ID: z.string().min(1).default("service-b"),
+  ...kafkaSaslSettings,
   LEADER_DATABASE_URL: postgresUrl,
   REPLICA_DATABASE_URL: postgresUrl,
   MIGRATION_DATABASE_URL: postgresUrl,
@@ -105,15 +107,22 @@ export const settingsSchema = z.object({
   }),
 });
 
-export const configSchema = wiring.extend(settingsSchema.shape);
+const serviceSettings = wiring.extend(settingsSchema.shape);
+
+export const configSchema = serviceSettings.superRefine(checkKafkaSasl);
 
 export type Config = z.infer<typeof configSchema>;
 
 /** The dead-letter tool's (dead-letters-main.ts): Service B's topics and decoding limits, from the same variables. */
-export const deadLetterToolSchema = configSchema.pick({
-  KAFKA_BROKERS: true,
-  KAFKA_TOPIC: true,
-  KAFKA_DLQ_TOPIC: true,
-  MAX_DECOMPRESSED_BATCH_BYTES: true,
-  MAX_BATCH_RECORDS: true,
-});
+export const deadLetterToolSchema = serviceSettings
+  .pick({
+    KAFKA_BROKERS: true,
+    KAFKA_TOPIC: true,
+    KAFKA_DLQ_TOPIC: true,
+    KAFKA_SASL_MECHANISM: true,
+    KAFKA_SASL_USERNAME: true,
+    KAFKA_SASL_PASSWORD: true,
+    MAX_DECOMPRESSED_BATCH_BYTES: true,
+    MAX_BATCH_RECORDS: true,
+  })
+  .superRefine(checkKafkaSasl);

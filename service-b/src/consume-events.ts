@@ -1,5 +1,5 @@
 import { isSampled } from "@sum/contract";
-import { FailureStreak } from "@sum/service-kit";
+import { FailureStreak, kafkaSasl } from "@sum/service-kit";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
@@ -26,6 +26,9 @@ export interface EventConsumer {
 type ConsumeConfig = Pick<
   Config,
   | "KAFKA_BROKERS"
+  | "KAFKA_SASL_MECHANISM"
+  | "KAFKA_SASL_USERNAME"
+  | "KAFKA_SASL_PASSWORD"
   | "SERVICE_ID"
   | "KAFKA_GROUP_ID"
   | "KAFKA_SESSION_TIMEOUT_MS"
@@ -66,6 +69,7 @@ export function consumeEvents(deps: {
 
   const pipeline = kafkaPipeline({
     brokers: config.KAFKA_BROKERS,
+    sasl: kafkaSasl(config),
     clientId: config.SERVICE_ID,
     groupId: config.KAFKA_GROUP_ID,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,

@@ -1,13 +1,14 @@
 /**
- * The dead-letter topic, for an operator (KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC,
- * MAX_DECOMPRESSED_BATCH_BYTES and MAX_BATCH_RECORDS as for Service B):
+ * The dead-letter topic, for an operator (KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC, KAFKA_SASL_*,
+ * MAX_DECOMPRESSED_BATCH_BYTES and MAX_BATCH_RECORDS as for Service B; in the chart, replay writes the events
+ * topic, which only Connect's Kafka user may: run it as a user the cluster's operator grants that):
  *   node dist/src/dead-letters-main.js list                  one JSON object a line per dead letter
  *   node dist/src/dead-letters-main.js replay 3:1200 4:17    the originals of these (source partition:offset)
  *   node dist/src/dead-letters-main.js replay all            ... of every dead letter
  * to KAFKA_TOPIC, each source message once ever (a replay is recorded on the dead-letter topic).
  * A letter is data, not instructions: what is printed of it is escaped (printable.ts).
  */
-import { loadConfig } from "@sum/service-kit";
+import { kafkaSasl, loadConfig } from "@sum/service-kit";
 import { Kafka, logLevel } from "kafkajs";
 import { deadLetterToolSchema } from "./config.js";
 import { printable } from "./printable.js";
@@ -67,7 +68,12 @@ function describe(letter: StoredDeadLetter, replayedAt: string | undefined) {
   };
 }
 
-const kafka = new Kafka({ clientId: "dead-letters", brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
+const kafka = new Kafka({
+  clientId: "dead-letters",
+  brokers: config.KAFKA_BROKERS,
+  sasl: kafkaSasl(config),
+  logLevel: logLevel.WARN,
+});
 try {
   const topic = await readDeadLetters(kafka, config.KAFKA_DLQ_TOPIC);
   if (command === "list") {

@@ -4,5 +4,14 @@ export { AppError, type ErrorCode } from "./errors.js";
 export { FailureStreak, READINESS_GRACE_MS } from "./failure-streak.js";
 export { registerApi } from "./http-api.js";
 export { answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "./http-errors.js";
+export {
+  checkKafkaSasl,
+  KAFKA_SASL_MECHANISMS,
+  type KafkaSasl,
+  type KafkaSaslConfig,
+  kafkaSasl,
+  kafkaSaslSchema,
+  kafkaSaslSettings,
+} from "./kafka-sasl.js";
 export { errorResponse, healthzSchema, readyzSchema } from "./openapi.js";
 export { runService } from "./run-service.js";

@@ -58,6 +58,33 @@ export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], 
   }
 }
 
+/**
+ * A second listener, SASL_PLAINTEXT on `port`, where clients log in with SCRAM-SHA-512 as one of
+ * `users` (name: password) and ACLs decide what each may do, as on the chart's brokers. The PLAINTEXT
+ * and controller listeners' principal (ANONYMOUS) is a super user, so the broker's own set-up and an
+ * administrator on the PLAINTEXT port may do anything, ACLs included.
+ */
+export interface ScramListener {
+  port: number;
+  users: Record<string, string>;
+}
+
+function scramProperties(settings: Settings, scram: ScramListener): string {
+  const listeners = `PLAINTEXT://127.0.0.1:${settings.KAFKA_PORT},CONTROLLER://127.0.0.1:${settings.KAFKA_CONTROLLER_PORT},SCRAM://127.0.0.1:${scram.port}`;
+  return [
+    "",
+    "# A SCRAM-SHA-512 listener, and ACLs (these override the lines above).",
+    `listeners=${listeners}`,
+    `advertised.listeners=${listeners}`,
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SCRAM:SASL_PLAINTEXT",
+    "listener.name.scram.sasl.enabled.mechanisms=SCRAM-SHA-512",
+    "listener.name.scram.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users=User:ANONYMOUS",
+    "",
+  ].join("\n");
+}
+
 /** The Kafka broker: one KRaft node that is both broker and controller. */
 export class KafkaBroker implements Component {
   readonly name = "kafka";
@@ -70,6 +97,7 @@ export class KafkaBroker implements Component {
   constructor(
     private readonly settings: Settings,
     private readonly log: (line: string) => void,
+    private readonly scram?: ScramListener,
   ) {
     const p = paths(settings);
     this.address = `127.0.0.1:${settings.KAFKA_PORT}`;
@@ -77,6 +105,7 @@ export class KafkaBroker implements Component {
     this.pidFile = p.pid("kafka");
     this.dataDir = p.data("kafka");
     this.ports = [settings.KAFKA_PORT, settings.KAFKA_CONTROLLER_PORT, settings.KAFKA_METRICS_PORT];
+    if (scram) this.ports.push(scram.port);
   }
 
   async isRunning(): Promise<boolean> {
@@ -103,20 +132,25 @@ export class KafkaBroker implements Component {
     const config = join(p.config, "kafka-server.properties");
     await writeFile(
       config,
-      await renderFile(join(JVM_CONFIG_DIR, "kafka-server.properties"), {
+      (await renderFile(join(JVM_CONFIG_DIR, "kafka-server.properties"), {
         KAFKA_PORT: this.settings.KAFKA_PORT,
         KAFKA_CONTROLLER_PORT: this.settings.KAFKA_CONTROLLER_PORT,
         KAFKA_DATA_DIR: this.dataDir,
-      }),
+      })) + (this.scram ? scramProperties(this.settings, this.scram) : ""),
     );
     if (!existsSync(join(this.dataDir, "meta.properties"))) {
       await ensureDir(this.dataDir);
       const java = (main: string, args: string[]) =>
         javaArgs(this.settings, { heap: "-Xmx256m", logDir: p.logs, logFile: "kafka-storage.log", main, args });
       const clusterId = (await run("java", java("kafka.tools.StorageTool", ["random-uuid"]))).trim();
+      // SCRAM credentials are KRaft metadata: written with the first records.
+      const scramUsers = Object.entries(this.scram?.users ?? {}).flatMap(([name, password]) => [
+        "--add-scram",
+        `SCRAM-SHA-512=[name=${name},password=${password}]`,
+      ]);
       await run(
         "java",
-        java("kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", config, "--standalone"]),
+        java("kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", config, "--standalone", ...scramUsers]),
       ).catch((error: Error) => {
         throw new StackError(this.name, `formatting storage failed: ${error.message}`, p.log("kafka-storage"));
       });

@@ -1,3 +1,4 @@
+import type { KafkaSasl } from "@sum/service-kit";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import type { PartitionLog } from "../domain/delivery-horizon.js";
 
@@ -7,10 +8,11 @@ export interface KafkaLogs {
   close(): Promise<void>;
 }
 
-export function kafkaLogs(brokers: string[], topic: string, clientId: string): KafkaLogs {
+export function kafkaLogs(brokers: string[], topic: string, clientId: string, sasl: KafkaSasl | undefined): KafkaLogs {
   const kafka = new Kafka({
     clientId,
     brokers,
+    sasl,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
     requestTimeout: 10_000,

@@ -1,5 +1,6 @@
 // Over 200 lines: one consumer's state (membership, generation, the admin client) is shared by the
 // rebalance listener, the batch handler and the lag reading; apart, each would take it as arguments.
+import type { KafkaSasl } from "@sum/service-kit";
 import { type Consumer, type EachBatchPayload, Kafka, logLevel, Partitioners } from "kafkajs";
 import type { Logger } from "pino";
 import type { DeadLetters } from "../domain/apply-batch.js";
@@ -14,6 +15,8 @@ import { recordDigest } from "./record-digest.js";
 
 export interface ConsumerDeps {
   brokers: string[];
+  /** The Kafka user to authenticate as; none on a PLAINTEXT listener without authentication. */
+  sasl?: KafkaSasl | undefined;
   clientId: string;
   groupId: string;
   sessionTimeoutMs: number;
@@ -135,6 +138,7 @@ export function kafkaPipeline(deps: ConsumerDeps): KafkaPipeline {
   const kafka = new Kafka({
     clientId: deps.clientId,
     brokers: deps.brokers,
+    sasl: deps.sasl,
     logLevel: logLevel.WARN,
     logCreator:
       () =>

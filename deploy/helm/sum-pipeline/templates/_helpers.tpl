@@ -10,6 +10,17 @@
 {{- define "sum.dbSetup" -}}{{ .Release.Name }}-db-setup{{- end }}
 {{/* Strimzi's bootstrap Service for the plain listener. */}}
 {{- define "sum.kafkaBootstrap" -}}{{ include "sum.kafka" . }}-kafka-bootstrap:9092{{- end }}
+{{/* A client's KafkaUser, its SCRAM user name and the Secret Strimzi makes for it: (dict "root" $ "component" "service-b"). */}}
+{{- define "sum.kafkaUser" -}}{{ .root.Release.Name }}-{{ .component }}-kafka{{- end }}
+{{/* Connect's group and internal topics (native/jvm/connect-distributed.properties), which its ACLs name too. */}}
+{{- define "sum.connectStorage" -}}
+groupId: sum-pipeline-connect
+configStorageTopic: sum-pipeline-connect-configs
+offsetStorageTopic: sum-pipeline-connect-offsets
+statusStorageTopic: sum-pipeline-connect-status
+{{- end }}
+{{/* Service B's consumer group, which its ACLs name too. */}}
+{{- define "sum.serviceBGroup" -}}service-b{{- end }}
 
 {{- define "sum.labels" -}}
 app.kubernetes.io/part-of: sum-pipeline
@@ -51,4 +62,12 @@ seccompProfile: { type: RuntimeDefault }
 {{- define "sum.passwordEnv" -}}
 - name: {{ .name }}
   valueFrom: { secretKeyRef: { name: {{ .secret }}, key: password } }
+{{- end }}
+
+{{/* A kafkajs client's SASL settings: its KafkaUser, the password from the Secret Strimzi makes for it. */}}
+{{- define "sum.kafkaSaslEnv" -}}
+{{- $user := include "sum.kafkaUser" . -}}
+- { name: KAFKA_SASL_MECHANISM, value: scram-sha-512 }
+- { name: KAFKA_SASL_USERNAME, value: {{ $user }} }
+{{ include "sum.passwordEnv" (dict "name" "KAFKA_SASL_PASSWORD" "secret" $user) }}
 {{- end }}
