@@ -12,7 +12,7 @@ export function grpcFrame(message: Buffer): Buffer {
 }
 
 /**
- * An HTTP/2 connection to 127.0.0.1:`port` from `localAddress` (any 127.x.y.z is this machine, and
+ * An HTTP/2 connection to 127.0.0.1:`port` from `localAddress` (every 127.0.0.0/8 address is local, and
  * a server sees a client address of its own). Until the server's SETTINGS arrive it may open up to
  * 10,000 streams: streams opened before the connection is up go out in its first write, before the
  * server's limit is known, so a server's limit is tested, not the client's courtesy.
