@@ -63,7 +63,7 @@ capacity: install ## The capacity model of docs/scaling.md, recomputed from resu
 load: install ## Load through nginx from Node (LOAD_TRANSPORT=http|grpc LOAD_CONCURRENCY=64 LOAD_SECONDS=30 [LOAD_RATE=1000]); checks the total
 	$(TSX) proof/src/load-cli.ts
 
-bench-cost-attack: install ## Normal load's p99 through nginx, alone and beside 8 callers sending the costliest bodies (NGINX_URL, LOAD_SECONDS=15)
+bench-cost-attack: install ## Normal load's p99 through nginx, alone and beside 8 callers sending the costliest bodies, then gRPC beside an HTTP/2 flood (h2load) (NGINX_URL, LOAD_SECONDS=15)
 	$(TSX) proof/src/cost-attack.ts
 
 bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, with pgbench as the baseline

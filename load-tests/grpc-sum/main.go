@@ -7,6 +7,9 @@
 //
 //	grpc-sum -target 127.0.0.1:50051 -c 64 -deadline 1796349185.5
 //
+// -source sets the local address it connects from: make bench-cost-attack's normal callers come
+// from 127.0.0.2, another client address than its flood's, as nginx limits calls per address.
+//
 // -target may list several servers (a,b,c): one connection to each, the callers spread over them in
 // turn, which is how make bench measures Service A's instances without nginx in between.
 //
@@ -24,6 +27,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -127,6 +131,7 @@ func main() {
 	callers := flag.Int("c", 16, "callers at once, each with one call in flight")
 	deadlineArg := flag.String("deadline", "", "when to stop, in epoch seconds")
 	timeout := flag.Duration("timeout", 30*time.Second, "each call's deadline")
+	source := flag.String("source", "", "the local address to connect from (127.0.0.2: another client address to a server on 127.0.0.1)")
 	flag.Parse()
 	seconds, err := strconv.ParseFloat(*deadlineArg, 64)
 	if err != nil || *callers < 1 {
@@ -143,9 +148,17 @@ func main() {
 	// One connection to each server for all its callers, as one grpc-js client has.
 	var conns []*grpc.ClientConn
 	for _, server := range strings.Split(*target, ",") {
-		conn, err := grpc.NewClient(strings.TrimSpace(server),
+		options := []grpc.DialOption{
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
+			grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})),
+		}
+		if *source != "" {
+			dialer := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(*source)}}
+			options = append(options, grpc.WithContextDialer(func(ctx context.Context, address string) (net.Conn, error) {
+				return dialer.DialContext(ctx, "tcp", address)
+			}))
+		}
+		conn, err := grpc.NewClient(strings.TrimSpace(server), options...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -127,12 +127,21 @@ interface GrpcSumReport {
   p999: number | null;
 }
 
-/** Closed-loop gRPC load: `concurrency` grpc-sum callers on one HTTP/2 connection, as a grpc-js client has; waits for every answer. */
-export async function runGrpcSum(grpcSum: string, endpoints: Endpoints, plan: LoadPlan): Promise<LoadResult> {
+/**
+ * Closed-loop gRPC load: `concurrency` grpc-sum callers on one HTTP/2 connection, as a grpc-js client
+ * has; waits for every answer. `source`: the local address to connect from (127.0.0.2...).
+ */
+export async function runGrpcSum(
+  grpcSum: string,
+  endpoints: Endpoints,
+  plan: LoadPlan,
+  source?: string,
+): Promise<LoadResult> {
   const started = Date.now() / 1000;
   const args = [
     ...["-target", endpoints.grpc, "-c", String(plan.concurrency)],
     ...["-deadline", String(started + plan.seconds), "-timeout", `${LAST_ANSWER_GRACE_S}s`],
+    ...(source === undefined ? [] : ["-source", source]),
   ];
   const output = await run(grpcSum, args);
   const report = JSON.parse(output) as GrpcSumReport;

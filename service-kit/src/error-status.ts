@@ -18,6 +18,8 @@ export const ERROR_STATUS: Record<ErrorCode, { http: number; grpc: GrpcStatus; r
   IDEMPOTENCY_KEY_REUSED: { http: 422, grpc: GrpcStatus.ALREADY_EXISTS, retryable: false },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL, retryable: false },
   OUTCOME_UNKNOWN: { http: 500, grpc: GrpcStatus.UNKNOWN, retryable: true },
+  // nginx's own, over gRPC: a client address over its calls in flight (nginx/nginx.conf).
+  TOO_MANY_REQUESTS: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, retryable: true },
   UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE, retryable: true },
 };
 

@@ -2,6 +2,7 @@
 export { OUTBOX_SLOT, postgresBinDir, SQL_FILES } from "@sum/postgres";
 export { ASYNCAPI_FILE, asyncApiValidators, type MessageValidators } from "./asyncapi.js";
 export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
+export { grpcFrame, http2Connection, type RawCall, type RawOutcome, rawCalculateSum } from "./http2-streams.js";
 export {
   fetchNonConformance,
   type LiveResponse,

@@ -1,19 +1,31 @@
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
-import { createServer as createHttp2Server } from "node:http2";
+import { createServer as createHttp2Server, constants as http2Constants, type ServerHttp2Stream } from "node:http2";
 import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { freePort, rawHttpExchange, summationClient, waitFor } from "@sum/test-support";
+import {
+  freePort,
+  grpcFrame,
+  http2Connection,
+  type RawCall,
+  type RawOutcome,
+  rawCalculateSum,
+  rawHttpExchange,
+  summationClient,
+  waitFor,
+} from "@sum/test-support";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { portInUse } from "../process.js";
 import { loadSettings, paths } from "../settings.js";
 import { NGINX, Nginx } from "./nginx.js";
 
 // gRPC's status codes (this package does not depend on grpc-js).
+const GRPC_OK = 0;
 const GRPC_UNKNOWN = 2;
+const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNAVAILABLE = 14;
 
 interface RunningNginx {
@@ -199,5 +211,114 @@ describe("a sum that reached an instance which died without answering: nginx ans
     const answer = await exchange(nginx, "GET /health HTTP/1.1\r\n\r\n");
     expect(http.received.map(({ path }) => path)).toEqual(["/readyz"]);
     expect(answer).toMatch(/^HTTP\/1.1 503[\s\S]*"code":"UNAVAILABLE"/);
+  });
+});
+
+/**
+ * A stand-in Service A instance over gRPC that holds every call sent with `hold: 1` until `release`,
+ * and answers any other at once with OK and an empty reply: the calls held are the ones nginx
+ * keeps in flight, each on an upstream connection of its own.
+ */
+async function instanceThatHoldsCalls() {
+  const held: ServerHttp2Stream[] = [];
+  const server = createHttp2Server();
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => undefined);
+    if (headers.hold === "1") {
+      held.push(stream);
+      return;
+    }
+    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+    stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+    stream.end(grpcFrame(Buffer.alloc(0)));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    port,
+    held,
+    release() {
+      for (const stream of held.splice(0)) stream.close(http2Constants.NGHTTP2_CANCEL);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const stream of held) stream.session?.destroy();
+      }),
+  };
+}
+
+const count = (outcomes: Array<RawOutcome | undefined>, match: (o: RawOutcome) => boolean) =>
+  outcomes.filter((outcome) => outcome !== undefined && match(outcome)).length;
+
+/** Each call's outcome once it has one (undefined before). */
+function track(calls: RawCall[]) {
+  const outcomes: Array<RawOutcome | undefined> = calls.map(() => undefined);
+  calls.forEach((call, i) => {
+    call.outcome.then((outcome) => {
+      outcomes[i] = outcome;
+    });
+  });
+  return outcomes;
+}
+
+describe("a flood of gRPC calls: nginx keeps what one connection and one client address hold in flight bounded", () => {
+  let instance: Awaited<ReturnType<typeof instanceThatHoldsCalls>>;
+  let nginx: RunningNginx;
+  beforeAll(async () => {
+    instance = await instanceThatHoldsCalls();
+    // Nothing listens on the HTTP port: only the gRPC listener is used.
+    nginx = await startNginx({ http: await freePort(), grpc: instance.port });
+  });
+  afterAll(async () => {
+    await nginx.stop();
+    await instance.close();
+  });
+
+  it("one connection opening 120 calls at once: 100 are passed on, 20 refused with REFUSED_STREAM", async () => {
+    const session = http2Connection(nginx.grpcPort);
+    try {
+      const outcomes = track(
+        Array.from({ length: 120 }, () => rawCalculateSum(session, grpcFrame(Buffer.alloc(0)), { hold: "1" })),
+      );
+      await waitFor("100 calls held and 20 refused", () => {
+        return (
+          instance.held.length === 100 &&
+          count(outcomes, (o) => o.rstCode === http2Constants.NGHTTP2_REFUSED_STREAM) === 20
+        );
+      });
+    } finally {
+      instance.release();
+      session.destroy();
+    }
+  });
+
+  it("a client address with 200 calls in flight gets RESOURCE_EXHAUSTED for more, while another address's caller gets answers", async () => {
+    // Three connections from 127.0.0.2, 100 calls each (each connection's most).
+    const sessions = Array.from({ length: 3 }, () => http2Connection(nginx.grpcPort, "127.0.0.2"));
+    const caller = summationClient(`127.0.0.1:${nginx.grpcPort}`);
+    try {
+      const outcomes = track(
+        sessions.flatMap((session) =>
+          Array.from({ length: 100 }, () => rawCalculateSum(session, grpcFrame(Buffer.alloc(0)), { hold: "1" })),
+        ),
+      );
+      await waitFor("200 calls held and 100 refused", () => {
+        return (
+          instance.held.length === 200 &&
+          count(
+            outcomes,
+            (o) =>
+              o.headers?.["grpc-status"] === String(GRPC_RESOURCE_EXHAUSTED) &&
+              o.headers["error-code"] === "TOO_MANY_REQUESTS",
+          ) === 100
+        );
+      });
+      expect(await caller.calculateSum({ a: 1, b: 2 })).toMatchObject({ code: GRPC_OK });
+    } finally {
+      caller.close();
+      instance.release();
+      for (const session of sessions) session.destroy();
+    }
   });
 });

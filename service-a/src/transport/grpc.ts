@@ -52,10 +52,26 @@ export interface GrpcServer {
   health: HealthImplementation;
 }
 
+/** Calls one HTTP/2 connection may have open at once; more are refused with REFUSED_STREAM (as nginx's). */
+export const MAX_CONCURRENT_STREAMS = 100;
+
 export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.keepalive_permit_without_calls": 1,
+    // grpc-js sets none of these itself: one connection could open streams without end, hold
+    // unbounded buffered data, and stay open idle for ever.
+    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+    // In MB, Node's own default, which grpc-js lifts: a connection's 100 calls at the 16 KiB message
+    // limit hold under 2 MB; past 10, Node refuses new streams (ENHANCE_YOUR_CALM) until it drains.
+    "grpc-node.max_session_memory": 10,
+    // Idle connections are closed (GOAWAY) after 5 min: far longer than nginx keeps one idle (4 s)
+    // or a Gateway does (60 s by default), so the GOAWAY never races a call they send (closeGrpc).
+    "grpc.max_connection_idle_ms": 5 * 60_000,
+    // A peer that stops answering (its host gone, no FIN) is found by a ping each minute, answered
+    // within 20 s, instead of holding its calls and buffers until the kernel gives up hours later.
+    "grpc.keepalive_time_ms": 60_000,
+    "grpc.keepalive_timeout_ms": 20_000,
     // Channelz's per-call statistics (call counters, timestamps, session lookups) are read by no tool
     // here; without them a call costs about a fifth less server CPU (ghz against grpc-js alone).
     "grpc.enable_channelz": 0,
