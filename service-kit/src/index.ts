@@ -4,5 +4,5 @@ export { AppError, type ErrorCode } from "./errors.js";
 export { FailureStreak, READINESS_GRACE_MS } from "./failure-streak.js";
 export { registerApi } from "./http-api.js";
 export { answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "./http-errors.js";
-export { errorResponse, healthzSchema, readyzSchema } from "./openapi.js";
+export { type ApiTag, errorResponse, HEALTH_TAG, healthzSchema, readyzSchema } from "./openapi.js";
 export { runService } from "./run-service.js";
