@@ -132,11 +132,9 @@ it.runIf(process.getuid?.() === 0)("run by an ordinary user, the server runs as 
     const node = join(dir, "node");
     await copyFile(process.execPath, node);
     await chmod(node, 0o755);
-    const { stdout } = await promisify(execFile)(
-      "runuser",
-      ["-u", "postgres", "--", node, "--import", "tsx", script],
-      { cwd: join(import.meta.dirname, "..", "..") },
-    );
+    const { stdout } = await promisify(execFile)("runuser", ["-u", "postgres", "--", node, "--import", "tsx", script], {
+      cwd: join(import.meta.dirname, "..", ".."),
+    });
     const { self, data, postmaster } = JSON.parse(stdout);
     expect(self).not.toBe(0);
     expect({ data, postmaster }).toEqual({ data: self, postmaster: self });
