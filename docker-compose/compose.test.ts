@@ -196,6 +196,18 @@ describe("docker-compose.yml", () => {
     expect(unpinned).toEqual([]);
   });
 
+  it("builds and runs the services on the Node.js the workspace pins (.node-version), as make and CI do", () => {
+    const pinned = read(".node-version").trim();
+    const images = entries.flatMap(([, service]) => {
+      if (!service.build) return [];
+      const path = resolve(COMPOSE_DIR, service.build.context, service.build.dockerfile ?? "Dockerfile");
+      return dockerfileBaseImages(path.slice(REPO_ROOT.length + 1)).filter((image) => image.startsWith("node:"));
+    });
+    // Service A's instances, Service B and the reconciler, each built in one stage and run in another.
+    expect(images.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(images)).toEqual(new Set([`node:${pinned}-bookworm-slim`]));
+  });
+
   it("refers only to files that exist: bind mounts, rendered configs, scripts, build contexts, Dockerfiles", () => {
     const rendered = new Set(renderedFiles.map((file) => basename(file)));
     const missing: string[] = [];

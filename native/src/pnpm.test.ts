@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import packageJson from "../../package.json" with { type: "json" };
@@ -38,7 +38,10 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), "pnpm-bootstrap-"));
   const bin = join(scratch, "bin");
   await mkdir(bin);
-  env = { ...process.env, XDG_CACHE_HOME: join(scratch, "cache"), PATH: await pathWithoutPnpm(bin) };
+  // The Node.js running this test first, so that bin/node has none to fetch (native/src/node.test.ts
+  // covers that): this test is pnpm's.
+  const path = `${dirname(process.execPath)}:${await pathWithoutPnpm(bin)}`;
+  env = { ...process.env, XDG_CACHE_HOME: join(scratch, "cache"), PATH: path };
   await expect(run("sh", ["-c", "command -v pnpm"])).rejects.toThrow();
 });
 

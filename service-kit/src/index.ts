@@ -13,5 +13,5 @@ export {
   kafkaSaslSchema,
   kafkaSaslSettings,
 } from "./kafka-sasl.js";
-export { errorResponse, healthzSchema, readyzSchema } from "./openapi.js";
+export { type ApiTag, errorResponse, HEALTH_TAG, healthzSchema, readyzSchema } from "./openapi.js";
 export { runService } from "./run-service.js";

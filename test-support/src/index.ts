@@ -15,4 +15,5 @@ export { type PostgresOptions, TemporaryPostgres } from "./postgres.js";
 export { rawHttpExchange } from "./raw-http.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";
 export { requestShapes, type SumRequestShape } from "./request-shapes.js";
+export { spectralFindings } from "./spectral.js";
 export { sleep, waitFor } from "./wait.js";

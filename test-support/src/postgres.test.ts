@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -127,11 +127,14 @@ it.runIf(process.getuid?.() === 0)("run by an ordinary user, the server runs as 
          await server.destroy();
        }`,
     );
-    const { stdout } = await promisify(execFile)(
-      "runuser",
-      ["-u", "postgres", "--", process.execPath, "--import", "tsx", script],
-      { cwd: join(import.meta.dirname, "..", "..") },
-    );
+    // This runner's Node.js, where that user can run it: bin/node's may be in root's own cache, which
+    // no other user can enter.
+    const node = join(dir, "node");
+    await copyFile(process.execPath, node);
+    await chmod(node, 0o755);
+    const { stdout } = await promisify(execFile)("runuser", ["-u", "postgres", "--", node, "--import", "tsx", script], {
+      cwd: join(import.meta.dirname, "..", ".."),
+    });
     const { self, data, postmaster } = JSON.parse(stdout);
     expect(self).not.toBe(0);
     expect({ data, postmaster }).toEqual({ data: self, postmaster: self });

@@ -32,6 +32,10 @@ export function buildHttpServer(deps: {
   app.setErrorHandler(httpErrorHandler({ notFound }));
   registerApi(app, {
     title: "Reconciler",
+    description:
+      "Compares, a minute at a time, the events the outbox acknowledged with those Service B applied, and " +
+      "sends missing ones again through the outbox; this API has its probes and metrics.",
+    tags: [],
     metrics: deps.metrics.registry,
     routes: (api) => {
       api.get("/healthz", { schema: healthzSchema }, async () => ({ status: "alive" }));

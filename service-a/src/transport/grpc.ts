@@ -1,4 +1,5 @@
 import type http2 from "node:http2";
+import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
@@ -147,7 +148,9 @@ interface GrpcInternals {
 export async function closeGrpc(server: grpc.Server, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const internals = server as unknown as GrpcInternals;
-  for (const listener of internals.http2Servers.keys()) listener.close();
+  // net.Server's close: it stops accepting, no more. Http2Server's own close also sends every open
+  // session a GOAWAY from Node.js 24 on (nodejs/node#57586), the very race this avoids.
+  for (const listener of internals.http2Servers.keys()) net.Server.prototype.close.call(listener);
   const sessions = [...internals.http2Servers.values()]
     .flatMap((listener) => [...listener.sessions])
     .filter((session) => !session.closed);

@@ -1,11 +1,17 @@
 import { MAX_OPERAND } from "@sum/contract";
-import { errorResponse } from "@sum/service-kit";
+import { type ApiTag, errorResponse, HEALTH_TAG } from "@sum/service-kit";
 import { IDEMPOTENCY_KEY } from "../domain/calculate-sum.js";
 
 /**
  * The route schemas of Service A's HTTP API: Fastify serializes the answers with them and
  * @fastify/swagger makes GET /openapi.json from them, so the document is the routes' own.
  */
+
+/** The document's own words on Service A, and its tag beside service-kit's (health, meta). */
+export const API_DESCRIPTION =
+  "Adds two integers and answers once the sum's event is durably committed to the outbox, from which " +
+  "Debezium publishes it to Kafka for Service B's running total. An Idempotency-Key makes a retry safe.";
+export const SUMS_TAG: ApiTag = { name: "sums", description: "Sums, each committed as one event" };
 
 const unavailable = errorResponse("Not processed; retry later", "UNAVAILABLE");
 
@@ -17,7 +23,12 @@ const operand = {
 };
 
 export const sumSchema = {
+  operationId: "calculateSum",
+  tags: [SUMS_TAG.name],
   summary: "Add two integers; answered once the event is durably committed",
+  description:
+    "Validates a and b, commits the sum as one event to the outbox and answers with it. With an " +
+    "Idempotency-Key, a retry with the same a and b within 24 h gets the original answer, not a second event.",
   headers: {
     type: "object",
     properties: {
@@ -73,11 +84,17 @@ const status = (value: string) => ({
 });
 
 export const healthzSchema = {
+  operationId: "getLiveness",
+  tags: [HEALTH_TAG.name],
   summary: "Liveness",
+  description: "200 while the process runs and its event loop answers; it checks no dependency.",
   response: { 200: { description: "The process is alive", ...status("alive") } },
 };
 
 export const readyzSchema = {
+  operationId: "getReadiness",
+  tags: [HEALTH_TAG.name],
+  description: "200 while the instance can take sums; otherwise 503 UNAVAILABLE, whose message says why not.",
   summary:
     "Readiness: the database is reachable, sums can be written (or failed for under 5 s), and the instance is not stopping",
   response: { 200: { description: "Ready", ...status("ready") }, 503: unavailable },

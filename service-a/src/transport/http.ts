@@ -18,7 +18,7 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
 import type { ServiceMetrics } from "../metrics.js";
-import { healthzSchema, readyzSchema, sumSchema } from "./http-schemas.js";
+import { API_DESCRIPTION, healthzSchema, readyzSchema, SUMS_TAG, sumSchema } from "./http-schemas.js";
 import { parseJsonObject } from "./json-body.js";
 
 /**
@@ -126,6 +126,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   registerApi(app, {
     title: "Service A",
+    description: API_DESCRIPTION,
+    tags: [SUMS_TAG],
     metrics: deps.metrics.registry,
     routes: (api) => {
       api.post(

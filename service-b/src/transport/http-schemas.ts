@@ -1,9 +1,16 @@
-import { errorResponse, readyzSchema as readyzSchemaOf } from "@sum/service-kit";
+import { type ApiTag, errorResponse, readyzSchema as readyzSchemaOf } from "@sum/service-kit";
 
 /**
  * The route schemas of Service B's HTTP API: Fastify validates the requests and serializes the
  * answers with them, and @fastify/swagger makes GET /openapi.json from them.
  */
+
+/** The document's own words on Service B, and its tags beside service-kit's (health, meta). */
+export const API_DESCRIPTION =
+  "Applies each sum event from Kafka to the running total once, and reads the total and whether an " +
+  "event is in it: from the replica by default (eventual), from the leader with consistency=strong.";
+export const TOTALS_TAG: ApiTag = { name: "totals", description: "The running total of every applied sum" };
+export const EVENTS_TAG: ApiTag = { name: "events", description: "Whether one sum's event is in the total" };
 
 const unreadable = errorResponse("Neither the replica nor the leader (strong: the leader) can be read", "UNAVAILABLE");
 const badQuery = errorResponse("A query parameter out of its schema", "INVALID_ARGUMENT");
@@ -22,6 +29,9 @@ const consistency = {
 };
 
 export const summationSchema = {
+  operationId: "getSummation",
+  tags: [TOTALS_TAG.name],
+  description: "The running total alone, as the original contract served it; GET /api/total says more.",
   summary: "The running total as a bare JSON number, written exactly (it may exceed 2^53)",
   querystring: consistency,
   response: {
@@ -33,6 +43,11 @@ export const summationSchema = {
 };
 
 export const totalSchema = {
+  operationId: "getTotal",
+  tags: [TOTALS_TAG.name],
+  description:
+    "The running total as an exact decimal string, the number of events applied, when it last changed, " +
+    "and which database answered with how far behind the leader it was.",
   summary: "The running total and where it was read",
   querystring: consistency,
   response: {
@@ -56,6 +71,11 @@ export const totalSchema = {
 };
 
 export const eventSchema = {
+  operationId: "getEvent",
+  tags: [EVENTS_TAG.name],
+  description:
+    "The event (event_id of POST /sum on Service A) with its result and when it was applied; 404 while " +
+    "not applied yet, or once pruned after SERVICE_B_PROCESSED_RETENTION_DAYS.",
   summary: "Whether one event is in the total",
   params: {
     type: "object",

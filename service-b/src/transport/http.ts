@@ -16,7 +16,15 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import type { ServiceMetrics } from "../metrics.js";
-import { eventSchema, readyzSchema, summationSchema, totalSchema } from "./http-schemas.js";
+import {
+  API_DESCRIPTION,
+  EVENTS_TAG,
+  eventSchema,
+  readyzSchema,
+  summationSchema,
+  TOTALS_TAG,
+  totalSchema,
+} from "./http-schemas.js";
 
 export interface TotalView {
   total: string;
@@ -88,6 +96,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   registerApi(app, {
     title: "Service B",
+    description: API_DESCRIPTION,
+    tags: [TOTALS_TAG, EVENTS_TAG],
     metrics: deps.metrics.registry,
     routes: (api) => {
       // Seed-compatible: the body is a bare JSON number, written exactly (it may exceed 2^53).
