@@ -22,6 +22,8 @@ import { buildHttpServer, closeHttp } from "./transport/http.js";
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 const PURGE_BATCH = 1000;
 
+const HTTP_LISTEN_BACKLOG = 4096;
+
 export interface RunningService {
   httpPort: number;
   grpcPort: number;
@@ -141,7 +143,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const http = buildHttpServer({ calculateSum: sum, whyNotReady, metrics, logger, serviceId: config.SERVICE_ID });
   const grpc = buildGrpcServer({ calculateSum: sum, metrics, logger });
-  await http.listen({ host: config.HOST, port: config.HTTP_PORT });
+  // A burst of new connections (callers without keep-alive, or all of nginx's at a restart) waits in
+  // the accept queue; Node's default (511) overflowed at 1,000 at once on a busy machine, and the
+  // kernel then dropped or reset them. Linux caps it at net.core.somaxconn (4096 by default).
+  await http.listen({ host: config.HOST, port: config.HTTP_PORT, backlog: HTTP_LISTEN_BACKLOG });
   const grpcPort = await listenGrpc(grpc.server, config.HOST, config.GRPC_PORT);
   grpc.health.setStatus("", "SERVING");
   grpc.health.setStatus("summation.SummationService", "SERVING");

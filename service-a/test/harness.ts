@@ -53,33 +53,28 @@ export async function startTestService(
 
 export interface ServiceProcess {
   http: string;
+  pid: number;
   /** SIGTERM, as an orchestrator stops it; resolves once the process has exited. */
   stop(): Promise<void>;
 }
 
 /**
- * Service A as a process of its own, from source, its wall clock moved by `clockOffset` with
- * libfaketime (faketime's -f syntax: "-1d", "+1d"), as on a VM restored from a snapshot or booted
- * before time sync. It preloads the library Debian's `faketime` names, not `faketime` itself: that
- * runs the program as its child and would not pass a SIGTERM on.
+ * Service A as a process of its own, from source. With `clockOffset` (faketime's -f syntax: "-1d",
+ * "+1d") its wall clock is moved by libfaketime, as on a VM restored from a snapshot or booted before
+ * time sync. It preloads the library Debian's `faketime` names, not `faketime` itself: that runs the
+ * program as its child and would not pass a SIGTERM on.
  */
-export async function startServiceProcessWithClock(
+export async function startServiceProcess(
   postgres: TemporaryPostgres,
-  clockOffset: string,
+  { clockOffset }: { clockOffset?: string } = {},
 ): Promise<ServiceProcess> {
-  // -m: the library for multi-threaded programs, as Node is.
-  const libfaketime = execFileSync("faketime", ["-m", "-f", clockOffset, "printenv", "LD_PRELOAD"], {
-    encoding: "utf8",
-  }).trim();
+  const name = clockOffset === undefined ? "Service A" : `Service A (clock ${clockOffset})`;
   const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", join("src", "main.ts")], {
     cwd: join(import.meta.dirname, ".."),
     env: {
       ...process.env,
-      LD_PRELOAD: libfaketime,
-      FAKETIME: clockOffset,
-      // Such a machine's wall clock is wrong, not its monotonic one: timers and deadlines run true.
-      FAKETIME_DONT_FAKE_MONOTONIC: "1",
-      SERVICE_ID: `service-a-clock${clockOffset}`,
+      ...(clockOffset === undefined ? {} : fakeClock(clockOffset)),
+      SERVICE_ID: clockOffset === undefined ? "service-a-process" : `service-a-clock${clockOffset}`,
       HTTP_PORT: "0",
       GRPC_PORT: "0",
       DATABASE_URL: postgres.url("outbox", "service_a", PASSWORDS.service),
@@ -98,20 +93,34 @@ export async function startServiceProcessWithClock(
   // The port it was given, from its "service-a listening" line.
   const httpPort = () => /"httpPort":(\d+)/.exec(output)?.[1];
   const port = await waitFor(
-    `Service A (clock ${clockOffset}) to listen or exit`,
+    `${name} to listen or exit`,
     () => child.exitCode !== null || httpPort() !== undefined,
     60_000,
   ).then(httpPort, () => undefined);
-  if (port === undefined) {
+  if (port === undefined || child.pid === undefined) {
     child.kill("SIGKILL");
-    throw new Error(`Service A (clock ${clockOffset}) did not start (exit code ${child.exitCode}):\n${output}`);
+    throw new Error(`${name} did not start (exit code ${child.exitCode}):\n${output}`);
   }
   return {
     http: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       child.kill("SIGTERM");
       await exited;
     },
+  };
+}
+
+function fakeClock(clockOffset: string): Record<string, string> {
+  // -m: the library for multi-threaded programs, as Node is.
+  const libfaketime = execFileSync("faketime", ["-m", "-f", clockOffset, "printenv", "LD_PRELOAD"], {
+    encoding: "utf8",
+  }).trim();
+  return {
+    LD_PRELOAD: libfaketime,
+    FAKETIME: clockOffset,
+    // Such a machine's wall clock is wrong, not its monotonic one: timers and deadlines run true.
+    FAKETIME_DONT_FAKE_MONOTONIC: "1",
   };
 }
 

@@ -1,7 +1,7 @@
 import type { TemporaryPostgres } from "@sum/test-support";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startOutboxDatabase } from "../support/outbox-database.js";
-import { CommittedEvents, postSum, type ServiceProcess, startServiceProcessWithClock } from "./harness.js";
+import { CommittedEvents, postSum, type ServiceProcess, startServiceProcess } from "./harness.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -30,7 +30,7 @@ describe.each([
   let service: ServiceProcess;
 
   beforeAll(async () => {
-    service = await startServiceProcessWithClock(postgres, clockOffset);
+    service = await startServiceProcess(postgres, { clockOffset });
   });
 
   afterAll(async () => {
