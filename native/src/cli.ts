@@ -11,22 +11,24 @@
  *   clean            stop, then delete the run directory, only if the runner created it
  *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl, grpc-sum), start nothing
  *   jars             fetch the Kafka, Connect and Debezium jars into JVM_CACHE_DIR, once
+ *   passwords        write a random password into .env for each password setting unset (start does it too)
  * Over 200 lines: one short function per command above and the dispatch between them, read together;
  * what a command does to a component lives in components/.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
 import { ensureJars } from "./components/jvm.js";
 import { reconcilerEnv } from "./components/node-service.js";
 import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
+import { writeMissingPasswords } from "./passwords.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, isRoot, run } from "./process.js";
 import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
-import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
+import { loadSettings, parseDotenv, paths, REPO_ROOT, type Settings } from "./settings.js";
 import { buildStack, componentState, outboxSlotState, type Stack, startComponents } from "./stack.js";
 
 const log = (line: string) => process.stdout.write(`==> ${line}\n`);
@@ -181,8 +183,22 @@ function followLogs(settings: Settings, prefix: string | undefined): void {
   spawn("tail", ["-n", "50", "-F", ...files], { stdio: "inherit" });
 }
 
+/**
+ * The first `make start` gives each password setting left unset a random value in .env (0600), for
+ * good: a database's roles take theirs at each start (the superuser's too, see PostgresCluster).
+ */
+async function writePasswords(): Promise<void> {
+  const dotenvFile = join(REPO_ROOT, ".env");
+  const fromFile = existsSync(dotenvFile) ? parseDotenv(readFileSync(dotenvFile, "utf8")) : {};
+  const written = await writeMissingPasswords(dotenvFile, fromFile, process.env);
+  if (written.length > 0)
+    log(`random passwords written into ${dotenvFile} (readable by you alone): ${written.join(", ")}`);
+}
+
 async function main(): Promise<void> {
   const [command, argument] = process.argv.slice(2);
+  if (command === "start" || command === "passwords") await writePasswords();
+  if (command === "passwords") return;
   const settings = loadSettings();
   const stack = buildStack(settings, log);
   switch (command) {
@@ -227,7 +243,7 @@ async function main(): Promise<void> {
       return;
     default:
       throw new Error(
-        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites or jars`,
+        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites, jars or passwords`,
       );
   }
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { freePort } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { createTopicsAndWait, KafkaBroker } from "./components/kafka.js";
+import { randomPasswords } from "./passwords.js";
 import { loadSettings } from "./settings.js";
 
 /** For tests and benchmarks: a real Kafka broker (the native stack's, from the cached jars) on free ports in a temporary directory. */
@@ -16,7 +17,9 @@ export class TemporaryKafka {
 
   static async start(): Promise<TemporaryKafka> {
     const dir = await mkdtemp(join(tmpdir(), "sum-kafka-"));
+    // Kafka needs no password, but the settings are whole only with them.
     const settings = loadSettings({
+      ...randomPasswords(),
       ...process.env,
       RUN_DIR: dir,
       KAFKA_PORT: String(await freePort()),
