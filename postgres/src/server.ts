@@ -107,6 +107,24 @@ export class PostgresServer {
     await chownToServerUser(file);
   }
 
+  /**
+   * Gives the superuser the password this server was made with, in the stopped cluster: single-user
+   * mode needs no login, so a cluster made with another password (a former default, one changed
+   * since) takes this one. Not on a standby: it has its primary's roles.
+   */
+  async setSuperuserPassword(): Promise<void> {
+    const literal = `'${this.superuserPassword.replaceAll("'", "''")}'`;
+    // No statement in an error message (log_min_error_statement): it holds the password.
+    const args = ["--single", "-j", "-D", this.dataDir, "-c", "log_min_error_statement=panic", "postgres"];
+    await runPostgresProgram("postgres", args, {
+      cwd: this.options.socketDir,
+      asServerUser: true,
+      input: `ALTER ROLE postgres PASSWORD ${literal};\n\n`,
+    }).catch((error: Error) => {
+      throw new Error(error.message.replaceAll(this.superuserPassword, "[redacted]"));
+    });
+  }
+
   /** Starts it and waits until it answers queries. */
   async start(): Promise<void> {
     await chmod(this.dataDir, 0o700);

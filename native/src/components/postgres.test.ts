@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { freePort, recordingPostgresBin, TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";
 import { expect, it } from "vitest";
+import { randomPassword } from "../passwords.js";
 import { createRunDir } from "../run-dir.js";
 import { loadSettings, paths } from "../settings.js";
 import { buildStack } from "../stack.js";
@@ -97,5 +98,38 @@ it("the outbox's pg_hba lets debezium stream the outbox database's logical chang
     await expect(debezium("true").connect()).rejects.toThrow(/no pg_hba.conf entry for replication connection/);
   } finally {
     await server.destroy();
+  }
+});
+
+it("a database made with the former well-known superuser password starts with .env's, and that one alone logs in", async () => {
+  const runDir = await mkdtemp(join(tmpdir(), "sum-former-password-"));
+  await chmod(runDir, 0o755);
+  const ports = { LEADER_DB_PORT: String(await freePort()), REPLICA_DB_PORT: String(await freePort()) };
+  const before = loadSettings({
+    ...process.env,
+    RUN_DIR: runDir,
+    ...ports,
+    POSTGRES_SUPERUSER_PASSWORD: "postgres_local",
+  });
+  const after = loadSettings({
+    ...process.env,
+    RUN_DIR: runDir,
+    ...ports,
+    POSTGRES_SUPERUSER_PASSWORD: randomPassword(),
+  });
+  const made = buildStack(before, () => undefined).leader;
+  const { leader } = buildStack(after, () => undefined);
+  try {
+    await createRunDir(runDir);
+    await mkdir(paths(before).logs);
+    await made.start();
+    await made.stop();
+
+    await leader.start();
+    expect(await leader.query("SELECT current_user AS who")).toEqual([{ who: "postgres" }]);
+    await expect(made.query("SELECT 1")).rejects.toThrow(/password authentication failed for user "postgres"/);
+  } finally {
+    await leader.stop().catch(() => undefined);
+    await rm(runDir, { recursive: true, force: true });
   }
 });

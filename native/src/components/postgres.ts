@@ -56,6 +56,12 @@ export class PostgresCluster extends PostgresServer implements Component {
       await create.catch((error: Error) => {
         throw new StackError(this.name, `initialisation failed: ${error.message}`, this.logFile);
       });
+    } else if (this.cluster.create === undefined) {
+      // Set at every start, as the other roles' are in `initialise`: a stack made before .env had
+      // random passwords (with the former well-known ones) takes the new ones, and keeps working.
+      await this.setSuperuserPassword().catch((error: Error) => {
+        throw new StackError(this.name, `setting the superuser's password failed: ${error.message}`, this.logFile);
+      });
     }
     // Rewritten at every start, so a stack made by an older version gets today's access rules.
     await this.writeHba([
