@@ -18,7 +18,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
 import { ensureJars } from "./components/jvm.js";
@@ -26,8 +25,8 @@ import { reconcilerEnv } from "./components/node-service.js";
 import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
 import { writeMissingPasswords } from "./passwords.js";
 import { pipelineStatus } from "./pipeline-status.js";
-import { ensureDir, isRoot, run } from "./process.js";
-import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
+import { ensureDir, run } from "./process.js";
+import { assertRunDirIsOurs, createRunDir, RUN_DATA_UMASK, removeRunData } from "./run-dir.js";
 import { loadSettings, parseDotenv, paths, REPO_ROOT, type Settings } from "./settings.js";
 import { buildStack, componentState, outboxSlotState, type Stack, startComponents } from "./stack.js";
 
@@ -88,22 +87,21 @@ function buildIsStale(): boolean {
 async function start(settings: Settings, stack: Stack): Promise<void> {
   const started = Date.now();
   await ensurePrerequisites(log);
-  const p = paths(settings);
-  await createRunDir(p.run);
-  for (const dir of [p.logs, p.pids, p.config, join(p.run, "data")]) await ensureDir(dir);
-  if (isRoot()) {
-    // PostgreSQL runs as `postgres`: it must be able to reach its data directories.
-    await run("runuser", ["-u", "postgres", "--", "test", "-x", join(p.run, "data")]).catch(() => {
-      throw new Error(
-        `the postgres user cannot reach ${p.run}; set RUN_DIR in .env to a directory it can traverse (e.g. under /var/tmp)`,
-      );
-    });
-  }
   if (buildIsStale()) {
     log("building the TypeScript services");
     await run("pnpm", ["run", "build"], { cwd: REPO_ROOT });
   }
   await ensureJars(settings, log);
+  // The build and the jars are the checkout's and the cache's, readable as their sources are; the run's data is not.
+  process.umask(RUN_DATA_UMASK);
+  const p = paths(settings);
+  await createRunDir(p.run);
+  for (const dir of [p.logs, p.pids, p.config, join(p.run, "data")]) await ensureDir(dir);
+  if (p.postgres.root !== p.run && !existsSync(p.postgres.root)) {
+    log(
+      `PostgreSQL runs as the postgres user, who may not enter ${p.run} (0700): its data, socket and logs go to ${p.postgres.root}`,
+    );
+  }
   await startComponents(stack.components, log);
   await printTable(stack);
   const broken = await brokenEventStream(stack);
@@ -127,6 +125,7 @@ async function stop(stack: Stack): Promise<void> {
  * after a GOAWAY that still serves what is on its way (gRPC).
  */
 async function restartServiceA(stack: Stack): Promise<void> {
+  process.umask(RUN_DATA_UMASK);
   for (const instance of stack.serviceA) {
     log(`${instance.name}: restarting`);
     await instance.stop();
@@ -173,13 +172,16 @@ async function reconcile(settings: Settings): Promise<void> {
 }
 
 function followLogs(settings: Settings, prefix: string | undefined): void {
-  const dir = paths(settings).logs;
-  const files = existsSync(dir)
-    ? readdirSync(dir, { recursive: true, encoding: "utf8" })
-        .filter((f) => f.endsWith(".log") && (!prefix || f.startsWith(prefix)))
-        .map((f) => join(dir, f))
-    : [];
-  if (files.length === 0) throw new Error(`no logs${prefix ? ` for ${prefix}` : ""} under ${dir}`);
+  const p = paths(settings);
+  const dirs = [...new Set([p.logs, join(p.postgres.root, "logs")])];
+  const files = dirs.flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir, { recursive: true, encoding: "utf8" })
+          .filter((f) => f.endsWith(".log") && (!prefix || f.startsWith(prefix)))
+          .map((f) => join(dir, f))
+      : [],
+  );
+  if (files.length === 0) throw new Error(`no logs${prefix ? ` for ${prefix}` : ""} under ${dirs.join(" or ")}`);
   spawn("tail", ["-n", "50", "-F", ...files], { stdio: "inherit" });
 }
 
@@ -238,7 +240,7 @@ async function main(): Promise<void> {
       }
       assertRunDirIsOurs(settings.RUN_DIR);
       await stop(stack);
-      await rm(settings.RUN_DIR, { recursive: true, force: true });
+      await removeRunData(settings.RUN_DIR);
       log(`removed ${settings.RUN_DIR}`);
       return;
     default:

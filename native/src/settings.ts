@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -6,7 +7,7 @@ import { z } from "zod";
 import { settingsSchema as reconcilerSettings, windowPastRetention } from "../../reconciler/src/config.js";
 import { settingsSchema as serviceASettings } from "../../service-a/src/config.js";
 import { settingsSchema as serviceBSettings } from "../../service-b/src/config.js";
-import { readPid } from "./process.js";
+import { isRoot, readPid } from "./process.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -183,10 +184,30 @@ export function serviceAPorts(settings: Settings): Array<{ index: number; http: 
   }));
 }
 
+/**
+ * Where PostgreSQL's data directories, socket and logs live: in the run directory, unless PostgreSQL
+ * runs as another user (as root, `postgres`: initdb refuses root), who cannot enter that 0700
+ * directory; then in a directory of the stack's own under /var/tmp, named from the run directory's
+ * path, so the same one for it every time (whatever the checkout's own mode, a /root one too).
+ */
+export function postgresRoot(runDir: string): string {
+  if (!isRoot()) return runDir;
+  const hash = createHash("sha256").update(runDir).digest("hex").slice(0, 12);
+  return join("/var/tmp", `sum-pipeline-postgres-${hash}`);
+}
+
 export const paths = (settings: Settings) => {
   const run = settings.RUN_DIR;
+  const postgres = postgresRoot(run);
   return {
     run,
+    /** PostgreSQL's own: see postgresRoot. */
+    postgres: {
+      root: postgres,
+      sockets: join(postgres, "sockets"),
+      data: (name: string) => join(postgres, "data", name),
+      log: (name: string) => join(postgres, "logs", `${name}.log`),
+    },
     logs: join(run, "logs"),
     pids: join(run, "pids"),
     config: join(run, "config"),
@@ -203,7 +224,7 @@ export const paths = (settings: Settings) => {
 export function componentPid(settings: Settings, name: string): number | undefined {
   const p = paths(settings);
   if (!name.startsWith("postgres-") || name.startsWith("postgres-exporter")) return readPid(p.pid(name));
-  const pidFile = join(p.data(name), "postmaster.pid");
+  const pidFile = join(p.postgres.data(name), "postmaster.pid");
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;

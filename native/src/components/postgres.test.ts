@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, recordingPostgresBin, TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";
 import { expect, it } from "vitest";
 import { randomPassword } from "../passwords.js";
-import { createRunDir } from "../run-dir.js";
+import { createRunDir, removeRunData } from "../run-dir.js";
 import { loadSettings, paths } from "../settings.js";
 import { buildStack } from "../stack.js";
 
@@ -26,7 +26,6 @@ function allCommandLines(): string[] {
 it("starting Service B's leader and replica puts no password on any command line", async () => {
   const bin = await recordingPostgresBin();
   const runDir = await mkdtemp(join(tmpdir(), "sum-argv-"));
-  await chmod(runDir, 0o755);
   const unique = Math.random().toString(36).slice(2);
   const passwords = {
     POSTGRES_SUPERUSER_PASSWORD: `superuser-${unique}`,
@@ -70,7 +69,7 @@ it("starting Service B's leader and replica puts no password on any command line
     await leader.stop().catch(() => undefined);
     if (previousPgBin === undefined) delete process.env.PG_BIN;
     else process.env.PG_BIN = previousPgBin;
-    await rm(runDir, { recursive: true, force: true });
+    await removeRunData(runDir);
     await bin.destroy();
   }
 });
@@ -103,7 +102,6 @@ it("the outbox's pg_hba lets debezium stream the outbox database's logical chang
 
 it("a database made with the former well-known superuser password starts with .env's, and that one alone logs in", async () => {
   const runDir = await mkdtemp(join(tmpdir(), "sum-former-password-"));
-  await chmod(runDir, 0o755);
   const ports = { LEADER_DB_PORT: String(await freePort()), REPLICA_DB_PORT: String(await freePort()) };
   const before = loadSettings({
     ...process.env,
@@ -130,6 +128,6 @@ it("a database made with the former well-known superuser password starts with .e
     await expect(made.query("SELECT 1")).rejects.toThrow(/password authentication failed for user "postgres"/);
   } finally {
     await leader.stop().catch(() => undefined);
-    await rm(runDir, { recursive: true, force: true });
+    await removeRunData(runDir);
   }
 });

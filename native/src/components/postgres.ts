@@ -1,6 +1,6 @@
-import { join } from "node:path";
 import { PostgresServer } from "@sum/postgres";
 import { requireFreePorts, StackError } from "../process.js";
+import { preparePostgresRoot } from "../run-dir.js";
 import type { Settings } from "../settings.js";
 import { paths } from "../settings.js";
 import type { Component } from "./component.js";
@@ -28,10 +28,10 @@ export class PostgresCluster extends PostgresServer implements Component {
   constructor(private readonly cluster: ClusterOptions) {
     const p = paths(cluster.settings);
     super({
-      dataDir: p.data(cluster.name),
+      dataDir: p.postgres.data(cluster.name),
       port: cluster.port,
-      socketDir: join(p.run, "sockets"),
-      logFile: p.log(cluster.name),
+      socketDir: p.postgres.sockets,
+      logFile: p.postgres.log(cluster.name),
       superuserPassword: cluster.settings.POSTGRES_SUPERUSER_PASSWORD,
     });
     this.name = cluster.name;
@@ -51,6 +51,7 @@ export class PostgresCluster extends PostgresServer implements Component {
 
   override async start(): Promise<void> {
     await requireFreePorts(this.name, this.ports);
+    await preparePostgresRoot(this.cluster.settings.RUN_DIR, this.name);
     if (!this.exists()) {
       const create = this.cluster.create?.(this) ?? this.initdb(this.config, { durable: true });
       await create.catch((error: Error) => {
