@@ -50,6 +50,6 @@ it("keeps the passwords .env or the environment sets, and fills the empty ones .
   expect(statSync(dotenvFile).mode & 0o777).toBe(0o600);
 });
 
-it("the repository's .env is git-ignored: the passwords written stay on this machine", () => {
+it("the repository's .env is git-ignored: the passwords written stay out of git", () => {
   expect(readFileSync(join(REPO_ROOT, ".gitignore"), "utf8").split("\n")).toContain(".env");
 });
