@@ -23,7 +23,7 @@ import { OUTBOX_SLOT } from "@sum/postgres";
 import { ensureJars } from "./components/jvm.js";
 import { reconcilerEnv } from "./components/node-service.js";
 import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
-import { writeMissingPasswords } from "./passwords.js";
+import { randomPassword, unsetPasswords, writeMissingPasswords } from "./passwords.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, run } from "./process.js";
 import { assertRunDirIsOurs, createRunDir, RUN_DATA_UMASK, removeRunData } from "./run-dir.js";
@@ -190,18 +190,31 @@ function followLogs(settings: Settings, prefix: string | undefined): void {
  * good: a database's roles take theirs at each start (the superuser's too, see PostgresCluster).
  */
 async function writePasswords(): Promise<void> {
-  const dotenvFile = join(REPO_ROOT, ".env");
-  const fromFile = existsSync(dotenvFile) ? parseDotenv(readFileSync(dotenvFile, "utf8")) : {};
-  const written = await writeMissingPasswords(dotenvFile, fromFile, process.env);
+  const written = await writeMissingPasswords(DOTENV_FILE, readDotenv(), process.env);
   if (written.length > 0)
-    log(`random passwords written into ${dotenvFile} (readable by you alone): ${written.join(", ")}`);
+    log(`random passwords written into ${DOTENV_FILE} (readable by you alone): ${written.join(", ")}`);
+}
+
+const DOTENV_FILE = join(REPO_ROOT, ".env");
+const readDotenv = () => (existsSync(DOTENV_FILE) ? parseDotenv(readFileSync(DOTENV_FILE, "utf8")) : {});
+
+/**
+ * Commands that use no password, so run before any `make start` wrote them (make test's
+ * prerequisites, CI's jars, a make clean): each password unset is given one no database has.
+ */
+const PASSWORDLESS = new Set(["prerequisites", "jars", "logs", "stop", "clean"]);
+
+function settingsFor(command: string | undefined): Settings {
+  if (command === undefined || !PASSWORDLESS.has(command)) return loadSettings();
+  const unset = unsetPasswords({ ...readDotenv(), ...process.env });
+  return loadSettings({ ...Object.fromEntries(unset.map((name) => [name, randomPassword()])), ...process.env });
 }
 
 async function main(): Promise<void> {
   const [command, argument] = process.argv.slice(2);
   if (command === "start" || command === "passwords") await writePasswords();
   if (command === "passwords") return;
-  const settings = loadSettings();
+  const settings = settingsFor(command);
   const stack = buildStack(settings, log);
   switch (command) {
     case "start":
