@@ -28,8 +28,12 @@ it("a first start writes a random password for each one unset into a .env only i
   // The stack's settings are whole with them, read from that file alone.
   expect(loadSettings({}, dotenvFile).POSTGRES_SUPERUSER_PASSWORD).toBe(values.POSTGRES_SUPERUSER_PASSWORD);
 
-  // The next start finds them all: nothing changes.
+  // The next start finds them all: the file is left as it is (a test's passwords, all in its
+  // environment, leave a developer's .env alone so).
+  const before = statSync(dotenvFile);
   expect(await writeMissingPasswords(dotenvFile, values, {})).toEqual([]);
+  expect(await writeMissingPasswords(dotenvFile, {}, values)).toEqual([]);
+  expect(statSync(dotenvFile).mtimeMs).toBe(before.mtimeMs);
   expect(parseDotenv(readFileSync(dotenvFile, "utf8"))).toEqual(values);
 });
 
