@@ -4,6 +4,7 @@
  * Compose does (variables from .env.example, as `make start` passes it; YAML merge keys), and compare
  * it with the specification, the contract, CI's build commands and the native stack.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -340,6 +341,22 @@ describe("docker-compose.yml", () => {
       .filter(([, , operator]) => operator !== "?")
       .map(([reference]) => reference);
     expect(defaulted).toEqual([]);
+  });
+
+  it("make start writes the passwords into .env before Compose reads it", () => {
+    // A make above this one (make test) must not pass its flags down.
+    const env = { ...process.env, MAKEFLAGS: "", MFLAGS: "", MAKELEVEL: "" };
+    const dryRun = spawnSync("make", ["-n", "--no-print-directory", "start", "STACK=compose"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      env,
+    });
+    expect(dryRun.status, dryRun.stderr).toBe(0);
+    const commands = dryRun.stdout.split("\n");
+    const passwords = commands.findIndex((line) => line.endsWith("native/src/cli.ts passwords"));
+    const up = commands.findIndex((line) => line.startsWith("docker compose") && line.includes(" up "));
+    expect(passwords).toBeGreaterThanOrEqual(0);
+    expect(up).toBeGreaterThan(passwords);
   });
 
   it("documents every variable it reads in .env.example, with the same default", () => {
