@@ -28,7 +28,15 @@ import { pipelineStatus } from "./pipeline-status.js";
 import { ensureDir, run } from "./process.js";
 import { assertRunDirIsOurs, createRunDir, RUN_DATA_UMASK, removeRunData } from "./run-dir.js";
 import { loadSettings, parseDotenv, paths, REPO_ROOT, type Settings } from "./settings.js";
-import { buildStack, componentState, outboxSlotState, type Stack, startComponents } from "./stack.js";
+import {
+  buildStack,
+  componentState,
+  outboxSlotState,
+  recordPasswords,
+  type Stack,
+  startComponents,
+  stopIfPasswordsChanged,
+} from "./stack.js";
 
 const log = (line: string) => process.stdout.write(`==> ${line}\n`);
 
@@ -102,7 +110,9 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
       `PostgreSQL runs as the postgres user, who may not enter ${p.run} (0700): its data, socket and logs go to ${p.postgres.root}`,
     );
   }
+  await stopIfPasswordsChanged(settings, stack.components, log);
   await startComponents(stack.components, log);
+  await recordPasswords(settings);
   await printTable(stack);
   const broken = await brokenEventStream(stack);
   if (broken) throw new Error(broken);

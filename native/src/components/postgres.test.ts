@@ -8,7 +8,7 @@ import { expect, it } from "vitest";
 import { randomPassword } from "../passwords.js";
 import { createRunDir, removeRunData } from "../run-dir.js";
 import { loadSettings, paths } from "../settings.js";
-import { buildStack } from "../stack.js";
+import { buildStack, recordPasswords, stopIfPasswordsChanged } from "../stack.js";
 
 /** Every process's command line, as any user of the machine can read it. */
 function allCommandLines(): string[] {
@@ -126,6 +126,35 @@ it("a database made with the former well-known superuser password starts with .e
     await leader.start();
     expect(await leader.query("SELECT current_user AS who")).toEqual([{ who: "postgres" }]);
     await expect(made.query("SELECT 1")).rejects.toThrow(/password authentication failed for user "postgres"/);
+  } finally {
+    await leader.stop().catch(() => undefined);
+    await removeRunData(runDir);
+  }
+});
+
+it("make start stops a database that runs with other passwords than .env's (a stack started before the passwords were generated), and leaves one that runs with them", async () => {
+  const runDir = await mkdtemp(join(tmpdir(), "sum-changed-passwords-"));
+  const ports = { LEADER_DB_PORT: String(await freePort()), REPLICA_DB_PORT: String(await freePort()) };
+  const current = loadSettings({ ...process.env, RUN_DIR: runDir, ...ports });
+  const changed = loadSettings({ ...process.env, RUN_DIR: runDir, ...ports, SERVICE_B_DB_PASSWORD: randomPassword() });
+  const { leader } = buildStack(current, () => undefined);
+  const lines: string[] = [];
+  try {
+    await createRunDir(runDir);
+    await mkdir(paths(current).logs);
+    await leader.start();
+    // Started by a runner before this one: nothing recorded.
+    await stopIfPasswordsChanged(current, [leader], (line) => lines.push(line));
+    expect(await leader.isRunning()).toBe(false);
+    expect(lines).toEqual(["stopping postgres-leader: the passwords changed, and it takes them at its start"]);
+
+    await leader.start();
+    await recordPasswords(current);
+    await stopIfPasswordsChanged(current, [leader], (line) => lines.push(line));
+    expect(await leader.isRunning()).toBe(true);
+
+    await stopIfPasswordsChanged(changed, [leader], (line) => lines.push(line));
+    expect(await leader.isRunning()).toBe(false);
   } finally {
     await leader.stop().catch(() => undefined);
     await removeRunData(runDir);
