@@ -110,6 +110,8 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
       `PostgreSQL runs as the postgres user, who may not enter ${p.run} (0700): its data, socket and logs go to ${p.postgres.root}`,
     );
   }
+  // Before anything is judged running: an older runner's databases, as root, ran from the run directory.
+  for (const database of [stack.outbox, stack.leader, stack.replica]) await database.adoptFormerDataDir();
   await stopIfPasswordsChanged(settings, stack.components, log);
   await startComponents(stack.components, log);
   await recordPasswords(settings);

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { stackCli } from "../test/stack-cli.js";
 import { createRunDir, preparePostgresRoot, RUN_DIR_MARKER, removeRunData } from "./run-dir.js";
-import { postgresRoot } from "./settings.js";
+import { loadSettings, postgresRoot } from "./settings.js";
+import { buildStack } from "./stack.js";
 
 let scratch: string;
 
@@ -79,7 +80,8 @@ it.runIf(asRoot)(
     const former = join(runDir, "data", "postgres-leader");
     await mkdir(former, { recursive: true });
     await writeFile(join(former, "PG_VERSION"), "15\n");
-    await preparePostgresRoot(runDir, "postgres-leader");
+    const { leader } = buildStack(loadSettings({ ...process.env, RUN_DIR: runDir }), () => undefined);
+    await leader.adoptFormerDataDir();
     expect(statSync(root).mode & 0o777).toBe(0o711);
     expect(statSync(root).uid).toBe(0);
     expect(existsSync(join(root, "data", "postgres-leader", "PG_VERSION"))).toBe(true);
@@ -99,13 +101,13 @@ it.runIf(asRoot)("as root, a PostgreSQL directory someone else made first under 
   try {
     await mkdir(root);
     await chown(root, 65534, 65534);
-    await expect(preparePostgresRoot(runDir, "postgres-leader")).rejects.toThrow(refused);
+    await expect(preparePostgresRoot(runDir)).rejects.toThrow(refused);
     await rm(root, { recursive: true });
 
     const elsewhere = join(scratch, "elsewhere");
     await mkdir(elsewhere, { mode: 0o711 });
     await symlink(elsewhere, root);
-    await expect(preparePostgresRoot(runDir, "postgres-leader")).rejects.toThrow(refused);
+    await expect(preparePostgresRoot(runDir)).rejects.toThrow(refused);
     expect(lstatSync(root).isSymbolicLink()).toBe(true);
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -1,7 +1,6 @@
 import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run } from "./process.js";
 import { postgresRoot } from "./settings.js";
 
 /** The file that says the native runner created a run directory, so `make clean` may delete it. */
@@ -42,9 +41,9 @@ function assertPostgresRootIsOurs(root: string): void {
 /**
  * Makes PostgreSQL's directory when it is not the run directory (see postgresRoot): the runner's,
  * 0711, so the server user reaches its own data, socket and log directories in it and may list
- * nothing. A cluster a stack made before in the run directory moves there, keeping its data.
+ * nothing.
  */
-export async function preparePostgresRoot(runDir: string, cluster: string): Promise<void> {
+export async function preparePostgresRoot(runDir: string): Promise<void> {
   const root = postgresRoot(runDir);
   if (root === runDir) return;
   await mkdir(root, { mode: 0o711 }).catch((error: NodeJS.ErrnoException) => {
@@ -55,9 +54,6 @@ export async function preparePostgresRoot(runDir: string, cluster: string): Prom
     await mkdir(dir, { recursive: true, mode: 0o711 });
     await chmod(dir, 0o711);
   }
-  const former = join(runDir, "data", cluster);
-  const data = join(root, "data", cluster);
-  if (existsSync(join(former, "PG_VERSION")) && !existsSync(data)) await run("mv", [former, data]);
 }
 
 /** Throws unless the runner created `runDir`: `make clean` deletes nothing else, wherever RUN_DIR points. */

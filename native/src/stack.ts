@@ -110,23 +110,20 @@ function leaderDatabase(settings: Settings): PostgresCluster {
 
 /** The leader's hot standby: a pg_basebackup of it, then streaming replication through its slot. */
 function replicaDatabase(settings: Settings, leader: PostgresCluster): PostgresCluster {
+  const name = "postgres-replica";
   return new PostgresCluster({
-    name: "postgres-replica",
+    name,
     port: settings.REPLICA_DB_PORT,
     settings,
     config: [],
     hba: LEADER_HBA,
-    create: (replica) =>
-      replica.copyOf(
-        {
-          port: leader.port,
-          user: REPLICATION_ROLE,
-          password: settings.REPLICATION_PASSWORD,
-          slot: REPLICA_SLOT,
-          applicationName: replica.name,
-        },
-        replica.config,
-      ),
+    standby: {
+      port: leader.port,
+      user: REPLICATION_ROLE,
+      password: settings.REPLICATION_PASSWORD,
+      slot: REPLICA_SLOT,
+      applicationName: name,
+    },
   });
 }
 

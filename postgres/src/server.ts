@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { appendFile, chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { chownToServerUser, runPostgresProgram } from "./programs.js";
@@ -98,6 +98,19 @@ export class PostgresServer {
         { PGPASSWORD: primary.password },
       );
     }, [...standbyConfig(primary), ...config]);
+  }
+
+  /**
+   * Sets postgresql.conf lines (`name = value`) in postgresql.auto.conf, each replacing the line of
+   * its name written before. Takes effect at the next start.
+   */
+  async setConfig(lines: string[]): Promise<void> {
+    const file = join(this.dataDir, "postgresql.auto.conf");
+    const name = (line: string) => line.split("=")[0]?.trim();
+    const names = new Set(lines.map(name));
+    const kept = (await readFile(file, "utf8")).split("\n").filter((line) => line !== "" && !names.has(name(line)));
+    // Written in place, so the file stays the server user's.
+    await writeFile(file, `${[...kept, ...lines].join("\n")}\n`);
   }
 
   /** Replaces pg_hba.conf: who may connect, from where, how. Takes effect at the next start or reload. */
