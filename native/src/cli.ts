@@ -101,6 +101,9 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
   }
   await ensureJars(settings, log);
   // The build and the jars are the checkout's and the cache's, readable as their sources are; the run's data is not.
+  // Before anything is judged running, and while the server user may still enter the run directory
+  // to stop them: an older runner's databases, as root, ran from there.
+  for (const database of [stack.outbox, stack.leader, stack.replica]) await database.adoptFormerDataDir();
   process.umask(RUN_DATA_UMASK);
   const p = paths(settings);
   await createRunDir(p.run);
@@ -110,8 +113,6 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
       `PostgreSQL runs as the postgres user, who may not enter ${p.run} (0700): its data, socket and logs go to ${p.postgres.root}`,
     );
   }
-  // Before anything is judged running: an older runner's databases, as root, ran from the run directory.
-  for (const database of [stack.outbox, stack.leader, stack.replica]) await database.adoptFormerDataDir();
   await stopIfPasswordsChanged(settings, stack.components, log);
   await startComponents(stack.components, log);
   await recordPasswords(settings);

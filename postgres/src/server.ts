@@ -113,6 +113,12 @@ export class PostgresServer {
     await writeFile(file, `${[...kept, ...lines].join("\n")}\n`);
   }
 
+  /** Makes its socket's directory, the server user's: its programs run from there too. */
+  async prepareSocketDir(): Promise<void> {
+    await mkdir(this.options.socketDir, { recursive: true });
+    await chownToServerUser(this.options.socketDir);
+  }
+
   /** Replaces pg_hba.conf: who may connect, from where, how. Takes effect at the next start or reload. */
   async writeHba(rules: string[]): Promise<void> {
     const file = join(this.dataDir, "pg_hba.conf");
@@ -192,8 +198,7 @@ export class PostgresServer {
 
   /** Makes the data directory afresh with `make`, then adds the address and `config`; leaves nothing half-made. */
   private async create(make: () => Promise<void>, config: string[]): Promise<void> {
-    await mkdir(this.options.socketDir, { recursive: true });
-    await chownToServerUser(this.options.socketDir);
+    await this.prepareSocketDir();
     await rm(this.dataDir, { recursive: true, force: true });
     await mkdir(this.dataDir, { recursive: true });
     await chownToServerUser(this.dataDir);

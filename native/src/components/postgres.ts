@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { configQuoted, PostgresServer, type Primary, standbyConfig } from "@sum/postgres";
-import { requireFreePorts, run as runProgram, StackError } from "../process.js";
+import { isAlive, requireFreePorts, run as runProgram, StackError } from "../process.js";
 import { preparePostgresRoot } from "../run-dir.js";
 import type { Settings } from "../settings.js";
 import { paths } from "../settings.js";
@@ -62,14 +62,29 @@ export class PostgresCluster extends PostgresServer implements Component {
     const former = join(run, "data", this.name);
     if (former === this.dataDir || this.exists() || !existsSync(join(former, "PG_VERSION"))) return;
     const { port, logFile, superuserPassword } = this;
-    await new PostgresServer({ dataDir: former, port, socketDir: join(run, "sockets"), logFile, superuserPassword })
-      .stop()
-      .catch((error: Error) => {
-        throw new StackError(this.name, `stopping it in its former place ${former} failed: ${error.message}`);
-      });
+    const server = new PostgresServer({
+      dataDir: former,
+      port,
+      socketDir: join(run, "sockets"),
+      logFile,
+      superuserPassword,
+    });
+    await server.stop().catch((error: Error) => {
+      throw new StackError(this.name, `stopping it in its former place ${former} failed: ${error.message}`);
+    });
+    // Never move the files of a server still running (one pg_ctl could not see).
+    const pidFile = join(former, "postmaster.pid");
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").split("\n")[0]) : undefined;
+    if (pid !== undefined && isAlive(pid)) {
+      throw new StackError(
+        this.name,
+        `it still runs from its former place ${former} (pid ${pid}): stop it, then start again`,
+      );
+    }
     await preparePostgresRoot(run);
     // A rename where it can, a copy then a removal across file systems.
     await runProgram("mv", [former, this.dataDir]);
+    await this.prepareSocketDir();
   }
 
   override async start(): Promise<void> {
