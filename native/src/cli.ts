@@ -101,14 +101,15 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
   }
   await ensureJars(settings, log);
   // The build and the jars are the checkout's and the cache's, readable as their sources are; the run's data is not.
+  const p = paths(settings);
+  const postgresMovesOut = p.postgres.root !== p.run && !existsSync(p.postgres.root);
   // Before anything is judged running, and while the server user may still enter the run directory
   // to stop them: an older runner's databases, as root, ran from there.
   for (const database of [stack.outbox, stack.leader, stack.replica]) await database.adoptFormerDataDir();
   process.umask(RUN_DATA_UMASK);
-  const p = paths(settings);
   await createRunDir(p.run);
   for (const dir of [p.logs, p.pids, p.config, join(p.run, "data")]) await ensureDir(dir);
-  if (p.postgres.root !== p.run && !existsSync(p.postgres.root)) {
+  if (postgresMovesOut) {
     log(
       `PostgreSQL runs as the postgres user, who may not enter ${p.run} (0700): its data, socket and logs go to ${p.postgres.root}`,
     );
