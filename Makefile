@@ -10,12 +10,12 @@ STACK ?= $(shell docker info >/dev/null 2>&1 && echo compose || echo native)
 # TypeScript run from source, workspace libraries too (their "source" export): no build needed first.
 TSX := $(PNPM) exec tsx --conditions=source
 NATIVE := $(TSX) native/src/cli.ts
-# .env.example holds the defaults (GRAFANA_ADMIN_PASSWORD among them); .env, when present, overrides them.
+# .env.example holds the defaults, empty passwords among them; .env (make start writes the passwords) overrides them.
 COMPOSE := docker compose -p sum-pipeline -f docker-compose/docker-compose.yml --env-file .env.example \
 	$(if $(wildcard .env),--env-file .env)
 COMPOSE_CLI := $(TSX) docker-compose/cli.ts
 
-.PHONY: help install install-schemathesis build lint typecheck test test-workflow test-chaos bench capacity load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
+.PHONY: help install passwords install-schemathesis build lint typecheck test test-workflow test-chaos bench capacity load bench-cost-attack bench-service-a bench-service-b start stop restart-service-a status logs logs-service-a \
 	logs-service-b logs-kafka-connect setup-debezium check-debezium reconcile clean
 
 help: ## Show this list
@@ -72,7 +72,12 @@ bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, wi
 bench-service-b: build ## Benchmark one Service B draining a pre-filled topic (BENCH_EVENTS=200000)
 	$(PNPM) --filter @sum/service-b bench
 
-start: install ## Start the whole stack (STACK=native|compose) and print what runs where
+# A random password into .env (0600) for each one unset, before Compose reads .env: a recipe's $(wildcard)
+# is expanded before its first line runs, so this is a prerequisite of start, not a line of it.
+passwords: install
+	$(NATIVE) passwords
+
+start: install passwords ## Start the whole stack (STACK=native|compose) and print what runs where
 ifeq ($(STACK),native)
 	$(NATIVE) start
 else

@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { randomPasswords } from "./native/src/passwords.js";
 
 export default defineConfig({
   // Workspace libraries are used from source in tests (their "source" export), from dist at run time.
@@ -6,6 +7,9 @@ export default defineConfig({
   // "node" and "development|production" are Vitest's defaults, kept.
   ssr: { resolve: { conditions: ["source", "node", "development|production"] } },
   test: {
+    // Passwords of their own for the stacks and servers tests start (and the settings they load): none
+    // has a default, and a developer's .env is theirs.
+    env: randomPasswords(),
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Each integration file starts its own PostgreSQL; two at a time suit a 2-core machine.

@@ -4,11 +4,13 @@
  * Compose does (variables from .env.example, as `make start` passes it; YAML merge keys), and compare
  * it with the specification, the contract, CI's build commands and the native stack.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { TOPICS } from "@sum/native/kafka";
+import { PASSWORD_SETTINGS, randomPasswords } from "@sum/native/passwords";
 import { loadSettings, REPO_ROOT, SERVICE_SETTINGS } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
 import { OUTBOX_SLOT } from "@sum/postgres";
@@ -53,7 +55,8 @@ function interpolate(text: string, env: Record<string, string>): string {
 }
 
 const composeText = readFileSync(COMPOSE_FILE, "utf8");
-const exampleEnv = envFile(read(".env.example"));
+/** What Compose reads as `make start` runs it: .env.example, then the passwords it wrote into .env. */
+const exampleEnv = { ...envFile(read(".env.example")), ...randomPasswords() };
 
 function loadCompose(env: Record<string, string> = exampleEnv): { services: Record<string, Service> } {
   return parse(interpolate(composeText, env), { merge: true });
@@ -342,12 +345,30 @@ describe("docker-compose.yml", () => {
     expect(published).toEqual(contract);
   });
 
-  it("takes Grafana's admin password from .env and hard-codes none", () => {
-    const { GRAFANA_ADMIN_PASSWORD: _, ...withoutPassword } = exampleEnv;
-    expect(() => loadCompose(withoutPassword)).toThrow(/GRAFANA_ADMIN_PASSWORD is not set/);
-    expect(parse(composeText, { merge: true }).services.grafana.environment.GF_SECURITY_ADMIN_PASSWORD).toMatch(
-      /^\$\{GRAFANA_ADMIN_PASSWORD:\?.+\}$/,
-    );
+  it("takes every password from .env and hard-codes none: one unset stops Compose, naming it", () => {
+    for (const name of PASSWORD_SETTINGS) {
+      expect(() => loadCompose({ ...exampleEnv, [name]: "" })).toThrow(`${name} is not set: make start writes it`);
+    }
+    const defaulted = [...composeText.matchAll(/\$\{([A-Z0-9_]*PASSWORD[A-Z0-9_]*)(?::([-?]))?/g)]
+      .filter(([, , operator]) => operator !== "?")
+      .map(([reference]) => reference);
+    expect(defaulted).toEqual([]);
+  });
+
+  it("make start writes the passwords into .env before Compose reads it", () => {
+    // A make above this one (make test) must not pass its flags down.
+    const env = { ...process.env, MAKEFLAGS: "", MFLAGS: "", MAKELEVEL: "" };
+    const dryRun = spawnSync("make", ["-n", "--no-print-directory", "start", "STACK=compose"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      env,
+    });
+    expect(dryRun.status, dryRun.stderr).toBe(0);
+    const commands = dryRun.stdout.split("\n");
+    const passwords = commands.findIndex((line) => line.endsWith("native/src/cli.ts passwords"));
+    const up = commands.findIndex((line) => line.startsWith("docker compose") && line.includes(" up "));
+    expect(passwords).toBeGreaterThanOrEqual(0);
+    expect(up).toBeGreaterThan(passwords);
   });
 
   it("runs Kafka UI read-only, behind a login whose password comes from .env", () => {
@@ -420,10 +441,10 @@ describe("the Compose stack next to the native one", () => {
     const written: Record<string, Service> = parse(composeText, { merge: true }).services;
     const environment = written.reconciler?.environment ?? {};
     expect(environment.OUTBOX_DATABASE_URL).toMatch(
-      /^postgresql:\/\/reconciler:\$\{RECONCILER_DB_PASSWORD:-[^}]+\}@postgres-outbox:5432\/outbox$/,
+      /^postgresql:\/\/reconciler:\$\{RECONCILER_DB_PASSWORD:\?[^}]+\}@postgres-outbox:5432\/outbox$/,
     );
     expect(environment.TOTALS_DATABASE_URL).toMatch(
-      /^postgresql:\/\/reconciler:\$\{RECONCILER_DB_PASSWORD:-[^}]+\}@postgres-leader:5432\/totals$/,
+      /^postgresql:\/\/reconciler:\$\{RECONCILER_DB_PASSWORD:\?[^}]+\}@postgres-leader:5432\/totals$/,
     );
     expect(environment.DEBEZIUM_SLOT).toBe(OUTBOX_SLOT);
     // The one setting Service B reads, so the two cannot disagree.

@@ -11,23 +11,32 @@
  *   clean            stop, then delete the run directory, only if the runner created it
  *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl, grpc-sum), start nothing
  *   jars             fetch the Kafka, Connect and Debezium jars into JVM_CACHE_DIR, once
+ *   passwords        write a random password into .env for each password setting unset (start does it too)
  * Over 200 lines: one short function per command above and the dispatch between them, read together;
  * what a command does to a component lives in components/.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
 import { ensureJars } from "./components/jvm.js";
 import { reconcilerEnv } from "./components/node-service.js";
 import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
+import { randomPassword, unsetPasswords, writeMissingPasswords } from "./passwords.js";
 import { pipelineStatus } from "./pipeline-status.js";
-import { ensureDir, isRoot, run } from "./process.js";
-import { assertRunDirIsOurs, createRunDir } from "./run-dir.js";
-import { loadSettings, paths, REPO_ROOT, type Settings } from "./settings.js";
-import { buildStack, componentState, outboxSlotState, type Stack, startComponents } from "./stack.js";
+import { ensureDir, run } from "./process.js";
+import { assertRunDirIsOurs, createRunDir, RUN_DATA_UMASK, removeRunData } from "./run-dir.js";
+import { loadSettings, parseDotenv, paths, REPO_ROOT, type Settings } from "./settings.js";
+import {
+  buildStack,
+  componentState,
+  outboxSlotState,
+  recordPasswords,
+  type Stack,
+  startComponents,
+  stopIfPasswordsChanged,
+} from "./stack.js";
 
 const log = (line: string) => process.stdout.write(`==> ${line}\n`);
 
@@ -86,23 +95,28 @@ function buildIsStale(): boolean {
 async function start(settings: Settings, stack: Stack): Promise<void> {
   const started = Date.now();
   await ensurePrerequisites(log);
-  const p = paths(settings);
-  await createRunDir(p.run);
-  for (const dir of [p.logs, p.pids, p.config, join(p.run, "data")]) await ensureDir(dir);
-  if (isRoot()) {
-    // PostgreSQL runs as `postgres`: it must be able to reach its data directories.
-    await run("runuser", ["-u", "postgres", "--", "test", "-x", join(p.run, "data")]).catch(() => {
-      throw new Error(
-        `the postgres user cannot reach ${p.run}; set RUN_DIR in .env to a directory it can traverse (e.g. under /var/tmp)`,
-      );
-    });
-  }
   if (buildIsStale()) {
     log("building the TypeScript services");
     await run("pnpm", ["run", "build"], { cwd: REPO_ROOT });
   }
   await ensureJars(settings, log);
+  // The build and the jars are the checkout's and the cache's, readable as their sources are; the run's data is not.
+  const p = paths(settings);
+  const postgresMovesOut = p.postgres.root !== p.run && !existsSync(p.postgres.root);
+  // Before anything is judged running, and while the server user may still enter the run directory
+  // to stop them: an older runner's databases, as root, ran from there.
+  for (const database of [stack.outbox, stack.leader, stack.replica]) await database.adoptFormerDataDir();
+  process.umask(RUN_DATA_UMASK);
+  await createRunDir(p.run);
+  for (const dir of [p.logs, p.pids, p.config, join(p.run, "data")]) await ensureDir(dir);
+  if (postgresMovesOut) {
+    log(
+      `PostgreSQL runs as the postgres user, who may not enter ${p.run} (0700): its data, socket and logs go to ${p.postgres.root}`,
+    );
+  }
+  await stopIfPasswordsChanged(settings, stack.components, log);
   await startComponents(stack.components, log);
+  await recordPasswords(settings);
   await printTable(stack);
   const broken = await brokenEventStream(stack);
   if (broken) throw new Error(broken);
@@ -125,6 +139,7 @@ async function stop(stack: Stack): Promise<void> {
  * after a GOAWAY that still serves what is on its way (gRPC).
  */
 async function restartServiceA(stack: Stack): Promise<void> {
+  process.umask(RUN_DATA_UMASK);
   for (const instance of stack.serviceA) {
     log(`${instance.name}: restarting`);
     await instance.stop();
@@ -171,19 +186,49 @@ async function reconcile(settings: Settings): Promise<void> {
 }
 
 function followLogs(settings: Settings, prefix: string | undefined): void {
-  const dir = paths(settings).logs;
-  const files = existsSync(dir)
-    ? readdirSync(dir, { recursive: true, encoding: "utf8" })
-        .filter((f) => f.endsWith(".log") && (!prefix || f.startsWith(prefix)))
-        .map((f) => join(dir, f))
-    : [];
-  if (files.length === 0) throw new Error(`no logs${prefix ? ` for ${prefix}` : ""} under ${dir}`);
+  const p = paths(settings);
+  const dirs = [...new Set([p.logs, join(p.postgres.root, "logs")])];
+  const files = dirs.flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir, { recursive: true, encoding: "utf8" })
+          .filter((f) => f.endsWith(".log") && (!prefix || f.startsWith(prefix)))
+          .map((f) => join(dir, f))
+      : [],
+  );
+  if (files.length === 0) throw new Error(`no logs${prefix ? ` for ${prefix}` : ""} under ${dirs.join(" or ")}`);
   spawn("tail", ["-n", "50", "-F", ...files], { stdio: "inherit" });
+}
+
+/**
+ * The first `make start` gives each password setting left unset a random value in .env (0600), for
+ * good: a database's roles take theirs at each start (the superuser's too, see PostgresCluster).
+ */
+async function writePasswords(): Promise<void> {
+  const written = await writeMissingPasswords(DOTENV_FILE, readDotenv(), process.env);
+  if (written.length > 0)
+    log(`random passwords written into ${DOTENV_FILE} (readable by you alone): ${written.join(", ")}`);
+}
+
+const DOTENV_FILE = join(REPO_ROOT, ".env");
+const readDotenv = () => (existsSync(DOTENV_FILE) ? parseDotenv(readFileSync(DOTENV_FILE, "utf8")) : {});
+
+/**
+ * Commands that use no password, so run before any `make start` wrote them (make test's
+ * prerequisites, CI's jars, a make clean): each password unset is given one no database has.
+ */
+const PASSWORDLESS = new Set(["prerequisites", "jars", "logs", "stop", "clean"]);
+
+function settingsFor(command: string | undefined): Settings {
+  if (command === undefined || !PASSWORDLESS.has(command)) return loadSettings();
+  const unset = unsetPasswords({ ...readDotenv(), ...process.env });
+  return loadSettings({ ...Object.fromEntries(unset.map((name) => [name, randomPassword()])), ...process.env });
 }
 
 async function main(): Promise<void> {
   const [command, argument] = process.argv.slice(2);
-  const settings = loadSettings();
+  if (command === "start" || command === "passwords") await writePasswords();
+  if (command === "passwords") return;
+  const settings = settingsFor(command);
   const stack = buildStack(settings, log);
   switch (command) {
     case "start":
@@ -222,12 +267,12 @@ async function main(): Promise<void> {
       }
       assertRunDirIsOurs(settings.RUN_DIR);
       await stop(stack);
-      await rm(settings.RUN_DIR, { recursive: true, force: true });
+      await removeRunData(settings.RUN_DIR);
       log(`removed ${settings.RUN_DIR}`);
       return;
     default:
       throw new Error(
-        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites or jars`,
+        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites, jars or passwords`,
       );
   }
 }

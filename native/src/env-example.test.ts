@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
+import { PASSWORD_SETTINGS, type PasswordSetting } from "./passwords.js";
 import { REPO_ROOT, settingsSchema } from "./settings.js";
 
 /** Each `KEY=value` and `# KEY=value` line, with the comment on the line above it. */
@@ -25,6 +26,7 @@ function documented(text: string): Map<string, { value: string; description: str
 
 const example = documented(readFileSync(join(REPO_ROOT, ".env.example"), "utf8"));
 const schemas = Object.entries(settingsSchema.shape);
+const isPassword = (key: string) => PASSWORD_SETTINGS.includes(key as PasswordSetting);
 
 it("lists every setting, described on the line above it as its schema describes it", () => {
   const problems: string[] = [];
@@ -39,14 +41,29 @@ it("lists every setting, described on the line above it as its schema describes 
   expect(problems).toEqual([]);
 });
 
-it("gives every setting its schema's default", () => {
+it("gives every setting but the passwords its schema's default", () => {
   const problems: string[] = [];
   for (const [key, schema] of schemas) {
     const entry = example.get(key);
-    if (entry && JSON.stringify(schema.parse(entry.value)) !== JSON.stringify(schema.parse(undefined)))
+    if (
+      entry &&
+      !isPassword(key) &&
+      JSON.stringify(schema.parse(entry.value)) !== JSON.stringify(schema.parse(undefined))
+    )
       problems.push(`${key}=${entry.value}, its default is ${JSON.stringify(schema.parse(undefined))}`);
   }
   expect(problems).toEqual([]);
+});
+
+it("leaves every password empty, and no password setting has a default", () => {
+  const written = PASSWORD_SETTINGS.filter((key) => example.get(key)?.value !== "").map(
+    (key) => `${key}=${example.get(key)?.value ?? "(missing)"}`,
+  );
+  expect(written).toEqual([]);
+  const withDefault = schemas.filter(([key, schema]) => isPassword(key) && schema.safeParse(undefined).success);
+  expect(withDefault.map(([key]) => key)).toEqual([]);
+  const unlisted = schemas.filter(([key]) => key.endsWith("_PASSWORD") && !isPassword(key));
+  expect(unlisted.map(([key]) => key)).toEqual([]);
 });
 
 it("holds nothing else but variables docker-compose.yml reads, each described", () => {

@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, it } from "vitest";
+import { randomPasswords } from "./passwords.js";
 import { pipelineStatus } from "./pipeline-status.js";
 import { loadSettings } from "./settings.js";
 
@@ -19,7 +20,9 @@ async function statusFrom(answers: Array<[string, string | undefined]>): Promise
   await new Promise<void>((resolve) => prometheus.listen(0, "127.0.0.1", resolve));
   try {
     const { port } = prometheus.address() as AddressInfo;
-    return await pipelineStatus(loadSettings({ PROMETHEUS_PORT: String(port), SERVICE_B_PORT: "1" }));
+    return await pipelineStatus(
+      loadSettings({ ...randomPasswords(), PROMETHEUS_PORT: String(port), SERVICE_B_PORT: "1" }),
+    );
   } finally {
     prometheus.close();
   }

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomPasswords } from "./passwords.js";
 import { loadSettings, REPO_ROOT, serviceSettingsEnv } from "./settings.js";
 
 let dir: string;
@@ -19,7 +20,7 @@ afterAll(async () => {
 
 const load = async (dotenv: string, env: Record<string, string> = {}) => {
   await writeFile(dotenvFile, dotenv);
-  return loadSettings(env, dotenvFile);
+  return loadSettings({ ...randomPasswords(), ...env }, dotenvFile);
 };
 
 describe("ports", () => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -6,12 +7,15 @@ import { z } from "zod";
 import { settingsSchema as reconcilerSettings, windowPastRetention } from "../../reconciler/src/config.js";
 import { settingsSchema as serviceASettings } from "../../service-a/src/config.js";
 import { settingsSchema as serviceBSettings } from "../../service-b/src/config.js";
-import { readPid } from "./process.js";
+import { isRoot, readPid } from "./process.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const port = z.coerce.number().int().min(1).max(65535);
-const password = z.string().min(1);
+/** No default (see PASSWORD_SETTINGS): unset, `make start` writes a random one into .env. */
+const password = z
+  .string({ error: "not set: `make start` writes a random one into .env, or set one there" })
+  .min(1, "empty: `make start` writes a random one into .env, or set one there");
 
 /**
  * A directory. `~` and `~/...` start at the home directory (a shell would expand them; .env is no
@@ -56,7 +60,7 @@ function prefixed<P extends string, S extends z.ZodRawShape>(service: {
 
 /**
  * Every port, path and password of the native stack, and the services' settings; defaults are the
- * contract's, any can be set in .env or the environment (.env.example lists each with its description).
+ * contract's (passwords have none), any can be set in .env or the environment (.env.example lists each with its description).
  */
 export const settingsSchema = z.object({
   RUN_DIR: directory.prefault(".run").describe("The stack's data, logs and pid files."),
@@ -75,7 +79,7 @@ export const settingsSchema = z.object({
   POSTGRES_REPLICA_EXPORTER_PORT: port.default(9189).describe("The postgres exporter of Service B's replica."),
   NGINX_STATUS_PORT: port.default(8099).describe("nginx's stub_status, read by its exporter."),
   NGINX_EXPORTER_PORT: port.default(9113).describe("The nginx exporter."),
-  EXPORTER_DB_PASSWORD: password.default("exporter_local").describe("The postgres exporters' monitoring role."),
+  EXPORTER_DB_PASSWORD: password.describe("The postgres exporters' monitoring role."),
   CONNECT_METRICS_PORT: port.default(9405).describe("Kafka Connect's JMX exporter."),
   OUTBOX_DB_PORT: port.default(5434).describe("Service A's database (the outbox)."),
   LEADER_DB_PORT: port.default(5435).describe("Service B's leader database."),
@@ -87,16 +91,16 @@ export const settingsSchema = z.object({
   // Below the kernel's ephemeral range (32768-60999), whose ports outgoing connections take: one taken
   // while its instance restarts would make the restart fail with EADDRINUSE.
   SERVICE_A_GRPC_PORT_BASE: port.default(8191).describe("The first Service A instance's gRPC port; the next count up."),
-  OUTBOX_DB_OWNER_PASSWORD: password.default("outbox_owner_local").describe("The outbox schema's owner (migrations)."),
-  SERVICE_A_DB_PASSWORD: password.default("service_a_local").describe("Service A's own, least-privileged role."),
-  DEBEZIUM_DB_PASSWORD: password.default("debezium_local").describe("Debezium's replication role."),
-  TOTALS_DB_OWNER_PASSWORD: password.default("totals_owner_local").describe("The totals schema's owner (migrations)."),
-  SERVICE_B_DB_PASSWORD: password.default("service_b_local").describe("Service B's own, least-privileged role."),
-  RECONCILER_DB_PASSWORD: password
-    .default("reconciler_local")
-    .describe("The reconciler's role on both databases: reads both, re-sends only through the outbox's functions."),
-  POSTGRES_SUPERUSER_PASSWORD: password.default("postgres_local").describe("The postgres superuser of each database."),
-  REPLICATION_PASSWORD: password.default("replicator_local").describe("The replica's streaming replication role."),
+  OUTBOX_DB_OWNER_PASSWORD: password.describe("The outbox schema's owner (migrations)."),
+  SERVICE_A_DB_PASSWORD: password.describe("Service A's own, least-privileged role."),
+  DEBEZIUM_DB_PASSWORD: password.describe("Debezium's replication role."),
+  TOTALS_DB_OWNER_PASSWORD: password.describe("The totals schema's owner (migrations)."),
+  SERVICE_B_DB_PASSWORD: password.describe("Service B's own, least-privileged role."),
+  RECONCILER_DB_PASSWORD: password.describe(
+    "The reconciler's role on both databases: reads both, re-sends only through the outbox's functions.",
+  ),
+  POSTGRES_SUPERUSER_PASSWORD: password.describe("The postgres superuser of each database."),
+  REPLICATION_PASSWORD: password.describe("The replica's streaming replication role."),
   KAFKA_HEAP: z.string().default("-Xms256m -Xmx512m").describe("Kafka's JVM heap."),
   CONNECT_HEAP: z.string().default("-Xms256m -Xmx768m").describe("Kafka Connect's JVM heap."),
   ...prefixed(SERVICE_SETTINGS["service-a"]),
@@ -180,10 +184,30 @@ export function serviceAPorts(settings: Settings): Array<{ index: number; http: 
   }));
 }
 
+/**
+ * Where PostgreSQL's data directories, socket and logs live: in the run directory, unless PostgreSQL
+ * runs as another user (as root, `postgres`: initdb refuses root), who cannot enter that 0700
+ * directory; then in a directory of the stack's own under /var/tmp, named from the run directory's
+ * path, so the same one for it every time (whatever the checkout's own mode, a /root one too).
+ */
+export function postgresRoot(runDir: string): string {
+  if (!isRoot()) return runDir;
+  const hash = createHash("sha256").update(runDir).digest("hex").slice(0, 12);
+  return join("/var/tmp", `sum-pipeline-postgres-${hash}`);
+}
+
 export const paths = (settings: Settings) => {
   const run = settings.RUN_DIR;
+  const postgres = postgresRoot(run);
   return {
     run,
+    /** PostgreSQL's own: see postgresRoot. */
+    postgres: {
+      root: postgres,
+      sockets: join(postgres, "sockets"),
+      data: (name: string) => join(postgres, "data", name),
+      log: (name: string) => join(postgres, "logs", `${name}.log`),
+    },
     logs: join(run, "logs"),
     pids: join(run, "pids"),
     config: join(run, "config"),
@@ -200,7 +224,7 @@ export const paths = (settings: Settings) => {
 export function componentPid(settings: Settings, name: string): number | undefined {
   const p = paths(settings);
   if (!name.startsWith("postgres-") || name.startsWith("postgres-exporter")) return readPid(p.pid(name));
-  const pidFile = join(p.data(name), "postmaster.pid");
+  const pidFile = join(p.postgres.data(name), "postmaster.pid");
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;

@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OUTBOX_SLOT, REPLICA_SLOT, REPLICATION_ROLE, SQL_FILES } from "@sum/postgres";
 import type { Component } from "./components/component.js";
@@ -8,6 +11,7 @@ import { Nginx } from "./components/nginx.js";
 import { type NodeService, reconciler, serviceAInstance, serviceB } from "./components/node-service.js";
 import { PostgresCluster } from "./components/postgres.js";
 import { Prometheus } from "./components/prometheus.js";
+import { PASSWORD_SETTINGS } from "./passwords.js";
 import { portsHeld } from "./port-holders.js";
 import { run, StackError } from "./process.js";
 import { REPO_ROOT, type Settings, serviceAPorts } from "./settings.js";
@@ -106,23 +110,20 @@ function leaderDatabase(settings: Settings): PostgresCluster {
 
 /** The leader's hot standby: a pg_basebackup of it, then streaming replication through its slot. */
 function replicaDatabase(settings: Settings, leader: PostgresCluster): PostgresCluster {
+  const name = "postgres-replica";
   return new PostgresCluster({
-    name: "postgres-replica",
+    name,
     port: settings.REPLICA_DB_PORT,
     settings,
     config: [],
     hba: LEADER_HBA,
-    create: (replica) =>
-      replica.copyOf(
-        {
-          port: leader.port,
-          user: REPLICATION_ROLE,
-          password: settings.REPLICATION_PASSWORD,
-          slot: REPLICA_SLOT,
-          applicationName: replica.name,
-        },
-        replica.config,
-      ),
+    standby: {
+      port: leader.port,
+      user: REPLICATION_ROLE,
+      password: settings.REPLICATION_PASSWORD,
+      slot: REPLICA_SLOT,
+      applicationName: name,
+    },
   });
 }
 
@@ -231,4 +232,37 @@ export async function startComponents(components: Component[], log: (line: strin
     await component.start();
     log(`${component.name} ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
+}
+
+/** The file in the run directory that records which passwords the stack last started with (a digest). */
+const PASSWORDS_DIGEST = "passwords.sha256";
+
+function passwordsDigest(settings: Settings): string {
+  const values: Record<string, unknown> = settings;
+  const lines = PASSWORD_SETTINGS.filter((name) => name in values).map((name) => `${name}=${String(values[name])}`);
+  return createHash("sha256").update(lines.join("\n")).digest("hex");
+}
+
+/**
+ * Stops the components that run with other passwords than the settings' (the first ones generated,
+ * one changed in .env since; a stack started before records none): each database takes its new ones
+ * only at its start, and a service left running would keep the old ones, refused at its next login.
+ */
+export async function stopIfPasswordsChanged(
+  settings: Settings,
+  components: Component[],
+  log: (line: string) => void,
+): Promise<void> {
+  const file = join(settings.RUN_DIR, PASSWORDS_DIGEST);
+  if (existsSync(file) && readFileSync(file, "utf8").trim() === passwordsDigest(settings)) return;
+  for (const component of [...components].reverse()) {
+    if (!(await component.isRunning())) continue;
+    log(`stopping ${component.name}: the passwords changed, and it takes them at its start`);
+    await component.stop();
+  }
+}
+
+/** Records the passwords the stack now runs with (see stopIfPasswordsChanged). */
+export async function recordPasswords(settings: Settings): Promise<void> {
+  await writeFile(join(settings.RUN_DIR, PASSWORDS_DIGEST), `${passwordsDigest(settings)}\n`, { mode: 0o600 });
 }

@@ -11,6 +11,7 @@ import {
   ResourcePatternTypes,
 } from "kafkajs";
 import { createTopicsAndWait, KafkaBroker, type ScramListener } from "./components/kafka.js";
+import { randomPasswords } from "./passwords.js";
 import { loadSettings } from "./settings.js";
 
 /** For tests and benchmarks: a real Kafka broker (the native stack's, from the cached jars) on free ports in a temporary directory. */
@@ -26,7 +27,9 @@ export class TemporaryKafka {
   /** With `scramUsers` (name: password), also a SCRAM-SHA-512 listener with ACLs (ScramListener). */
   static async start({ scramUsers }: { scramUsers?: Record<string, string> } = {}): Promise<TemporaryKafka> {
     const dir = await mkdtemp(join(tmpdir(), "sum-kafka-"));
+    // Kafka needs no password, but the settings are whole only with them.
     const settings = loadSettings({
+      ...randomPasswords(),
       ...process.env,
       RUN_DIR: dir,
       KAFKA_PORT: String(await freePort()),

@@ -4,9 +4,13 @@ import { join } from "node:path";
 import { freePortBlock } from "@sum/test-support";
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
+import { randomPasswords } from "../src/passwords.js";
 import { stackCli } from "./stack-cli.js";
 
-/** Ports and a run directory unlike a developer's stack, so both can run at once. */
+/**
+ * Ports, a run directory and passwords unlike a developer's stack, so both can run at once; with every
+ * password given, the runner writes none into the developer's .env.
+ */
 async function isolatedEnvironment(): Promise<Record<string, string>> {
   const runDir = await mkdtemp(join(tmpdir(), "sum-e2e-"));
   await chmod(runDir, 0o755);
@@ -32,7 +36,7 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
   ];
   // Service A's instances take consecutive HTTP ports from +100 and gRPC ports from +150 in the block.
   const first = await freePortBlock(ports.length);
-  const env: Record<string, string> = { RUN_DIR: runDir };
+  const env: Record<string, string> = { RUN_DIR: runDir, ...randomPasswords() };
   ports.forEach((name, i) => {
     env[name] = String(first + i);
   });

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { appendFile, chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { chownToServerUser, runPostgresProgram } from "./programs.js";
@@ -100,11 +100,48 @@ export class PostgresServer {
     }, [...standbyConfig(primary), ...config]);
   }
 
+  /**
+   * Sets postgresql.conf lines (`name = value`) in postgresql.auto.conf, each replacing the line of
+   * its name written before. Takes effect at the next start.
+   */
+  async setConfig(lines: string[]): Promise<void> {
+    const file = join(this.dataDir, "postgresql.auto.conf");
+    const name = (line: string) => line.split("=")[0]?.trim();
+    const names = new Set(lines.map(name));
+    const kept = (await readFile(file, "utf8")).split("\n").filter((line) => line !== "" && !names.has(name(line)));
+    // Written in place, so the file stays the server user's.
+    await writeFile(file, `${[...kept, ...lines].join("\n")}\n`);
+  }
+
+  /** Makes its socket's directory, the server user's: its programs run from there too. */
+  async prepareSocketDir(): Promise<void> {
+    await mkdir(this.options.socketDir, { recursive: true });
+    await chownToServerUser(this.options.socketDir);
+  }
+
   /** Replaces pg_hba.conf: who may connect, from where, how. Takes effect at the next start or reload. */
   async writeHba(rules: string[]): Promise<void> {
     const file = join(this.dataDir, "pg_hba.conf");
     await writeFile(file, `${rules.join("\n")}\n`);
     await chownToServerUser(file);
+  }
+
+  /**
+   * Gives the superuser the password this server was made with, in the stopped cluster: single-user
+   * mode needs no login, so a cluster made with another password (a former default, one changed
+   * since) takes this one. Not on a standby: it has its primary's roles.
+   */
+  async setSuperuserPassword(): Promise<void> {
+    const literal = `'${this.superuserPassword.replaceAll("'", "''")}'`;
+    // No statement in an error message (log_min_error_statement): it holds the password.
+    const args = ["--single", "-j", "-D", this.dataDir, "-c", "log_min_error_statement=panic", "postgres"];
+    await runPostgresProgram("postgres", args, {
+      cwd: this.options.socketDir,
+      asServerUser: true,
+      input: `ALTER ROLE postgres PASSWORD ${literal};\n\n`,
+    }).catch((error: Error) => {
+      throw new Error(error.message.replaceAll(this.superuserPassword, "[redacted]"));
+    });
   }
 
   /** Starts it and waits until it answers queries. */
@@ -161,8 +198,7 @@ export class PostgresServer {
 
   /** Makes the data directory afresh with `make`, then adds the address and `config`; leaves nothing half-made. */
   private async create(make: () => Promise<void>, config: string[]): Promise<void> {
-    await mkdir(this.options.socketDir, { recursive: true });
-    await chownToServerUser(this.options.socketDir);
+    await this.prepareSocketDir();
     await rm(this.dataDir, { recursive: true, force: true });
     await mkdir(this.dataDir, { recursive: true });
     await chownToServerUser(this.dataDir);

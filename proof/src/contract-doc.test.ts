@@ -7,6 +7,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { DEAD_LETTER_HEADERS, EVENT_HEADERS, EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
 import { TOPICS } from "@sum/native/kafka";
+import { randomPasswords } from "@sum/native/passwords";
 import { REPO_ROOT, SERVICE_SETTINGS, settingsSchema } from "@sum/native/settings";
 import { ERROR_STATUS } from "@sum/service-kit";
 import { describe, expect, it } from "vitest";
@@ -150,7 +151,8 @@ describe("docs/CONTRACT.md matches the code", () => {
     const defaults = (text: string, pattern: RegExp) =>
       new Map([...text.matchAll(pattern)].map(([, name = "", port = ""]) => [name, Number(port.replaceAll("_", ""))]));
     const native = new Map(
-      Object.entries(settingsSchema.parse({}))
+      // Passwords have no default: given, so that the rest parse to theirs.
+      Object.entries(settingsSchema.parse(randomPasswords()))
         .filter(([name]) => /_PORT(_BASE)?$/.test(name))
         .map(([name, port]) => [name, Number(port)]),
     );

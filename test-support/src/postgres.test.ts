@@ -1,8 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { PostgresServer, REPLICA_SLOT, REPLICATION_ROLE } from "@sum/postgres";
 import pg from "pg";
@@ -108,8 +110,33 @@ it("a failed initdb leaves no data directory behind, and the error says why", as
   }
 });
 
+/**
+ * `file` and all it imports (workspace sources, node_modules) as one ES module at `outfile`, for a
+ * user who may not read the checkout (one in a 0700 home directory). esbuild is tsx's: reached
+ * through tsx, which the workspace has, so no second copy need be installed.
+ */
+async function bundle(file: string, outfile: string): Promise<void> {
+  const fromTsx = createRequire(createRequire(import.meta.url).resolve("tsx/package.json"));
+  // Not a dependency of this package, so no types of its own: the one call made.
+  const esbuild: { build(options: object): Promise<unknown> } = await import(
+    pathToFileURL(fromTsx.resolve("esbuild")).href
+  );
+  await esbuild.build({
+    entryPoints: [file],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    conditions: ["source"],
+    // pg is CommonJS: its require() of Node's modules needs a require in an ES module.
+    banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
+    logLevel: "silent",
+  });
+}
+
 // Run by root (as CI runs), the other tests run PostgreSQL as the postgres user; this one runs the
-// whole runner as that user, as an ordinary user runs the tests and the stack.
+// whole runner as that user, as an ordinary user runs the tests and the stack. That user may not read
+// this checkout (a clone in root's 0700 home): it runs a bundle of the runner, from a directory of its own.
 it.runIf(process.getuid?.() === 0)("run by an ordinary user, the server runs as that user", async () => {
   const dir = await mkdtemp(join(tmpdir(), "sum-pg-ordinary-"));
   await chmod(dir, 0o755);
@@ -117,8 +144,8 @@ it.runIf(process.getuid?.() === 0)("run by an ordinary user, the server runs as 
     const script = join(dir, "start.mts");
     await writeFile(
       script,
-      `const { readFileSync, statSync } = await import("node:fs");
-       const { TemporaryPostgres } = await import(${JSON.stringify(join(import.meta.dirname, "postgres.ts"))});
+      `import { readFileSync, statSync } from "node:fs";
+       import { TemporaryPostgres } from ${JSON.stringify(join(import.meta.dirname, "postgres.ts"))};
        const server = await TemporaryPostgres.start();
        try {
          const postmaster = readFileSync(server.dataDir + "/postmaster.pid", "utf8").split("\\n")[0];
@@ -127,13 +154,16 @@ it.runIf(process.getuid?.() === 0)("run by an ordinary user, the server runs as 
          await server.destroy();
        }`,
     );
+    const bundled = join(dir, "start.mjs");
+    await bundle(script, bundled);
+    await chmod(bundled, 0o644);
     // This runner's Node.js, where that user can run it: bin/node's may be in root's own cache, which
     // no other user can enter.
     const node = join(dir, "node");
     await copyFile(process.execPath, node);
     await chmod(node, 0o755);
-    const { stdout } = await promisify(execFile)("runuser", ["-u", "postgres", "--", node, "--import", "tsx", script], {
-      cwd: join(import.meta.dirname, "..", ".."),
+    const { stdout } = await promisify(execFile)("runuser", ["-u", "postgres", "--", node, bundled], {
+      cwd: dir,
     });
     const { self, data, postmaster } = JSON.parse(stdout);
     expect(self).not.toBe(0);

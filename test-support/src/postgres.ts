@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,9 @@ export interface PostgresOptions {
   dataDir?: string;
 }
 
+/** A password of its own: a test's server listens on 127.0.0.1, where any local user may try a known one. */
+const randomPassword = () => randomBytes(18).toString("base64url");
+
 /** A directory of its own under the system's temporary one, that the server user can enter. */
 async function temporaryDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -29,19 +33,15 @@ export class TemporaryPostgres extends PostgresServer {
   private constructor(
     readonly dir: string,
     port: number,
+    superuserPassword: string,
     dataDir = join(dir, "data"),
   ) {
-    super({
-      dataDir,
-      port,
-      socketDir: dir,
-      logFile: join(dir, "postgres.log"),
-      superuserPassword: "test-superuser",
-    });
+    super({ dataDir, port, socketDir: dir, logFile: join(dir, "postgres.log"), superuserPassword });
   }
 
   static async start(options: PostgresOptions = {}): Promise<TemporaryPostgres> {
-    const server = new TemporaryPostgres(await temporaryDir("sum-pg-"), await freePort(), options.dataDir);
+    const dir = await temporaryDir("sum-pg-");
+    const server = new TemporaryPostgres(dir, await freePort(), randomPassword(), options.dataDir);
     await server.initdb(["max_connections = 200", ...(options.settings ?? [])], { durable: options.durable ?? false });
     await server.start();
     return server;
@@ -52,9 +52,14 @@ export class TemporaryPostgres extends PostgresServer {
    * pg_basebackup and streaming replication as that role through that slot.
    */
   async startReplica(): Promise<TemporaryPostgres> {
-    const password = "test-replicator";
+    const password = randomPassword();
     await this.psqlFile(SQL_FILES.replication, { replication_password: password });
-    const replica = new TemporaryPostgres(await temporaryDir("sum-pg-replica-"), await freePort());
+    // A copy of this server: its superuser's password is this one's.
+    const replica = new TemporaryPostgres(
+      await temporaryDir("sum-pg-replica-"),
+      await freePort(),
+      this.superuserPassword,
+    );
     await replica.copyOf({ port: this.port, user: REPLICATION_ROLE, password, slot: REPLICA_SLOT }, []);
     await replica.start();
     return replica;

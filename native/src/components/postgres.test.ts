@@ -1,13 +1,14 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, recordingPostgresBin, TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";
 import { expect, it } from "vitest";
-import { createRunDir } from "../run-dir.js";
+import { randomPassword } from "../passwords.js";
+import { createRunDir, removeRunData } from "../run-dir.js";
 import { loadSettings, paths } from "../settings.js";
-import { buildStack } from "../stack.js";
+import { buildStack, recordPasswords, stopIfPasswordsChanged } from "../stack.js";
 
 /** Every process's command line, as any user of the machine can read it. */
 function allCommandLines(): string[] {
@@ -25,7 +26,6 @@ function allCommandLines(): string[] {
 it("starting Service B's leader and replica puts no password on any command line", async () => {
   const bin = await recordingPostgresBin();
   const runDir = await mkdtemp(join(tmpdir(), "sum-argv-"));
-  await chmod(runDir, 0o755);
   const unique = Math.random().toString(36).slice(2);
   const passwords = {
     POSTGRES_SUPERUSER_PASSWORD: `superuser-${unique}`,
@@ -69,7 +69,7 @@ it("starting Service B's leader and replica puts no password on any command line
     await leader.stop().catch(() => undefined);
     if (previousPgBin === undefined) delete process.env.PG_BIN;
     else process.env.PG_BIN = previousPgBin;
-    await rm(runDir, { recursive: true, force: true });
+    await removeRunData(runDir);
     await bin.destroy();
   }
 });
@@ -97,5 +97,66 @@ it("the outbox's pg_hba lets debezium stream the outbox database's logical chang
     await expect(debezium("true").connect()).rejects.toThrow(/no pg_hba.conf entry for replication connection/);
   } finally {
     await server.destroy();
+  }
+});
+
+it("a database made with the former well-known superuser password starts with .env's, and that one alone logs in", async () => {
+  const runDir = await mkdtemp(join(tmpdir(), "sum-former-password-"));
+  const ports = { LEADER_DB_PORT: String(await freePort()), REPLICA_DB_PORT: String(await freePort()) };
+  const before = loadSettings({
+    ...process.env,
+    RUN_DIR: runDir,
+    ...ports,
+    POSTGRES_SUPERUSER_PASSWORD: "postgres_local",
+  });
+  const after = loadSettings({
+    ...process.env,
+    RUN_DIR: runDir,
+    ...ports,
+    POSTGRES_SUPERUSER_PASSWORD: randomPassword(),
+  });
+  const made = buildStack(before, () => undefined).leader;
+  const { leader } = buildStack(after, () => undefined);
+  try {
+    await createRunDir(runDir);
+    await mkdir(paths(before).logs);
+    await made.start();
+    await made.stop();
+
+    await leader.start();
+    expect(await leader.query("SELECT current_user AS who")).toEqual([{ who: "postgres" }]);
+    await expect(made.query("SELECT 1")).rejects.toThrow(/password authentication failed for user "postgres"/);
+  } finally {
+    await leader.stop().catch(() => undefined);
+    await removeRunData(runDir);
+  }
+});
+
+it("make start stops a database that runs with other passwords than .env's (a stack started before the passwords were generated), and leaves one that runs with them", async () => {
+  const runDir = await mkdtemp(join(tmpdir(), "sum-changed-passwords-"));
+  const ports = { LEADER_DB_PORT: String(await freePort()), REPLICA_DB_PORT: String(await freePort()) };
+  const current = loadSettings({ ...process.env, RUN_DIR: runDir, ...ports });
+  const changed = loadSettings({ ...process.env, RUN_DIR: runDir, ...ports, SERVICE_B_DB_PASSWORD: randomPassword() });
+  const { leader } = buildStack(current, () => undefined);
+  const lines: string[] = [];
+  try {
+    await createRunDir(runDir);
+    await mkdir(paths(current).logs);
+    await leader.start();
+    // Started by a runner before this one: nothing recorded.
+    await stopIfPasswordsChanged(current, [leader], (line) => lines.push(line));
+    expect(await leader.isRunning()).toBe(false);
+    expect(lines).toEqual(["stopping postgres-leader: the passwords changed, and it takes them at its start"]);
+
+    await leader.start();
+    await recordPasswords(current);
+    await stopIfPasswordsChanged(current, [leader], (line) => lines.push(line));
+    expect(await leader.isRunning()).toBe(true);
+
+    await stopIfPasswordsChanged(changed, [leader], (line) => lines.push(line));
+    expect(await leader.isRunning()).toBe(false);
+  } finally {
+    await leader.stop().catch(() => undefined);
+    await removeRunData(runDir);
   }
 });
