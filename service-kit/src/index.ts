@@ -6,3 +6,15 @@ export { registerApi } from "./http-api.js";
 export { answerMalformedRequest, frameworkErrors, httpErrorHandler, sendError } from "./http-errors.js";
 export { errorResponse, healthzSchema, readyzSchema } from "./openapi.js";
 export { runService } from "./run-service.js";
+export {
+  contextOf,
+  otlpEndpointSetting,
+  sampledLinks,
+  spanContextOf,
+  startBatchSpan,
+  startTracing,
+  type Tracing,
+  type TracingConfig,
+  traceparentOf,
+  tracingSettings,
+} from "./tracing.js";
