@@ -11,6 +11,7 @@
  *   clean            stop, then delete the run directory, only if the runner created it
  *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl, grpc-sum), start nothing
  *   jars             fetch the Kafka, Connect and Debezium jars into JVM_CACHE_DIR, once
+ *   jaeger           build Jaeger (native/jaeger/go.mod) into JAEGER_CACHE_DIR, once
  * Over 200 lines: one short function per command above and the dispatch between them, read together;
  * what a command does to a component lives in components/.
  */
@@ -20,6 +21,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
+import { ensureJaeger } from "./components/jaeger.js";
 import { ensureJars } from "./components/jvm.js";
 import { reconcilerEnv } from "./components/node-service.js";
 import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
@@ -102,6 +104,7 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
     await run("pnpm", ["run", "build"], { cwd: REPO_ROOT });
   }
   await ensureJars(settings, log);
+  await ensureJaeger(settings, log);
   await startComponents(stack.components, log);
   await printTable(stack);
   const broken = await brokenEventStream(stack);
@@ -208,6 +211,7 @@ async function main(): Promise<void> {
     case "prerequisites":
       await ensurePrerequisites(log);
       await ensureJars(settings, log);
+      await ensureJaeger(settings, log);
       // Only the README's gRPC examples need grpcurl, and make bench's gRPC load grpc-sum: without one,
       // the test that needs it fails and says why, the rest runs.
       await ensureGoTool("grpcurl", log).catch((error: Error) => log(`warning: ${error.message}`));
@@ -215,6 +219,9 @@ async function main(): Promise<void> {
       return;
     case "jars":
       return ensureJars(settings, log);
+    case "jaeger":
+      await ensureJaeger(settings, log);
+      return;
     case "clean":
       if (!existsSync(settings.RUN_DIR)) {
         log(`nothing to remove: ${settings.RUN_DIR} does not exist`);
@@ -227,7 +234,7 @@ async function main(): Promise<void> {
       return;
     default:
       throw new Error(
-        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites or jars`,
+        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites, jars or jaeger`,
       );
   }
 }
