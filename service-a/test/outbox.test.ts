@@ -396,3 +396,80 @@ function postOver(
     request.end(JSON.stringify(body));
   });
 }
+
+describe("traces", () => {
+  const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const callerParent = (flags: string) => `00-${CALLER_TRACE}-00f067aa0ba902b7-${flags}`;
+
+  /** An OTLP/HTTP endpoint that keeps each body it is sent (protobuf, in which ids are raw bytes). */
+  async function otlpReceiver() {
+    const bodies: Buffer[] = [];
+    const server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        if (request.url === "/v1/traces") bodies.push(Buffer.concat(chunks));
+        response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      holds: (hexId: string) => bodies.some((body) => body.includes(Buffer.from(hexId, "hex"))),
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it("with tracing on, each event stores its request span's traceparent, and the span is exported", async () => {
+    const receiver = await otlpReceiver();
+    const service = await startTestService(postgres, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      TRACE_SAMPLE_RATIO: "0",
+    });
+    const committed = await CommittedEvents.watch(postgres);
+    try {
+      const overHttp = await postSum(service.http, JSON.stringify({ a: 1, b: 2 }), {
+        "content-type": "application/json",
+        traceparent: callerParent("01"),
+      });
+      const overGrpc = await service.grpc.calculateSum({ a: 3, b: 4 }, { traceparent: callerParent("01") });
+      const unsampled = await postSum(service.http, JSON.stringify({ a: 5, b: 6 }), {
+        "content-type": "application/json",
+        traceparent: callerParent("00"),
+      });
+      const events = await committed.take();
+      const stored = (eventId: string) => events.find((event) => event.id === eventId)?.traceparent ?? "";
+      const sampled = [stored(overHttp.body.event_id), stored(overGrpc.reply?.event_id ?? "")];
+      for (const traceparent of sampled) {
+        // The caller's trace, the request span's own id: Service B's span becomes its child.
+        expect(traceparent).toMatch(new RegExp(`^00-${CALLER_TRACE}-[0-9a-f]{16}-01$`));
+        expect(traceparent).not.toBe(callerParent("01"));
+      }
+      expect(stored(unsampled.body.event_id)).toMatch(new RegExp(`^00-${CALLER_TRACE}-[0-9a-f]{16}-00$`));
+      await service.stop();
+      // Sent by the stop at the latest: both request spans, and not the unsampled one.
+      for (const traceparent of sampled) expect(receiver.holds(traceparent.slice(36, 52))).toBe(true);
+      expect(receiver.holds(stored(unsampled.body.event_id).slice(36, 52))).toBe(false);
+    } finally {
+      await committed.drop();
+      await receiver.close();
+    }
+  });
+
+  it("with tracing off, a well-formed traceparent is stored as it came", async () => {
+    const service = await startTestService(postgres);
+    const committed = await CommittedEvents.watch(postgres);
+    try {
+      const answer = await postSum(service.http, JSON.stringify({ a: 1, b: 2 }), {
+        "content-type": "application/json",
+        traceparent: callerParent("01"),
+      });
+      const [event] = await committed.take();
+      expect(event).toMatchObject({ id: answer.body.event_id, traceparent: callerParent("01") });
+    } finally {
+      await service.stop();
+      await committed.drop();
+    }
+  });
+});
