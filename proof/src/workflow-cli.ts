@@ -1,5 +1,6 @@
 /** `make test-workflow`: runWorkflow against the running stack (native or Compose), on the ports of .env. */
 import { loadSettings } from "@sum/native/settings";
+import { readTrace, traceLink } from "./traces.js";
 import { runWorkflow } from "./workflow.js";
 
 const settings = loadSettings();
@@ -28,6 +29,13 @@ console.log(
   `total grew by:               ${report.totalDelta}${report.totalDelta === report.expectedDelta ? "" : " (other traffic flowed meanwhile)"}`,
 );
 console.log(`all applied within:          ${report.secondsToApply.toFixed(1)} s`);
+// Every plain sum went with a sampled traceparent; one of their traces, and whether Jaeger holds it.
+const jaeger = `http://${host}:${settings.JAEGER_QUERY_PORT}`;
+const spans = await readTrace(jaeger, report.traceId).then(
+  (found) => `${found.length} spans`,
+  () => "Jaeger did not answer",
+);
+console.log(`a trace in Jaeger:           ${traceLink(jaeger, report.traceId)} (${spans})`);
 for (const problem of report.problems) console.log(`problem: ${problem}`);
 console.log(report.passed ? "PASS" : "FAIL");
 process.exitCode = report.passed ? 0 : 1;
