@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import { migrate } from "@sum/pg-migrate";
-import { type TemporaryPostgres, waitFor } from "@sum/test-support";
+import { otlpReceiver, type TemporaryPostgres, waitFor } from "@sum/test-support";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR } from "../src/paths.js";
@@ -400,26 +400,6 @@ function postOver(
 describe("traces", () => {
   const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
   const callerParent = (flags: string) => `00-${CALLER_TRACE}-00f067aa0ba902b7-${flags}`;
-
-  /** An OTLP/HTTP endpoint that keeps each body it is sent (protobuf, in which ids are raw bytes). */
-  async function otlpReceiver() {
-    const bodies: Buffer[] = [];
-    const server = http.createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on("data", (chunk: Buffer) => chunks.push(chunk));
-      request.on("end", () => {
-        if (request.url === "/v1/traces") bodies.push(Buffer.concat(chunks));
-        response.writeHead(200, { "content-type": "application/x-protobuf" }).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      holds: (hexId: string) => bodies.some((body) => body.includes(Buffer.from(hexId, "hex"))),
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    };
-  }
 
   it("with tracing on, each event stores its request span's traceparent, and the span is exported", async () => {
     const receiver = await otlpReceiver();
