@@ -74,6 +74,9 @@ async function measure(env: Record<string, string>, collector: string, databaseU
       HTTP_PORT: String(httpPort),
       GRPC_PORT: String(grpcPort),
       LOG_LEVEL: "warn",
+      // A busy machine may take over the default second to open a connection: a failed sum would
+      // leave the run's count short.
+      DB_CONNECT_TIMEOUT_MS: "10000",
       OTEL_EXPORTER_OTLP_ENDPOINT: collector,
       ...databaseUrls,
       ...env,
