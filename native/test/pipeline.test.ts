@@ -300,6 +300,8 @@ describe("the native stack", () => {
     const output = await runTypeScript(join(REPO_ROOT, "proof", "src", "workflow-cli.ts"), env);
     expect(output).toMatch(/^PASS$/m);
     expect(output).toMatch(/events acknowledged: +340 \(80 replays/);
+    // Its sums went with sampled traceparents: Jaeger holds the trace whose link it prints.
+    expect(output).toMatch(/a trace in Jaeger: +http:\/\/127\.0\.0\.1:\d+\/trace\/[0-9a-f]{32} \([1-9]\d* spans\)/);
   });
 
   it("after kill -9 of Kafka Connect mid-stream and make start, every committed event still reaches Kafka", async () => {
