@@ -325,6 +325,7 @@ describe("docker-compose.yml", () => {
       reconciler: [8084],
       prometheus: [9090],
       grafana: [3000],
+      jaeger: [16686],
       "kafka-ui": [8085],
       kafka: [9092],
       "kafka-connect": [8083],

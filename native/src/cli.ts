@@ -12,6 +12,7 @@
  *   prerequisites    install what the stack and the tests need (packages, jars, grpcurl, grpc-sum), start nothing
  *   jars             fetch the Kafka, Connect and Debezium jars into JVM_CACHE_DIR, once
  *   passwords        write a random password into .env for each password setting unset (start does it too)
+ *   jaeger           build Jaeger (native/jaeger/go.mod) into JAEGER_CACHE_DIR, once
  * Over 200 lines: one short function per command above and the dispatch between them, read together;
  * what a command does to a component lives in components/.
  */
@@ -20,6 +21,7 @@ import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
+import { ensureJaeger } from "./components/jaeger.js";
 import { ensureJars } from "./components/jvm.js";
 import { reconcilerEnv } from "./components/node-service.js";
 import { buildGrpcSum, ensureGoTool, ensurePrerequisites } from "./components/prerequisites.js";
@@ -100,7 +102,8 @@ async function start(settings: Settings, stack: Stack): Promise<void> {
     await run("pnpm", ["run", "build"], { cwd: REPO_ROOT });
   }
   await ensureJars(settings, log);
-  // The build and the jars are the checkout's and the cache's, readable as their sources are; the run's data is not.
+  await ensureJaeger(settings, log);
+  // The build, the jars and Jaeger are the checkout's and the cache's, readable as their sources are; the run's data is not.
   const p = paths(settings);
   const postgresMovesOut = p.postgres.root !== p.run && !existsSync(p.postgres.root);
   // Before anything is judged running, and while the server user may still enter the run directory
@@ -253,6 +256,7 @@ async function main(): Promise<void> {
     case "prerequisites":
       await ensurePrerequisites(log);
       await ensureJars(settings, log);
+      await ensureJaeger(settings, log);
       // Only the README's gRPC examples need grpcurl, and make bench's gRPC load grpc-sum: without one,
       // the test that needs it fails and says why, the rest runs.
       await ensureGoTool("grpcurl", log).catch((error: Error) => log(`warning: ${error.message}`));
@@ -260,6 +264,9 @@ async function main(): Promise<void> {
       return;
     case "jars":
       return ensureJars(settings, log);
+    case "jaeger":
+      await ensureJaeger(settings, log);
+      return;
     case "clean":
       if (!existsSync(settings.RUN_DIR)) {
         log(`nothing to remove: ${settings.RUN_DIR} does not exist`);
@@ -272,7 +279,7 @@ async function main(): Promise<void> {
       return;
     default:
       throw new Error(
-        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites, jars or passwords`,
+        `unknown command ${command ?? "(none)"}; use start, stop, status, logs, restart-service-a, setup-debezium, check-debezium, reconcile, clean, prerequisites, jars, passwords or jaeger`,
       );
   }
 }

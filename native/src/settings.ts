@@ -67,6 +67,9 @@ export const settingsSchema = z.object({
   JVM_CACHE_DIR: directory
     .prefault("~/.cache/sum-pipeline/jvm")
     .describe("The Kafka, Connect and Debezium jars, fetched from Maven Central once."),
+  JAEGER_CACHE_DIR: directory
+    .prefault("~/.cache/sum-pipeline/jaeger")
+    .describe("The Jaeger binary, built from the Go module proxy once (native/jaeger/go.mod pins it)."),
   NGINX_HTTP_PORT: port.default(8090).describe("nginx, HTTP: the sums' entry."),
   NGINX_GRPC_PORT: port.default(50051).describe("nginx, gRPC: the sums' entry."),
   PROMETHEUS_PORT: port.default(9090).describe("Prometheus."),
@@ -86,6 +89,12 @@ export const settingsSchema = z.object({
   REPLICA_DB_PORT: port.default(5436).describe("Service B's replica database."),
   SERVICE_B_PORT: port.default(8082).describe("Service B's HTTP API."),
   RECONCILER_PORT: port.default(8084).describe("The reconciler's HTTP: probes and metrics."),
+  JAEGER_QUERY_PORT: port.default(16686).describe("Jaeger's UI and query API (/api/traces/<trace id>)."),
+  JAEGER_QUERY_GRPC_PORT: port.default(16685).describe("Jaeger's query API over gRPC."),
+  JAEGER_OTLP_GRPC_PORT: port.default(4317).describe("Jaeger's OTLP receiver, gRPC."),
+  JAEGER_OTLP_HTTP_PORT: port
+    .default(4318)
+    .describe("Jaeger's OTLP receiver, HTTP: where both services send their spans."),
   SERVICE_A_INSTANCES: z.coerce.number().int().min(1).max(16).default(3).describe("Service A instances behind nginx."),
   SERVICE_A_HTTP_PORT_BASE: port.default(8091).describe("The first Service A instance's HTTP port; the next count up."),
   // Below the kernel's ephemeral range (32768-60999), whose ports outgoing connections take: one taken

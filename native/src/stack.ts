@@ -6,6 +6,7 @@ import { OUTBOX_SLOT, REPLICA_SLOT, REPLICATION_ROLE, SQL_FILES } from "@sum/pos
 import type { Component } from "./components/component.js";
 import { KafkaConnect } from "./components/connect.js";
 import { Exporter } from "./components/exporter.js";
+import { Jaeger } from "./components/jaeger.js";
 import { KafkaBroker } from "./components/kafka.js";
 import { Nginx } from "./components/nginx.js";
 import { type NodeService, reconciler, serviceAInstance, serviceB } from "./components/node-service.js";
@@ -179,6 +180,7 @@ export function buildStack(settings: Settings, log: (line: string) => void): Sta
       replica,
       kafka,
       connect,
+      new Jaeger(settings),
       serviceB(settings),
       reconciler(settings),
       ...serviceA,

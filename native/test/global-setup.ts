@@ -33,6 +33,10 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
     "POSTGRES_REPLICA_EXPORTER_PORT",
     "NGINX_STATUS_PORT",
     "NGINX_EXPORTER_PORT",
+    "JAEGER_QUERY_PORT",
+    "JAEGER_QUERY_GRPC_PORT",
+    "JAEGER_OTLP_GRPC_PORT",
+    "JAEGER_OTLP_HTTP_PORT",
   ];
   // Service A's instances take consecutive HTTP ports from +100 and gRPC ports from +150 in the block.
   const first = await freePortBlock(ports.length);

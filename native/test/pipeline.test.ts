@@ -14,6 +14,7 @@ import {
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { PipelineClient } from "../../proof/src/clients.js";
+import { readTrace, sampledTraceparent, type TraceSpan } from "../../proof/src/traces.js";
 import { CONNECTOR, KafkaConnect } from "../src/components/connect.js";
 import { readPid } from "../src/process.js";
 import { loadSettings, paths, REPO_ROOT, type Settings, serviceAPorts } from "../src/settings.js";
@@ -233,11 +234,9 @@ describe("the native stack", () => {
     expect(answers.flatMap((a) => a.problems)).toEqual([]);
   });
 
-  it("a sampled trace id sent to nginx shows up in Service A's log, the Kafka headers and Service B's log", async () => {
-    const traceId = [...crypto.getRandomValues(new Uint8Array(16))]
-      .map((b) => b.toString(16).padStart(2, "0"))
-      .join("");
-    const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
+  it("a sampled trace sent to nginx is one trace in Jaeger, from Service A's request span to Service B's apply span, and in both services' logs", async () => {
+    const { traceparent, traceId } = sampledTraceparent();
+    const callerSpanId = traceparent.slice(36, 52);
     const response = await fetch(`${http}/sum`, {
       method: "POST",
       headers: { "content-type": "application/json", traceparent },
@@ -247,7 +246,26 @@ describe("the native stack", () => {
     const [message] = (await readUserEvents((seen) => seen.some((d) => d.key === eventId))).filter(
       (d) => d.key === eventId,
     );
-    expect(message?.headers[EVENT_HEADERS.traceparent]).toBe(traceparent);
+    // The event carries Service A's span of the request: the caller's trace, a span id of its own.
+    const stored = message?.headers[EVENT_HEADERS.traceparent] ?? "";
+    expect(stored).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(stored).not.toBe(traceparent);
+
+    const jaeger = `http://127.0.0.1:${settings.JAEGER_QUERY_PORT}`;
+    let spans: TraceSpan[] = [];
+    const request = () => spans.find((span) => span.service === "service-a" && span.name === "POST /sum");
+    const apply = () => spans.find((span) => span.service === "service-b" && span.name === "apply SumCalculated");
+    await waitFor(
+      "Service A's request span and Service B's apply span in Jaeger",
+      async () => {
+        spans = await readTrace(jaeger, traceId);
+        return request() !== undefined && apply() !== undefined;
+      },
+      60_000,
+    );
+    expect(request()).toMatchObject({ kind: "server", parentSpanId: callerSpanId, spanId: stored.slice(36, 52) });
+    expect(apply()).toMatchObject({ kind: "consumer", parentSpanId: request()?.spanId });
+
     const logs = paths(settings).logs;
     const logged = async (file: string) => (await readFile(join(logs, file), "utf8").catch(() => "")).includes(traceId);
     await waitFor("the trace id in Service B's log", () => logged("service-b.log"), 30_000);
@@ -256,10 +274,36 @@ describe("the native stack", () => {
     expect(serviceALogs.filter(Boolean)).toHaveLength(1);
   });
 
+  it("a sampled trace sent over gRPC has Service A's server span for the call in Jaeger", async () => {
+    const { traceparent, traceId } = sampledTraceparent();
+    const outcome = await grpc.calculateSum({ a: 1, b: 2 }, { traceparent });
+    expect(outcome.code).toBe(0);
+    const jaeger = `http://127.0.0.1:${settings.JAEGER_QUERY_PORT}`;
+    let spans: TraceSpan[] = [];
+    await waitFor(
+      "Service A's span of the gRPC call and Service B's apply span in Jaeger",
+      async () => {
+        spans = await readTrace(jaeger, traceId);
+        return spans.some((span) => span.service === "service-b");
+      },
+      60_000,
+    );
+    expect(spans).toContainEqual(
+      expect.objectContaining({
+        service: "service-a",
+        name: "summation.SummationService/CalculateSum",
+        kind: "server",
+        parentSpanId: traceparent.slice(36, 52),
+      }),
+    );
+  });
+
   it("make test-workflow passes: every acknowledged sum, retries included, is applied once", async () => {
     const output = await runTypeScript(join(REPO_ROOT, "proof", "src", "workflow-cli.ts"), env);
     expect(output).toMatch(/^PASS$/m);
     expect(output).toMatch(/events acknowledged: +340 \(80 replays/);
+    // Its sums went with sampled traceparents: Jaeger holds the trace whose link it prints.
+    expect(output).toMatch(/a trace in Jaeger: +http:\/\/127\.0\.0\.1:\d+\/trace\/[0-9a-f]{32} \([1-9]\d* spans\)/);
   });
 
   it("after kill -9 of Kafka Connect mid-stream and make start, every committed event still reaches Kafka", async () => {

@@ -53,13 +53,14 @@ export class PipelineClient {
     this.grpcClient = summationClient(endpoints.grpc);
   }
 
-  async sumOverHttp(a: number, b: number, idempotencyKey?: string): Promise<Answer> {
+  async sumOverHttp(a: number, b: number, idempotencyKey?: string, traceparent?: string): Promise<Answer> {
     try {
       const response = await fetch(`${this.endpoints.http}/sum`, {
         method: "POST",
         headers: {
           "content-type": "application/json",
           ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}),
+          ...(traceparent ? { traceparent } : {}),
         },
         body: JSON.stringify({ a, b }),
         signal: AbortSignal.timeout(15_000),
@@ -101,10 +102,10 @@ export class PipelineClient {
     return ack as Acknowledged;
   }
 
-  async sumOverGrpc(a: number, b: number, idempotencyKey?: string): Promise<Answer> {
+  async sumOverGrpc(a: number, b: number, idempotencyKey?: string, traceparent?: string): Promise<Answer> {
     const outcome = await this.grpcClient.calculateSum(
       { a, b },
-      idempotencyKey ? { "idempotency-key": idempotencyKey } : {},
+      { ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}), ...(traceparent ? { traceparent } : {}) },
     );
     if (outcome.code !== 0 || !outcome.reply) return { ok: false, status: `gRPC ${outcome.code}` };
     return {

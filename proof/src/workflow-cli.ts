@@ -1,5 +1,7 @@
 /** `make test-workflow`: runWorkflow against the running stack (native or Compose), on the ports of .env. */
 import { loadSettings } from "@sum/native/settings";
+import { waitFor } from "@sum/test-support";
+import { readTrace, traceLink } from "./traces.js";
 import { runWorkflow } from "./workflow.js";
 
 const settings = loadSettings();
@@ -28,6 +30,22 @@ console.log(
   `total grew by:               ${report.totalDelta}${report.totalDelta === report.expectedDelta ? "" : " (other traffic flowed meanwhile)"}`,
 );
 console.log(`all applied within:          ${report.secondsToApply.toFixed(1)} s`);
+// Every plain sum went with a sampled traceparent; one of their traces, once Jaeger holds it (the
+// services send their spans every 5 s), or what Jaeger holds after 15 s.
+const jaeger = `http://${host}:${settings.JAEGER_QUERY_PORT}`;
+let found = 0;
+const spans = await waitFor(
+  "the trace in Jaeger",
+  async () => {
+    found = (await readTrace(jaeger, report.traceId)).length;
+    return found > 0;
+  },
+  15_000,
+).then(
+  () => `${found} spans`,
+  () => (found === 0 ? "none yet, or Jaeger did not answer" : `${found} spans`),
+);
+console.log(`a trace in Jaeger:           ${traceLink(jaeger, report.traceId)} (${spans})`);
 for (const problem of report.problems) console.log(`problem: ${problem}`);
 console.log(report.passed ? "PASS" : "FAIL");
 process.exitCode = report.passed ? 0 : 1;

@@ -1,4 +1,5 @@
 import { type Acknowledged, type Endpoints, inParallel, PipelineClient } from "./clients.js";
+import { sampledTraceparent } from "./traces.js";
 
 export interface WorkflowOptions {
   /** Sums sent without a key (half HTTP, half gRPC). */
@@ -19,6 +20,8 @@ export interface WorkflowReport {
   expectedDelta: bigint;
   totalDelta: bigint;
   secondsToApply: number;
+  /** The trace of the first sum: each plain sum is sent with a sampled traceparent of its own. */
+  traceId: string;
 }
 
 /**
@@ -37,10 +40,14 @@ export async function runWorkflow(endpoints: Endpoints, options: WorkflowOptions
     let sent = 0;
 
     const plain = Array.from({ length: options.requests }, (_, i) => i);
+    const traces = plain.map(() => sampledTraceparent());
     const answers = await inParallel(plain, 16, (i) => {
       sent += 1;
       const a = 1_000_003 * i - 7;
-      return i % 2 === 0 ? client.sumOverHttp(a, i) : client.sumOverGrpc(a, i);
+      const { traceparent } = traces[i] ?? sampledTraceparent();
+      return i % 2 === 0
+        ? client.sumOverHttp(a, i, undefined, traceparent)
+        : client.sumOverGrpc(a, i, undefined, traceparent);
     });
     for (const answer of answers) {
       if (answer.ok) acks.push(answer.ack);
@@ -103,6 +110,7 @@ export async function runWorkflow(endpoints: Endpoints, options: WorkflowOptions
       expectedDelta,
       totalDelta: after.total - before.total,
       secondsToApply,
+      traceId: traces[0]?.traceId ?? "",
     };
   } finally {
     client.close();

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { lifecycleSettings } from "@sum/service-kit";
+import { lifecycleSettings, otlpEndpointSetting, tracingSettings } from "@sum/service-kit";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -9,7 +9,7 @@ const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: "must be a postg
 /**
  * What the stack running an instance decides (native/src/components/node-service.ts,
  * docker-compose/docker-compose.yml): its name, where it listens, its database, and Debezium's slot
- * (debezium/outbox-connector.json), whose state decides whether sums are taken.
+ * (debezium/outbox-connector.json), whose state decides whether sums are taken, and where spans go.
  */
 const wiring = z.object({
   SERVICE_ID: z.string().min(1).max(100).default(`service-a-${hostname()}`),
@@ -19,6 +19,7 @@ const wiring = z.object({
   DATABASE_URL: postgresUrl,
   MIGRATION_DATABASE_URL: postgresUrl,
   OUTBOX_SLOT_NAME: z.string().min(1).max(63).default("outbox_slot"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpointSetting,
 });
 
 /**
@@ -57,6 +58,7 @@ export const settingsSchema = z.object({
     .default(0.75)
     .describe("Fraction of max_slot_wal_keep_size Debezium's slot may hold before new sums are refused (503)."),
   OUTBOX_SLOT_CHECK_MS: positive.default(1000).describe("How often the state of Debezium's slot is read."),
+  ...tracingSettings(),
   ...lifecycleSettings({
     defaultMs: 10_000,
     description: "How long a stopping instance may take to finish its requests.",

@@ -1,6 +1,7 @@
+import { SpanStatusCode } from "@opentelemetry/api";
 import { isSampled } from "@sum/contract";
 import { migrate } from "@sum/pg-migrate";
-import { FailureStreak, READINESS_GRACE_MS } from "@sum/service-kit";
+import { FailureStreak, READINESS_GRACE_MS, startBatchSpan, startTracing } from "@sum/service-kit";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import {
@@ -16,7 +17,8 @@ import { createPool } from "./persistence/database.js";
 import { type EventStreamState, readEventStreamState, refusal } from "./persistence/event-stream.js";
 import { GroupCommitter } from "./persistence/group-commit.js";
 import { ping, probeWrite, purgeExpiredKeys, writeEvents } from "./persistence/outbox-store.js";
-import { buildGrpcServer, closeGrpc, listenGrpc } from "./transport/grpc.js";
+import { inRequestSpan } from "./request-span.js";
+import { buildGrpcServer, closeGrpc, listenGrpc, SUM_METHOD } from "./transport/grpc.js";
 import { buildHttpServer, closeHttp } from "./transport/http.js";
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
@@ -39,6 +41,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
 
+  const tracing = startTracing("service-a", config);
   const metrics = new ServiceMetrics();
   const pool = createPool(
     {
@@ -56,11 +59,22 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const committer = new GroupCommitter<SumEvent, AppendOutcome>(
     async (batch) => {
       lastWriteAt = Date.now();
-      const outcomes = await writeEvents(pool, batch);
-      const failed = outcomes.filter((outcome) => outcome instanceof Error);
-      if (failed.length === outcomes.length) writes.failed(failed[0]);
-      else writes.succeeded();
-      return outcomes;
+      const span = startBatchSpan(
+        tracing.tracer,
+        "outbox group commit",
+        batch.map((event) => event.traceparent),
+        { "db.operation.batch.size": batch.length },
+      );
+      try {
+        const outcomes = await writeEvents(pool, batch);
+        const failed = outcomes.filter((outcome) => outcome instanceof Error);
+        if (failed.length === outcomes.length) writes.failed(failed[0]);
+        else writes.succeeded();
+        if (failed.length > 0) span?.setStatus({ code: SpanStatusCode.ERROR, message: `${failed.length} failed` });
+        return outcomes;
+      } finally {
+        span?.end();
+      }
     },
     {
       maxBatchSize: config.GROUP_COMMIT_MAX_BATCH,
@@ -123,6 +137,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     },
   };
   const sum = (command: SumCommand) => calculateSum({ events, serviceId: config.SERVICE_ID }, command);
+  const tracedSum = (spanName: string) => (command: SumCommand) =>
+    inRequestSpan(tracing.tracer, spanName, command, sum);
 
   let stopping = false;
   const whyNotReady = async (): Promise<string | undefined> => {
@@ -141,8 +157,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     return writes.failing();
   };
 
-  const http = buildHttpServer({ calculateSum: sum, whyNotReady, metrics, logger, serviceId: config.SERVICE_ID });
-  const grpc = buildGrpcServer({ calculateSum: sum, metrics, logger });
+  const http = buildHttpServer({
+    calculateSum: tracedSum("POST /sum"),
+    whyNotReady,
+    metrics,
+    logger,
+    serviceId: config.SERVICE_ID,
+  });
+  const grpc = buildGrpcServer({ calculateSum: tracedSum(SUM_METHOD), metrics, logger });
   // A burst of new connections (callers without keep-alive, or all of nginx's at a restart) waits in
   // the accept queue; Node's default (511) overflowed at 1,000 at once on a busy machine, and the
   // kernel then dropped or reset them. Linux caps it at net.core.somaxconn (4096 by default).
@@ -181,6 +203,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }
       await committer.drain();
       await pool.end();
+      await tracing.shutdown();
       logger.info("service-a stopped");
     },
   };

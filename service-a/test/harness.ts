@@ -167,7 +167,7 @@ export class CommittedEvents {
   }
 
   /** The outbox rows inserted by committed transactions since the last call. */
-  async take(): Promise<Array<{ id: string; payload: Record<string, unknown> }>> {
+  async take(): Promise<Array<{ id: string; payload: Record<string, unknown>; traceparent: string | undefined }>> {
     const rows = await this.postgres.query<{ data: string }>(
       "SELECT data FROM pg_logical_slot_get_changes($1, NULL, NULL) WHERE data LIKE 'table public.outbox: INSERT:%'",
       [this.slot],
@@ -177,7 +177,8 @@ export class CommittedEvents {
       const id = /id\[uuid\]:'([0-9a-f-]+)'/.exec(data)?.[1];
       const payload = /payload\[jsonb\]:'(.*?)'(?: traceparent)/.exec(data)?.[1];
       if (!id || !payload) throw new Error(`unexpected decoding output: ${data}`);
-      return { id, payload: JSON.parse(payload.replaceAll("''", "'")) };
+      const traceparent = /traceparent\[text\]:'([^']*)'/.exec(data)?.[1];
+      return { id, payload: JSON.parse(payload.replaceAll("''", "'")), traceparent };
     });
   }
 

@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import { migrate } from "@sum/pg-migrate";
-import { type TemporaryPostgres, waitFor } from "@sum/test-support";
+import { otlpReceiver, type TemporaryPostgres, waitFor } from "@sum/test-support";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR } from "../src/paths.js";
@@ -396,3 +396,60 @@ function postOver(
     request.end(JSON.stringify(body));
   });
 }
+
+describe("traces", () => {
+  const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const callerParent = (flags: string) => `00-${CALLER_TRACE}-00f067aa0ba902b7-${flags}`;
+
+  it("with tracing on, each event stores its request span's traceparent, and the span is exported", async () => {
+    const receiver = await otlpReceiver();
+    const service = await startTestService(postgres, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      TRACE_SAMPLE_RATIO: "0",
+    });
+    const committed = await CommittedEvents.watch(postgres);
+    try {
+      const overHttp = await postSum(service.http, JSON.stringify({ a: 1, b: 2 }), {
+        "content-type": "application/json",
+        traceparent: callerParent("01"),
+      });
+      const overGrpc = await service.grpc.calculateSum({ a: 3, b: 4 }, { traceparent: callerParent("01") });
+      const unsampled = await postSum(service.http, JSON.stringify({ a: 5, b: 6 }), {
+        "content-type": "application/json",
+        traceparent: callerParent("00"),
+      });
+      const events = await committed.take();
+      const stored = (eventId: string) => events.find((event) => event.id === eventId)?.traceparent ?? "";
+      const sampled = [stored(overHttp.body.event_id), stored(overGrpc.reply?.event_id ?? "")];
+      for (const traceparent of sampled) {
+        // The caller's trace, the request span's own id: Service B's span becomes its child.
+        expect(traceparent).toMatch(new RegExp(`^00-${CALLER_TRACE}-[0-9a-f]{16}-01$`));
+        expect(traceparent).not.toBe(callerParent("01"));
+      }
+      expect(stored(unsampled.body.event_id)).toMatch(new RegExp(`^00-${CALLER_TRACE}-[0-9a-f]{16}-00$`));
+      await service.stop();
+      // Sent by the stop at the latest: both request spans, and not the unsampled one.
+      for (const traceparent of sampled) expect(receiver.holds(traceparent.slice(36, 52))).toBe(true);
+      expect(receiver.holds(stored(unsampled.body.event_id).slice(36, 52))).toBe(false);
+    } finally {
+      await committed.drop();
+      await receiver.close();
+    }
+  });
+
+  it("with tracing off, a well-formed traceparent is stored as it came", async () => {
+    const service = await startTestService(postgres);
+    const committed = await CommittedEvents.watch(postgres);
+    try {
+      const answer = await postSum(service.http, JSON.stringify({ a: 1, b: 2 }), {
+        "content-type": "application/json",
+        traceparent: callerParent("01"),
+      });
+      const [event] = await committed.take();
+      expect(event).toMatchObject({ id: answer.body.event_id, traceparent: callerParent("01") });
+    } finally {
+      await service.stop();
+      await committed.drop();
+    }
+  });
+});

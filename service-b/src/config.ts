@@ -1,6 +1,12 @@
 import { hostname } from "node:os";
 import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
-import { checkKafkaSasl, kafkaSaslSettings, lifecycleSettings } from "@sum/service-kit";
+import {
+  checkKafkaSasl,
+  kafkaSaslSettings,
+  lifecycleSettings,
+  otlpEndpointSetting,
+  tracingSettings,
+} from "@sum/service-kit";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -11,7 +17,7 @@ const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: "must be a postg
  * What the stack running Service B decides (native/src/components/node-service.ts,
  * docker-compose/docker-compose.yml): its name, where it listens, its databases, the topics and
  * consumer group the stack creates and watches, and the Kafka user it authenticates as (the chart's
- * KafkaUser; none on the PLAINTEXT listeners of the native and Compose stacks).
+ * KafkaUser; none on the PLAINTEXT listeners of the native and Compose stacks), and where spans go.
  */
 const wiring = z.object({
   SERVICE_ID: z.string().min(1).default(`service-b-${hostname()}`),
@@ -29,6 +35,7 @@ const wiring = z.object({
   LEADER_DATABASE_URL: postgresUrl,
   REPLICA_DATABASE_URL: postgresUrl,
   MIGRATION_DATABASE_URL: postgresUrl,
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpointSetting,
 });
 
 /**
@@ -101,6 +108,7 @@ export const settingsSchema = z.object({
   PRUNE_INTERVAL_MS: positive.default(60_000).describe("How often applied event ids past their retention are deleted."),
   PRUNE_BATCH: positive.default(1000).describe("Most applied event ids deleted in one statement."),
   RETRY_MAX_BACKOFF_MS: positive.default(5000).describe("The longest wait between two attempts to apply a batch."),
+  ...tracingSettings(),
   ...lifecycleSettings({
     defaultMs: 15_000,
     description: "How long a stop may take before the process exits anyway (plus 5 s of grace).",

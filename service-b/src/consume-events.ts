@@ -1,10 +1,11 @@
+import { type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import { isSampled } from "@sum/contract";
-import { FailureStreak, kafkaSasl } from "@sum/service-kit";
+import { contextOf, FailureStreak, kafkaSasl, startBatchSpan } from "@sum/service-kit";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { applyBatch, type TooOld } from "./domain/apply-batch.js";
-import type { IncomingMessage, SumEvent } from "./domain/sum-event.js";
+import { applyBatch, type DeadLetter, type TooOld } from "./domain/apply-batch.js";
+import { type IncomingMessage, type SumEvent, traceparentOfMessage } from "./domain/sum-event.js";
 import type { ServiceMetrics } from "./metrics.js";
 import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
 import { describeGap, describeLogReplacement, kafkaPipeline } from "./transport/kafka-consumer.js";
@@ -56,8 +57,10 @@ export function consumeEvents(deps: {
   leader: pg.Pool;
   metrics: ServiceMetrics;
   logger: Logger;
+  /** Records nothing when tracing is off. */
+  tracer: Tracer;
 }): EventConsumer {
-  const { config, leader, metrics, logger } = deps;
+  const { config, leader, metrics, logger, tracer } = deps;
   /** Partitions stopped because records were deleted before they were applied: why, by partition. */
   const gaps = new Map<number, string>();
   /** Partitions stopped at an event older than the window applied ids are remembered for: why, by partition. */
@@ -118,7 +121,7 @@ export function consumeEvents(deps: {
     const started = performance.now();
     const rememberedSince = new Date(Date.now() - config.PROCESSED_RETENTION_DAYS * 86_400_000);
     const outcome = await applyBatch(
-      { ledger: { apply: store }, deadLetters: pipeline.deadLetters, rememberedSince },
+      { ledger: { apply: store }, deadLetters: { send: sendDeadLetters }, rememberedSince },
       messages,
     );
     applying.succeeded();
@@ -158,15 +161,89 @@ export function consumeEvents(deps: {
   }
 
   async function store(events: SumEvent[], last: IncomingMessage) {
-    const outcome = await applyEvents(leader, events, {
-      topic: config.KAFKA_TOPIC,
-      partition: last.partition,
-      offset: last.offset,
-      digest: recordDigest(last),
-    });
-    const newLogEnd = catchingUp.get(last.partition);
-    if (newLogEnd !== undefined && BigInt(last.offset) + 1n >= newLogEnd) catchingUp.delete(last.partition);
-    return outcome;
+    // A span per sampled event, child of the request span Service A stored as its traceparent; an
+    // unsampled event costs the isSampled() check only.
+    const eventSpans = new Map<string, Span>();
+    for (const event of events) {
+      if (!isSampled(event.traceparent)) continue;
+      eventSpans.set(
+        event.eventId,
+        tracer.startSpan(
+          "apply SumCalculated",
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              "messaging.system": "kafka",
+              "messaging.operation.type": "process",
+              "messaging.destination.name": config.KAFKA_TOPIC,
+              "messaging.destination.partition.id": String(last.partition),
+              "messaging.message.id": event.eventId,
+            },
+          },
+          contextOf(event.traceparent),
+        ),
+      );
+    }
+    const write = startBatchSpan(
+      tracer,
+      "totals write",
+      events.map((event) => event.traceparent),
+      {
+        "db.operation.batch.size": events.length,
+        "messaging.kafka.offset": last.offset,
+      },
+    );
+    try {
+      const outcome = await applyEvents(leader, events, {
+        topic: config.KAFKA_TOPIC,
+        partition: last.partition,
+        offset: last.offset,
+        digest: recordDigest(last),
+      });
+      const newLogEnd = catchingUp.get(last.partition);
+      if (newLogEnd !== undefined && BigInt(last.offset) + 1n >= newLogEnd) catchingUp.delete(last.partition);
+      if (eventSpans.size > 0) {
+        const applied = new Set(outcome.applied.map((event) => event.eventId));
+        for (const [eventId, span] of eventSpans) span.setAttribute("sum.duplicate", !applied.has(eventId));
+      }
+      return outcome;
+    } catch (error) {
+      for (const span of [...eventSpans.values(), write]) {
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      }
+      throw error;
+    } finally {
+      write?.end();
+      for (const span of eventSpans.values()) span.end();
+    }
+  }
+
+  /** Poison to the dead-letter topic, each in a span under the traceparent its message carried, if any. */
+  async function sendDeadLetters(letters: DeadLetter[]) {
+    const spans = letters.map(({ message, reason }) =>
+      tracer.startSpan(
+        "dead-letter",
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": config.KAFKA_DLQ_TOPIC,
+            "sum.dead_letter.reason": reason,
+            "sum.source.offset": message.offset,
+          },
+        },
+        contextOf(traceparentOfMessage(message)),
+      ),
+    );
+    try {
+      await pipeline.deadLetters.send(letters);
+    } catch (error) {
+      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
+    }
   }
 
   return {

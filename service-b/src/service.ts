@@ -1,5 +1,5 @@
 import { migrate } from "@sum/pg-migrate";
-import { FailureStreak } from "@sum/service-kit";
+import { FailureStreak, startTracing } from "@sum/service-kit";
 import pg from "pg";
 import type { Logger } from "pino";
 import { startBackgroundJobs } from "./background-jobs.js";
@@ -41,6 +41,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   if (applied.length > 0) logger.info({ applied }, "migrations applied");
 
+  const tracing = startTracing("service-b", config);
   const metrics = new ServiceMetrics();
   const leader = pool(config.LEADER_DATABASE_URL, config.DB_POOL_SIZE, 2000, logger);
   const replica = pool(config.REPLICA_DATABASE_URL, 2, 500, logger);
@@ -50,7 +51,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const readLeaderTotal = () => totalReads.track(readTotal(leader));
   metrics.readTotalFrom(async () => (await readLeaderTotal()).total);
   metrics.readLogReplacementsFrom(() => logReplacements(leader, config.KAFKA_TOPIC));
-  const consumer = consumeEvents({ config, leader, metrics, logger });
+  const consumer = consumeEvents({ config, leader, metrics, logger, tracer: tracing.tracer });
   const reads = readModel({ leader, readLeaderTotal, replica, replicaLag, logger });
 
   // The probe reads the total itself, not SELECT 1 (which a database never migrated answers too),
@@ -82,6 +83,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await consumer.stop();
       await http.close();
       await Promise.all([leader.end(), replica.end()]);
+      await tracing.shutdown();
       logger.info("service-b stopped");
     },
   };

@@ -15,3 +15,15 @@ export {
 } from "./kafka-sasl.js";
 export { type ApiTag, errorResponse, HEALTH_TAG, healthzSchema, readyzSchema } from "./openapi.js";
 export { runService } from "./run-service.js";
+export {
+  contextOf,
+  otlpEndpointSetting,
+  sampledLinks,
+  spanContextOf,
+  startBatchSpan,
+  startTracing,
+  type Tracing,
+  type TracingConfig,
+  traceparentOf,
+  tracingSettings,
+} from "./tracing.js";

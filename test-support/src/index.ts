@@ -10,6 +10,7 @@ export {
   type OpenApiDocument,
   openApiErrors,
 } from "./openapi.js";
+export { type OtlpReceiver, otlpReceiver } from "./otlp-receiver.js";
 export { freePort, freePortBlock } from "./ports.js";
 export { type PostgresOptions, TemporaryPostgres } from "./postgres.js";
 export { rawHttpExchange } from "./raw-http.js";

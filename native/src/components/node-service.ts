@@ -67,6 +67,9 @@ export class NodeService implements Component {
 const postgresUrl = (port: number, database: string, user: string, password: string) =>
   `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 
+/** The native stack's Jaeger (components/jaeger.ts), where both services send their spans. */
+const otlpEndpoint = (settings: Settings) => `http://127.0.0.1:${settings.JAEGER_OTLP_HTTP_PORT}`;
+
 export function serviceAInstance(
   settings: Settings,
   ports: { index: number; http: number; grpc: number },
@@ -80,6 +83,7 @@ export function serviceAInstance(
     address: `127.0.0.1:${ports.http} (gRPC ${ports.grpc})`,
     env: {
       ...serviceSettingsEnv(settings, "service-a"),
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint(settings),
       HTTP_PORT: String(ports.http),
       GRPC_PORT: String(ports.grpc),
       DATABASE_URL: outbox("service_a", settings.SERVICE_A_DB_PASSWORD),
@@ -97,6 +101,7 @@ export function serviceB(settings: Settings): NodeService {
     address: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
     env: {
       ...serviceSettingsEnv(settings, "service-b"),
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint(settings),
       HTTP_PORT: String(settings.SERVICE_B_PORT),
       KAFKA_BROKERS: `127.0.0.1:${settings.KAFKA_PORT}`,
       LEADER_DATABASE_URL: postgresUrl(settings.LEADER_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),

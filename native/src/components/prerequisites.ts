@@ -69,7 +69,7 @@ export const GO_TOOLS = {
   grpcurl: "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4",
 } as const;
 
-const goOnPath = (env: NodeJS.ProcessEnv) =>
+export const goOnPath = (env: NodeJS.ProcessEnv) =>
   (env.PATH ?? "")
     .split(delimiter)
     .filter(Boolean)

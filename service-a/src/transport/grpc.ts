@@ -12,7 +12,9 @@ import type { ServiceMetrics } from "../metrics.js";
 import { HEALTH_PROTO_FILE, PROTO_FILE } from "../paths.js";
 
 export const SERVICE_NAME = "summation.SummationService";
-const METHOD = `/${SERVICE_NAME}/CalculateSum`;
+/** The method as gRPC names it (its span's name too). */
+export const SUM_METHOD = `${SERVICE_NAME}/CalculateSum`;
+const METHOD = `/${SUM_METHOD}`;
 
 export interface GrpcDeps {
   calculateSum: (command: SumCommand) => Promise<SumReceipt>;

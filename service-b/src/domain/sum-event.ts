@@ -28,5 +28,10 @@ function header(message: IncomingMessage, name: string): string | undefined {
 export function parseSumEvent(message: IncomingMessage): Parsed {
   const decoded = decodeSumCalculated(message.value, header(message, EVENT_HEADERS.eventId));
   if (!decoded.valid) return { kind: "poison", reason: decoded.reason };
-  return { kind: "valid", event: { ...decoded.event, traceparent: header(message, EVENT_HEADERS.traceparent) } };
+  return { kind: "valid", event: { ...decoded.event, traceparent: traceparentOfMessage(message) } };
+}
+
+/** The W3C traceparent Service A stored with the event, as Debezium put it in a header. */
+export function traceparentOfMessage(message: IncomingMessage): string | undefined {
+  return header(message, EVENT_HEADERS.traceparent);
 }
