@@ -217,9 +217,9 @@ const readDotenv = () => (existsSync(DOTENV_FILE) ? parseDotenv(readFileSync(DOT
 
 /**
  * Commands that use no password, so run before any `make start` wrote them (make test's
- * prerequisites, CI's jars, a make clean): each password unset is given one no database has.
+ * prerequisites, CI's jars and Jaeger, a make clean): each password unset is given one no database has.
  */
-const PASSWORDLESS = new Set(["prerequisites", "jars", "logs", "stop", "clean"]);
+const PASSWORDLESS = new Set(["prerequisites", "jars", "jaeger", "logs", "stop", "clean"]);
 
 function settingsFor(command: string | undefined): Settings {
   if (command === undefined || !PASSWORDLESS.has(command)) return loadSettings();

@@ -56,6 +56,7 @@ afterAll(async () => {
 it("a first start there writes its passwords into its .env (0600), makes its run directory 0700 and starts PostgreSQL as the server user", async () => {
   // Before any: what make test and CI run first, and a make clean, need no password.
   await tsx("native/src/cli.ts", "jars");
+  await tsx("native/src/cli.ts", "jaeger");
   expect(await tsx("native/src/cli.ts", "clean")).toMatch(/nothing to remove/);
   expect(() => statSync(join(clone, ".env"))).toThrow();
 
