@@ -116,13 +116,13 @@ it("a port that is one end of a live connection, where nothing listens, stops th
       `service-a-2: port ${port} is held by one end of a TCP connection`,
     );
   } finally {
-    // Closed from the server's end, whose port keeps the TIME_WAIT: the client's is free at once.
     await waitFor("the connection accepted", () => accepted.length > 0);
     accepted[0]?.destroy();
     await once(client, "close");
     server.close();
   }
-  await requireFreePorts("service-a-2", [port], 5000);
+  // Not checked here: that the port is free once the connection is gone. Other connections on the
+  // machine may be given the same ephemeral port meanwhile; waiting for a release is the test above's.
 });
 
 it("a port someone else keeps past the grace stops the start, naming the component, the port and its holder", async () => {
