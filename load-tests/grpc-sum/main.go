@@ -8,10 +8,13 @@
 //	grpc-sum -target 127.0.0.1:50051 -c 64 -deadline 1796349185.5
 //
 // -source sets the local address it connects from: make bench-cost-attack's normal callers come
-// from 127.0.0.2, another client address than its flood's, as nginx limits calls per address.
+// from 127.0.0.2, another client address than its flood's, as nginx limits calls per address. It
+// may list several (127.0.0.1,127.0.0.2): make bench calls through nginx from several addresses,
+// as many clients would, since nginx holds each address to its rate.
 //
 // -target may list several servers (a,b,c): one connection to each, the callers spread over them in
-// turn, which is how make bench measures Service A's instances without nginx in between.
+// turn, which is how make bench measures Service A's instances without nginx in between. With
+// several sources too, there is one connection from each source to each server.
 //
 // It prints one JSON line: acked, wrong, sum (of the acknowledged results), last (when the last
 // answer came, epoch seconds), failures by gRPC status, and the latency percentiles in milliseconds
@@ -131,7 +134,7 @@ func main() {
 	callers := flag.Int("c", 16, "callers at once, each with one call in flight")
 	deadlineArg := flag.String("deadline", "", "when to stop, in epoch seconds")
 	timeout := flag.Duration("timeout", 30*time.Second, "each call's deadline")
-	source := flag.String("source", "", "the local address to connect from (127.0.0.2: another client address to a server on 127.0.0.1)")
+	sources := flag.String("source", "", "the local addresses to connect from, comma-separated (127.0.0.2: another client address to a server on 127.0.0.1)")
 	flag.Parse()
 	seconds, err := strconv.ParseFloat(*deadlineArg, 64)
 	if err != nil || *callers < 1 {
@@ -145,26 +148,33 @@ func main() {
 	whole, frac := math.Modf(seconds)
 	deadline := time.Unix(int64(whole), int64(frac*1e9))
 
-	// One connection to each server for all its callers, as one grpc-js client has.
+	// One connection from each source to each server for all its callers, as one grpc-js client has.
 	var conns []*grpc.ClientConn
-	for _, server := range strings.Split(*target, ",") {
-		options := []grpc.DialOption{
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})),
+	for _, source := range strings.Split(*sources, ",") {
+		source = strings.TrimSpace(source)
+		if source != "" && net.ParseIP(source) == nil {
+			fmt.Fprintf(os.Stderr, "-source: %q is not an IP address\n", source)
+			os.Exit(2)
 		}
-		if *source != "" {
-			dialer := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(*source)}}
-			options = append(options, grpc.WithContextDialer(func(ctx context.Context, address string) (net.Conn, error) {
-				return dialer.DialContext(ctx, "tcp", address)
-			}))
+		for _, server := range strings.Split(*target, ",") {
+			options := []grpc.DialOption{
+				grpc.WithTransportCredentials(insecure.NewCredentials()),
+				grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})),
+			}
+			if source != "" {
+				dialer := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}}
+				options = append(options, grpc.WithContextDialer(func(ctx context.Context, address string) (net.Conn, error) {
+					return dialer.DialContext(ctx, "tcp", address)
+				}))
+			}
+			conn, err := grpc.NewClient(strings.TrimSpace(server), options...)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			defer conn.Close()
+			conns = append(conns, conn)
 		}
-		conn, err := grpc.NewClient(strings.TrimSpace(server), options...)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		defer conn.Close()
-		conns = append(conns, conn)
 	}
 
 	all := make([]caller, *callers)

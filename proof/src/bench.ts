@@ -7,6 +7,13 @@ import { componentPids, cpuSecondsByTree } from "./process-resources.js";
 import { quantileMs, serviceB, withMaxLag } from "./service-b-metrics.js";
 import { runSoak, type SoakReport } from "./soak.js";
 
+/**
+ * The loopback addresses grpc-sum calls nginx from, one connection each: nginx holds each client
+ * address to 2,000 gRPC calls a second (nginx/nginx.conf), and the pipeline serves more, as many
+ * clients would reach it. wrk's HTTP is not held per address.
+ */
+const CLIENT_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
+
 export interface BenchOptions {
   /** Closed-loop concurrency levels, each run over HTTP and over gRPC. */
   levels: number[];
@@ -106,7 +113,7 @@ export async function runBench(settings: Settings, endpoints: Endpoints, options
     await client.settledTotal();
     const before = await serviceB(endpoints);
     const target = route === "nginx" ? endpoints : { ...endpoints, grpc: (endpoints.grpcInstances ?? []).join(",") };
-    const load = loadRunner(options.generators, target, plan);
+    const load = loadRunner(options.generators, target, plan, route === "nginx" ? CLIENT_ADDRESSES : undefined);
     const {
       result: { result, seconds },
       maxLag,

@@ -94,7 +94,7 @@ if (generators.grpcSum === undefined) {
   console.log(
     `==> ${options.GRPC_CALLERS} normal gRPC callers from 127.0.0.2 through nginx, ${options.LOAD_SECONDS} s`,
   );
-  const grpcAlone = await runGrpcSum(grpcSum, grpcEndpoints, grpcPlan, "127.0.0.2");
+  const grpcAlone = await runGrpcSum(grpcSum, grpcEndpoints, grpcPlan, ["127.0.0.2"]);
   const before = memory();
   const peak = new Map(before);
   const sampler = setInterval(() => {
@@ -108,7 +108,7 @@ if (generators.grpcSum === undefined) {
   const cpuRoots = new Map([...watched, ["load", process.pid]]);
   const cpuBefore = cpuSecondsByTree(cpuRoots);
   const [grpcFlooded, flood] = await Promise.all([
-    runGrpcSum(grpcSum, grpcEndpoints, grpcPlan, "127.0.0.2"),
+    runGrpcSum(grpcSum, grpcEndpoints, grpcPlan, ["127.0.0.2"]),
     grpcFlood({
       port: settings.NGINX_GRPC_PORT,
       seconds: options.LOAD_SECONDS,

@@ -53,7 +53,7 @@ async function sumServer(answer: (a: number, b: number) => number) {
 
 /** The same stand-in over gRPC, with the contract's .proto. */
 async function grpcSumServer(answer: (a: number, b: number) => number) {
-  const answered = { count: 0, sum: 0 };
+  const answered = { count: 0, sum: 0, peers: new Set<string>() };
   let inFlight = 0;
   const definition = protoLoader.loadSync(PROTO_FILE, { longs: Number });
   const proto = grpc.loadPackageDefinition(definition) as unknown as {
@@ -66,6 +66,13 @@ async function grpcSumServer(answer: (a: number, b: number) => number) {
       callback: grpc.sendUnaryData<unknown>,
     ) => {
       inFlight++;
+      // "ipv4:127.0.0.2:41234" or "127.0.0.2:41234": the address the call came from.
+      answered.peers.add(
+        call
+          .getPeer()
+          .replace(/^ipv4:/, "")
+          .replace(/:\d+$/, ""),
+      );
       const result = answer(call.request.a, call.request.b);
       setTimeout(() => {
         answered.count++;
@@ -149,6 +156,26 @@ it("grpc-sum counts every answered sum once, ends with no call in flight, and co
   wrong.close();
   expect(checked.wrong).toBeGreaterThan(0);
   expect(checked.wrong).toBeLessThan(checked.acked);
+});
+
+it("grpc-sum from several source addresses calls from each of them, and counts every answered sum once", async () => {
+  const { grpcSum } = await generators();
+  const stub = await grpcSumServer((a, b) => a + b);
+  const sources = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+  const result = await runGrpcSum(grpcSum, stub.endpoints, { transport: "grpc", concurrency: 6, seconds: 1 }, sources);
+  const inFlightAtEnd = stub.close();
+
+  expectEachAnswerCountedOnce(result, stub.answered, inFlightAtEnd);
+  expect([...stub.answered.peers].sort()).toEqual(sources);
+});
+
+it("grpc-sum refuses a source that is not an IP address, saying which", async () => {
+  const { grpcSum } = await generators();
+  const plan = { transport: "grpc", concurrency: 1, seconds: 1 } as const;
+  const endpoints = { http: "", grpc: "127.0.0.1:1", serviceB: "" };
+  await expect(runGrpcSum(grpcSum, endpoints, plan, ["127.0.0.2", "localhost"])).rejects.toThrow(
+    '-source: "localhost" is not an IP address',
+  );
 });
 
 it("grpc-sum against an address where nothing listens counts its calls as failed, with no latency to report", async () => {

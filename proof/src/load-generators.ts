@@ -129,19 +129,20 @@ interface GrpcSumReport {
 
 /**
  * Closed-loop gRPC load: `concurrency` grpc-sum callers on one HTTP/2 connection, as a grpc-js client
- * has; waits for every answer. `source`: the local address to connect from (127.0.0.2...).
+ * has; waits for every answer. `sources`: the local addresses to connect from (127.0.0.2...), one
+ * connection from each, the callers spread over them.
  */
 export async function runGrpcSum(
   grpcSum: string,
   endpoints: Endpoints,
   plan: LoadPlan,
-  source?: string,
+  sources: string[] = [],
 ): Promise<LoadResult> {
   const started = Date.now() / 1000;
   const args = [
     ...["-target", endpoints.grpc, "-c", String(plan.concurrency)],
     ...["-deadline", String(started + plan.seconds), "-timeout", `${LAST_ANSWER_GRACE_S}s`],
-    ...(source === undefined ? [] : ["-source", source]),
+    ...(sources.length === 0 ? [] : ["-source", sources.join(",")]),
   ];
   const output = await run(grpcSum, args);
   const report = JSON.parse(output) as GrpcSumReport;
@@ -160,12 +161,15 @@ export async function runGrpcSum(
   };
 }
 
-/** Closed loops from wrk or grpc-sum when present; open loops (latency from the intended send time) from Node. */
-export function loadRunner(generators: LoadGenerators, endpoints: Endpoints, plan: LoadPlan) {
+/**
+ * Closed loops from wrk or grpc-sum when present; open loops (latency from the intended send time) from Node.
+ * `grpcSources`: grpc-sum's local addresses (see runGrpcSum).
+ */
+export function loadRunner(generators: LoadGenerators, endpoints: Endpoints, plan: LoadPlan, grpcSources?: string[]) {
   const { wrk, grpcSum } = generators;
   if (plan.rate === undefined && plan.transport === "http" && wrk !== undefined)
     return { generator: "wrk" as const, run: () => runWrk(wrk, endpoints, plan) };
   if (plan.rate === undefined && plan.transport === "grpc" && grpcSum !== undefined)
-    return { generator: "grpc-sum" as const, run: () => runGrpcSum(grpcSum, endpoints, plan) };
+    return { generator: "grpc-sum" as const, run: () => runGrpcSum(grpcSum, endpoints, plan, grpcSources) };
   return { generator: "node" as const, run: () => runLoad(endpoints, plan) };
 }

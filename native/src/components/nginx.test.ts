@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttp2Server, constants as http2Constants, type ServerHttp2Stream } from "node:http2";
 import type { Server, Socket } from "node:net";
@@ -34,8 +34,14 @@ interface RunningNginx {
   stop(): Promise<void>;
 }
 
-/** The real nginx with nginx/nginx.conf, in front of one Service A instance on these ports. */
-async function startNginx(instance: { http: number; grpc: number }): Promise<RunningNginx> {
+/**
+ * The real nginx with nginx/nginx.conf, in front of one Service A instance on these ports;
+ * `edit` changes the rendered file first (a test that needs a limit lower than the shipped one).
+ */
+async function startNginx(
+  instance: { http: number; grpc: number },
+  edit: (config: string) => string = (config) => config,
+): Promise<RunningNginx> {
   const runDir = await mkdtemp(join(tmpdir(), "nginx-test-"));
   const httpPort = await freePort();
   const grpcPort = await freePort();
@@ -54,6 +60,7 @@ async function startNginx(instance: { http: number; grpc: number }): Promise<Run
   );
   await mkdir(paths(settings).config, { recursive: true });
   const { config, tempDir } = await new Nginx(settings).writeConfig();
+  await writeFile(config, edit(await readFile(config, "utf8")));
   const nginx = spawn(NGINX, ["-p", tempDir, "-c", config], { stdio: "ignore" });
   await waitFor("nginx to listen", async () => (await portInUse(httpPort)) && portInUse(grpcPort));
   return {
@@ -319,6 +326,47 @@ describe("a flood of gRPC calls: nginx keeps what one connection and one client 
       caller.close();
       instance.release();
       for (const session of sessions) session.destroy();
+    }
+  });
+});
+
+describe("one client address calling faster than nginx's rate per address: its calls wait, other addresses' do not", () => {
+  const SHIPPED_RATE = "rate=2000r/s";
+  let instance: Awaited<ReturnType<typeof instanceThatHoldsCalls>>;
+  let nginx: RunningNginx;
+  beforeAll(async () => {
+    instance = await instanceThatHoldsCalls();
+    // The shipped rate, lowered to 10 calls/s so that the wait is seconds long, far above any noise.
+    nginx = await startNginx({ http: await freePort(), grpc: instance.port }, (config) => {
+      expect(config).toContain(SHIPPED_RATE);
+      return config.replace(SHIPPED_RATE, "rate=10r/s");
+    });
+  });
+  afterAll(async () => {
+    await nginx.stop();
+    await instance.close();
+  });
+
+  it("30 calls at once from 127.0.0.2 are all answered OK, 10 a second, while 127.0.0.1's call is answered at once", async () => {
+    const session = http2Connection(nginx.grpcPort, "127.0.0.2");
+    const caller = summationClient(`127.0.0.1:${nginx.grpcPort}`);
+    try {
+      const answeredAt: number[] = [];
+      const calls = Array.from({ length: 30 }, () => rawCalculateSum(session, grpcFrame(Buffer.alloc(0))));
+      for (const call of calls) call.outcome.then(() => answeredAt.push(Date.now()));
+      await waitFor("127.0.0.2's first call answered", () => answeredAt.length > 0);
+      expect(await caller.calculateSum({ a: 1, b: 2 })).toMatchObject({ code: GRPC_OK });
+      // 10 a second: the other address's answer came while most of 127.0.0.2's calls still waited.
+      expect(answeredAt.length).toBeLessThan(20);
+      const outcomes = await Promise.all(calls.map((call) => call.outcome));
+      expect(outcomes.map((outcome) => outcome.trailers?.["grpc-status"] ?? outcome.headers?.["grpc-status"])).toEqual(
+        calls.map(() => String(GRPC_OK)),
+      );
+      // The 29 after the first, at 10 a second: at least 2.8 s from the first answer to the last.
+      expect(Math.max(...answeredAt) - Math.min(...answeredAt)).toBeGreaterThanOrEqual(2_800);
+    } finally {
+      caller.close();
+      session.destroy();
     }
   });
 });
