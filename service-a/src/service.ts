@@ -9,7 +9,7 @@ import {
   calculateSum,
   type EventLog,
   type SumCommand,
-  type SumEvent,
+  type OutboxEvent,
 } from "./domain/calculate-sum.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
@@ -56,7 +56,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // full) must take the instance out of service.
   const writes = new FailureStreak("writing sums");
   let lastWriteAt = 0;
-  const committer = new GroupCommitter<SumEvent, AppendOutcome>(
+  const committer = new GroupCommitter<OutboxEvent, AppendOutcome>(
     async (batch) => {
       lastWriteAt = Date.now();
       const span = startBatchSpan(

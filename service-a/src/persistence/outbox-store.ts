@@ -1,12 +1,12 @@
 import { encodeSumCalculated } from "@sum/contract";
 import { AppError } from "@sum/service-kit";
 import type pg from "pg";
-import type { AppendOutcome, OriginalSum, SumEvent } from "../domain/calculate-sum.js";
+import type { AppendOutcome, OriginalSum, OutboxEvent } from "../domain/calculate-sum.js";
 import { newEventId } from "../domain/identifiers.js";
 import { autocommit, inTransaction, isRowError, writeFailure } from "./database.js";
 
 /** The Kafka message value: the operands are within ±MAX_OPERAND, so exact as numbers. */
-function eventPayload(event: SumEvent): string {
+function eventPayload(event: OutboxEvent): string {
   return encodeSumCalculated({ ...event, a: Number(event.a), b: Number(event.b), result: Number(event.result) });
 }
 
@@ -43,7 +43,7 @@ interface KeyRow {
   created_at: Date;
 }
 
-function appendParameters(events: SumEvent[]): unknown[] {
+function appendParameters(events: OutboxEvent[]): unknown[] {
   return [
     events.map((e) => e.eventId),
     events.map(eventPayload),
@@ -53,13 +53,13 @@ function appendParameters(events: SumEvent[]): unknown[] {
 }
 
 /** The one order in which every batch claims its keys (see CLAIM_KEYS). */
-function byKey(x: SumEvent, y: SumEvent): number {
+function byKey(x: OutboxEvent, y: OutboxEvent): number {
   const [first, second] = [x.idempotencyKey ?? "", y.idempotencyKey ?? ""];
   return first < second ? -1 : first > second ? 1 : 0;
 }
 
 /** Commits one transaction for the whole batch: new keys claimed, their events written to the outbox. */
-async function writeTransaction(pool: pg.Pool, events: SumEvent[]): Promise<AppendOutcome[]> {
+async function writeTransaction(pool: pg.Pool, events: OutboxEvent[]): Promise<AppendOutcome[]> {
   const keyed = events.filter((event) => event.idempotencyKey !== undefined).sort(byKey);
   if (keyed.length === 0) {
     // No keys to claim: one statement, committed on its own.
@@ -104,9 +104,9 @@ async function writeTransaction(pool: pg.Pool, events: SumEvent[]): Promise<Appe
  * Writes a batch of events. Duplicate idempotency keys inside the batch are written once and the
  * others replay it; a row the database rejects is retried alone so it fails by itself.
  */
-export async function writeEvents(pool: pg.Pool, events: SumEvent[]): Promise<Array<AppendOutcome | Error>> {
+export async function writeEvents(pool: pg.Pool, events: OutboxEvent[]): Promise<Array<AppendOutcome | Error>> {
   const firstIndexByKey = new Map<string, number>();
-  const leaders: SumEvent[] = [];
+  const leaders: OutboxEvent[] = [];
   const slots = events.map((event) => {
     const key = event.idempotencyKey;
     const first = key === undefined ? undefined : firstIndexByKey.get(key);
@@ -119,11 +119,11 @@ export async function writeEvents(pool: pg.Pool, events: SumEvent[]): Promise<Ar
   return slots.map(({ leader, follower }): AppendOutcome | Error => {
     const outcome = leaderOutcomes[leader] ?? new AppError("INTERNAL", "no outcome for event");
     if (!follower || outcome instanceof Error || outcome.kind === "key-already-used") return outcome;
-    return { kind: "key-already-used", original: leaders[leader] as SumEvent };
+    return { kind: "key-already-used", original: leaders[leader] as OutboxEvent };
   });
 }
 
-async function writeLeaders(pool: pg.Pool, events: SumEvent[]): Promise<Array<AppendOutcome | Error>> {
+async function writeLeaders(pool: pg.Pool, events: OutboxEvent[]): Promise<Array<AppendOutcome | Error>> {
   try {
     return await writeTransaction(pool, events);
   } catch (error) {
