@@ -1,9 +1,11 @@
+import { SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import { encodeSumCalculated } from "@sum/contract";
-import { AppError } from "@sum/service-kit";
+import { AppError, FailureStreak, READINESS_GRACE_MS, startBatchSpan } from "@sum/service-kit";
 import type pg from "pg";
 import type { AppendOutcome, OriginalSum, OutboxEvent } from "../domain/calculate-sum.js";
 import { newEventId } from "../domain/identifiers.js";
 import { autocommit, inTransaction, isRowError, writeFailure } from "./database.js";
+import type { BatchWriter } from "./group-commit.js";
 
 /** The Kafka message value: the operands are within ±MAX_OPERAND, so exact as numbers. */
 function eventPayload(event: OutboxEvent): string {
@@ -138,6 +140,50 @@ async function writeLeaders(pool: pg.Pool, events: OutboxEvent[]): Promise<Array
       }
     }
     return outcomes;
+  }
+}
+
+/** The group committer's writer: one span and one transaction a batch; its writes tell readiness whether the instance can write. */
+export class OutboxWriter {
+  // Readiness follows the writes: a database that answers SELECT 1 but can write nothing (its disk
+  // full) must take the instance out of service.
+  private readonly writes = new FailureStreak("writing sums");
+  private lastWriteAt = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tracer: Tracer,
+  ) {}
+
+  readonly writeBatch: BatchWriter<OutboxEvent, AppendOutcome> = async (batch) => {
+    this.lastWriteAt = Date.now();
+    const span = startBatchSpan(
+      this.tracer,
+      "outbox group commit",
+      batch.map((event) => event.traceparent),
+      { "db.operation.batch.size": batch.length },
+    );
+    try {
+      const outcomes = await writeEvents(this.pool, batch);
+      const failed = outcomes.filter((outcome) => outcome instanceof Error);
+      if (failed.length === outcomes.length) this.writes.failed(failed[0]);
+      else this.writes.succeeded();
+      if (failed.length > 0) span?.setStatus({ code: SpanStatusCode.ERROR, message: `${failed.length} failed` });
+      return outcomes;
+    } finally {
+      span?.end();
+    }
+  };
+
+  /** Why the instance cannot write, or undefined when it can. */
+  async whyNotWriting(): Promise<string | undefined> {
+    // While sums keep coming, their writes say whether the instance can write. Failing with none
+    // coming (a load balancer took the instance out), one write is tried, rolled back, so that
+    // readiness comes back once writes can succeed.
+    if (this.writes.failing() !== undefined && Date.now() - this.lastWriteAt > READINESS_GRACE_MS) {
+      await this.writes.track(probeWrite(this.pool)).catch(() => undefined);
+    }
+    return this.writes.failing();
   }
 }
 
