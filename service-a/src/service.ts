@@ -1,23 +1,15 @@
-import { SpanStatusCode } from "@opentelemetry/api";
-import { isSampled } from "@sum/contract";
 import { migrate } from "@sum/pg-migrate";
-import { FailureStreak, READINESS_GRACE_MS, startBatchSpan, startTracing } from "@sum/service-kit";
+import { startTracing } from "@sum/service-kit";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import {
-  type AppendOutcome,
-  calculateSum,
-  type EventLog,
-  type SumCommand,
-  type SumEvent,
-} from "./domain/calculate-sum.js";
+import { calculateSum } from "./domain/calculate-sum.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
 import { createPool } from "./persistence/database.js";
-import { type EventStreamState, readEventStreamState, refusal } from "./persistence/event-stream.js";
+import { OutboxEventLog } from "./persistence/event-log.js";
 import { GroupCommitter } from "./persistence/group-commit.js";
-import { ping, probeWrite, purgeExpiredKeys, writeEvents } from "./persistence/outbox-store.js";
-import { inRequestSpan } from "./request-span.js";
+import { OutboxWriter, ping, purgeExpiredKeys } from "./persistence/outbox-store.js";
+import { inRequestSpans } from "./request-span.js";
 import { buildGrpcServer, closeGrpc, listenGrpc, SUM_METHOD } from "./transport/grpc.js";
 import { buildHttpServer, closeHttp } from "./transport/http.js";
 
@@ -52,30 +44,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     },
     (error) => logger.warn({ err: error }, "idle database connection lost"),
   );
-  // Readiness follows the writes: a database that answers SELECT 1 but can write nothing (its disk
-  // full) must take the instance out of service.
-  const writes = new FailureStreak("writing sums");
-  let lastWriteAt = 0;
-  const committer = new GroupCommitter<SumEvent, AppendOutcome>(
-    async (batch) => {
-      lastWriteAt = Date.now();
-      const span = startBatchSpan(
-        tracing.tracer,
-        "outbox group commit",
-        batch.map((event) => event.traceparent),
-        { "db.operation.batch.size": batch.length },
-      );
-      try {
-        const outcomes = await writeEvents(pool, batch);
-        const failed = outcomes.filter((outcome) => outcome instanceof Error);
-        if (failed.length === outcomes.length) writes.failed(failed[0]);
-        else writes.succeeded();
-        if (failed.length > 0) span?.setStatus({ code: SpanStatusCode.ERROR, message: `${failed.length} failed` });
-        return outcomes;
-      } finally {
-        span?.end();
-      }
-    },
+  const outbox = new OutboxWriter(pool, tracing.tracer);
+  const committer = new GroupCommitter(
+    outbox.writeBatch,
     {
       maxBatchSize: config.GROUP_COMMIT_MAX_BATCH,
       windowMs: config.GROUP_COMMIT_WINDOW_MS,
@@ -86,59 +57,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     },
     metrics.groupCommitObserver(),
   );
-
-  // The slot's state, read once a second rather than per request: a sum that Debezium could not
-  // deliver is refused before anything is written.
-  const readStream = () => readEventStreamState(pool, config.OUTBOX_SLOT_NAME, config.OUTBOX_SLOT_REFUSE_AT);
-  let stream: EventStreamState = await readStream();
-  const watchStream = setInterval(() => {
-    readStream().then(
-      (state) => {
-        if (state.kind !== stream.kind) {
-          logger[state.kind === "ok" ? "info" : "error"](
-            { slot: config.OUTBOX_SLOT_NAME, state },
-            "event stream state",
-          );
-        }
-        stream = state;
-        metrics.recordEventStream(state);
-      },
-      // The database itself is down: writes fail on their own, with the right code.
-      (error: unknown) => logger.debug({ err: error }, "event stream state unavailable"),
-    );
-  }, config.OUTBOX_SLOT_CHECK_MS);
-  watchStream.unref();
-  metrics.recordEventStream(stream);
-
-  const events: EventLog = {
-    append: async (event) => {
-      const refused = refusal(stream, config.OUTBOX_SLOT_NAME);
-      if (refused) {
-        metrics.eventStreamRefusals.inc({ state: stream.kind });
-        throw refused;
-      }
-      try {
-        const outcome = await committer.submit(event);
-        if (outcome.kind === "committed") metrics.eventsCommitted.inc();
-        else metrics.idempotentReplays.inc();
-        // Built only when it will be written: at thousands of sums a second, nearly none are.
-        const level = isSampled(event.traceparent) ? "info" : "debug";
-        if (logger.isLevelEnabled(level)) {
-          logger[level](
-            { event_id: event.eventId, traceparent: event.traceparent, outcome: outcome.kind },
-            "event committed",
-          );
-        }
-        return outcome;
-      } catch (error) {
-        metrics.databaseErrors.inc();
-        throw error;
-      }
-    },
-  };
-  const sum = (command: SumCommand) => calculateSum({ events, serviceId: config.SERVICE_ID }, command);
-  const tracedSum = (spanName: string) => (command: SumCommand) =>
-    inRequestSpan(tracing.tracer, spanName, command, sum);
+  const events = await OutboxEventLog.start({ pool, committer, settings: config, metrics, logger });
+  // Bound, not wrapped: a request goes from its transport to the domain without passing through here.
+  const sum = calculateSum.bind(undefined, { events, serviceId: config.SERVICE_ID });
 
   let stopping = false;
   const whyNotReady = async (): Promise<string | undefined> => {
@@ -148,23 +69,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     } catch {
       return "the database is not reachable";
     }
-    // While sums keep coming, their writes say whether the instance can write. Failing with none
-    // coming (a load balancer took the instance out), one write is tried, rolled back, so that
-    // readiness comes back once writes can succeed.
-    if (writes.failing() !== undefined && Date.now() - lastWriteAt > READINESS_GRACE_MS) {
-      await writes.track(probeWrite(pool)).catch(() => undefined);
-    }
-    return writes.failing();
+    return outbox.whyNotWriting();
   };
 
   const http = buildHttpServer({
-    calculateSum: tracedSum("POST /sum"),
+    calculateSum: inRequestSpans(tracing.tracer, "POST /sum", sum),
     whyNotReady,
     metrics,
     logger,
     serviceId: config.SERVICE_ID,
   });
-  const grpc = buildGrpcServer({ calculateSum: tracedSum(SUM_METHOD), metrics, logger });
+  const grpc = buildGrpcServer({ calculateSum: inRequestSpans(tracing.tracer, SUM_METHOD, sum), metrics, logger });
   // A burst of new connections (callers without keep-alive, or all of nginx's at a restart) waits in
   // the accept queue; Node's default (511) overflowed at 1,000 at once on a busy machine, and the
   // kernel then dropped or reset them. Linux caps it at net.core.somaxconn (4096 by default).
@@ -191,7 +106,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     async stop() {
       stopping = true;
       clearInterval(purge);
-      clearInterval(watchStream);
+      events.stopWatching();
       grpc.health.setStatus("", "NOT_SERVING");
       grpc.health.setStatus("summation.SummationService", "NOT_SERVING");
       const [, cutGrpcSessions] = await Promise.all([

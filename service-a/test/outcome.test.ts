@@ -3,7 +3,7 @@ import type { TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { Config } from "../src/config.js";
-import type { SumEvent } from "../src/domain/calculate-sum.js";
+import type { OutboxEvent } from "../src/domain/calculate-sum.js";
 import { newEventId } from "../src/domain/identifiers.js";
 import { traceparentFor } from "../src/domain/trace-context.js";
 import { createPool } from "../src/persistence/database.js";
@@ -221,7 +221,7 @@ describe("keyed batches", () => {
     );
     await lock.query("SELECT pg_advisory_lock(62)");
 
-    const event = (idempotencyKey: string): SumEvent => ({
+    const event = (idempotencyKey: string): OutboxEvent => ({
       eventId: newEventId(),
       a: 1n,
       b: 2n,

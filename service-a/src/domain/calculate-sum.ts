@@ -12,10 +12,11 @@ export interface SumCommand {
 }
 
 /**
- * The event a valid sum becomes; it is what the outbox stores and Kafka carries. Its numbers stay
- * exact bigints until they are written.
+ * The event a valid sum becomes, as Service A writes it: an outbox row (what Kafka carries as
+ * SumCalculated) and the idempotency key it claims. Its numbers stay exact bigints until they are
+ * written. (Service B's SumEvent is the other shape: the event as it is read from Kafka.)
  */
-export interface SumEvent extends Omit<SumCalculated, "a" | "b" | "result"> {
+export interface OutboxEvent extends Omit<SumCalculated, "a" | "b" | "result"> {
   a: bigint;
   b: bigint;
   result: bigint;
@@ -36,7 +37,7 @@ export type AppendOutcome = { kind: "committed" } | { kind: "key-already-used"; 
 
 /** Where events go: durably committed before append() resolves. */
 export interface EventLog {
-  append(event: SumEvent): Promise<AppendOutcome>;
+  append(event: OutboxEvent): Promise<AppendOutcome>;
 }
 
 export interface SumReceipt {
@@ -69,7 +70,7 @@ export async function calculateSum(
   const result = a + b;
   // The same bound keeps the total's inputs and every client's int64/float64 exact.
   parseOperand("a+b", result);
-  const event: SumEvent = {
+  const event: OutboxEvent = {
     eventId: newEventId(),
     a,
     b,

@@ -2,8 +2,10 @@ import { AppError } from "@sum/service-kit";
 import pg from "pg";
 import { RETRY_WITH_THE_SAME_KEY } from "../domain/outcome-unknown.js";
 
-// int8 columns come back as strings by default; the only ones read here fit a bigint exactly.
-pg.types.setTypeParser(pg.types.builtins.INT8, (text) => BigInt(text));
+// int8 columns come back as strings by default; the only ones read here fit a bigint exactly. Set
+// on Service A's pools alone, so that no other pg user in the process has its int8 changed.
+const TYPES = new pg.TypeOverrides();
+TYPES.setTypeParser(pg.types.builtins.INT8, (text) => BigInt(text));
 
 export interface PoolOptions {
   connectionString: string;
@@ -23,6 +25,7 @@ export function createPool(options: PoolOptions, onError: (error: Error) => void
     idle_in_transaction_session_timeout: options.statementTimeoutMs * 2,
     idleTimeoutMillis: 30_000,
     application_name: "service-a",
+    types: TYPES,
   });
   // An idle connection whose server went away emits an error; without a listener it would crash the process.
   pool.on("error", onError);

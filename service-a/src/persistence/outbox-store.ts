@@ -1,12 +1,14 @@
+import { SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import { encodeSumCalculated } from "@sum/contract";
-import { AppError } from "@sum/service-kit";
+import { AppError, FailureStreak, READINESS_GRACE_MS, startBatchSpan } from "@sum/service-kit";
 import type pg from "pg";
-import type { AppendOutcome, OriginalSum, SumEvent } from "../domain/calculate-sum.js";
+import type { AppendOutcome, OriginalSum, OutboxEvent } from "../domain/calculate-sum.js";
 import { newEventId } from "../domain/identifiers.js";
 import { autocommit, inTransaction, isRowError, writeFailure } from "./database.js";
+import type { BatchWriter } from "./group-commit.js";
 
 /** The Kafka message value: the operands are within ±MAX_OPERAND, so exact as numbers. */
-function eventPayload(event: SumEvent): string {
+function eventPayload(event: OutboxEvent): string {
   return encodeSumCalculated({ ...event, a: Number(event.a), b: Number(event.b), result: Number(event.result) });
 }
 
@@ -43,7 +45,7 @@ interface KeyRow {
   created_at: Date;
 }
 
-function appendParameters(events: SumEvent[]): unknown[] {
+function appendParameters(events: OutboxEvent[]): unknown[] {
   return [
     events.map((e) => e.eventId),
     events.map(eventPayload),
@@ -53,13 +55,13 @@ function appendParameters(events: SumEvent[]): unknown[] {
 }
 
 /** The one order in which every batch claims its keys (see CLAIM_KEYS). */
-function byKey(x: SumEvent, y: SumEvent): number {
+function byKey(x: OutboxEvent, y: OutboxEvent): number {
   const [first, second] = [x.idempotencyKey ?? "", y.idempotencyKey ?? ""];
   return first < second ? -1 : first > second ? 1 : 0;
 }
 
 /** Commits one transaction for the whole batch: new keys claimed, their events written to the outbox. */
-async function writeTransaction(pool: pg.Pool, events: SumEvent[]): Promise<AppendOutcome[]> {
+async function writeTransaction(pool: pg.Pool, events: OutboxEvent[]): Promise<AppendOutcome[]> {
   const keyed = events.filter((event) => event.idempotencyKey !== undefined).sort(byKey);
   if (keyed.length === 0) {
     // No keys to claim: one statement, committed on its own.
@@ -104,9 +106,9 @@ async function writeTransaction(pool: pg.Pool, events: SumEvent[]): Promise<Appe
  * Writes a batch of events. Duplicate idempotency keys inside the batch are written once and the
  * others replay it; a row the database rejects is retried alone so it fails by itself.
  */
-export async function writeEvents(pool: pg.Pool, events: SumEvent[]): Promise<Array<AppendOutcome | Error>> {
+export async function writeEvents(pool: pg.Pool, events: OutboxEvent[]): Promise<Array<AppendOutcome | Error>> {
   const firstIndexByKey = new Map<string, number>();
-  const leaders: SumEvent[] = [];
+  const leaders: OutboxEvent[] = [];
   const slots = events.map((event) => {
     const key = event.idempotencyKey;
     const first = key === undefined ? undefined : firstIndexByKey.get(key);
@@ -119,11 +121,11 @@ export async function writeEvents(pool: pg.Pool, events: SumEvent[]): Promise<Ar
   return slots.map(({ leader, follower }): AppendOutcome | Error => {
     const outcome = leaderOutcomes[leader] ?? new AppError("INTERNAL", "no outcome for event");
     if (!follower || outcome instanceof Error || outcome.kind === "key-already-used") return outcome;
-    return { kind: "key-already-used", original: leaders[leader] as SumEvent };
+    return { kind: "key-already-used", original: leaders[leader] as OutboxEvent };
   });
 }
 
-async function writeLeaders(pool: pg.Pool, events: SumEvent[]): Promise<Array<AppendOutcome | Error>> {
+async function writeLeaders(pool: pg.Pool, events: OutboxEvent[]): Promise<Array<AppendOutcome | Error>> {
   try {
     return await writeTransaction(pool, events);
   } catch (error) {
@@ -138,6 +140,50 @@ async function writeLeaders(pool: pg.Pool, events: SumEvent[]): Promise<Array<Ap
       }
     }
     return outcomes;
+  }
+}
+
+/** The group committer's writer: one span and one transaction a batch; its writes tell readiness whether the instance can write. */
+export class OutboxWriter {
+  // Readiness follows the writes: a database that answers SELECT 1 but can write nothing (its disk
+  // full) must take the instance out of service.
+  private readonly writes = new FailureStreak("writing sums");
+  private lastWriteAt = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tracer: Tracer,
+  ) {}
+
+  readonly writeBatch: BatchWriter<OutboxEvent, AppendOutcome> = async (batch) => {
+    this.lastWriteAt = Date.now();
+    const span = startBatchSpan(
+      this.tracer,
+      "outbox group commit",
+      batch.map((event) => event.traceparent),
+      { "db.operation.batch.size": batch.length },
+    );
+    try {
+      const outcomes = await writeEvents(this.pool, batch);
+      const failed = outcomes.filter((outcome) => outcome instanceof Error);
+      if (failed.length === outcomes.length) this.writes.failed(failed[0]);
+      else this.writes.succeeded();
+      if (failed.length > 0) span?.setStatus({ code: SpanStatusCode.ERROR, message: `${failed.length} failed` });
+      return outcomes;
+    } finally {
+      span?.end();
+    }
+  };
+
+  /** Why the instance cannot write, or undefined when it can. */
+  async whyNotWriting(): Promise<string | undefined> {
+    // While sums keep coming, their writes say whether the instance can write. Failing with none
+    // coming (a load balancer took the instance out), one write is tried, rolled back, so that
+    // readiness comes back once writes can succeed.
+    if (this.writes.failing() !== undefined && Date.now() - this.lastWriteAt > READINESS_GRACE_MS) {
+      await this.writes.track(probeWrite(this.pool)).catch(() => undefined);
+    }
+    return this.writes.failing();
   }
 }
 
