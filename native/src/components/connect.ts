@@ -1,19 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  httpOk,
-  isAlive,
-  readPid,
-  requireFreePorts,
-  requireLoopbackOnly,
-  StackError,
-  startDaemon,
-  stopProcess,
-  waitUntil,
-} from "../process.js";
+import { httpOk, requireLoopbackOnly, StackError, waitUntil } from "../process.js";
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings } from "../settings.js";
-import type { Component } from "./component.js";
+import { DaemonComponent, type Launch } from "./daemon.js";
 import { ensureJars, JVM_CONFIG_DIR, javaArgs, jvmLayout } from "./jvm.js";
 
 export const CONNECTOR = "outbox-connector";
@@ -24,28 +14,20 @@ interface ConnectorStatus {
 }
 
 /** Kafka Connect in distributed mode with the Debezium PostgreSQL plugin; registers the outbox connector. */
-export class KafkaConnect implements Component {
-  readonly name = "kafka-connect";
-  readonly address: string;
-  readonly logFile: string;
-  readonly ports: number[];
-  private readonly pidFile: string;
+export class KafkaConnect extends DaemonComponent {
   private readonly base: string;
 
   constructor(
     private readonly settings: Settings,
     private readonly log: (line: string) => void,
   ) {
-    const p = paths(settings);
-    this.address = `http://127.0.0.1:${settings.CONNECT_PORT}`;
+    super(settings, {
+      name: "kafka-connect",
+      address: `http://127.0.0.1:${settings.CONNECT_PORT}`,
+      ports: [settings.CONNECT_PORT, settings.CONNECT_METRICS_PORT],
+      stopTimeoutMs: 30_000,
+    });
     this.base = this.address;
-    this.logFile = p.log("kafka-connect");
-    this.pidFile = p.pid("kafka-connect");
-    this.ports = [settings.CONNECT_PORT, settings.CONNECT_METRICS_PORT];
-  }
-
-  async isRunning(): Promise<boolean> {
-    return isAlive(readPid(this.pidFile));
   }
 
   async isReady(): Promise<boolean> {
@@ -58,7 +40,22 @@ export class KafkaConnect implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.ports);
+    await this.launch(() => this.prepare(), {
+      what: "the REST API",
+      check: () => httpOk(`${this.base}/connectors`),
+      timeoutMs: 120_000,
+    });
+    try {
+      await this.requireRestOnLoopbackOnly();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    await this.registerConnector();
+  }
+
+  /** Fetches the jars if missing and renders Connect's worker configuration. */
+  private async prepare(): Promise<Launch> {
     await ensureJars(this.settings, this.log);
     const p = paths(this.settings);
     const config = join(p.config, "connect-distributed.properties");
@@ -70,7 +67,7 @@ export class KafkaConnect implements Component {
         PLUGIN_PATH: jvmLayout(this.settings).pluginPath,
       }),
     );
-    await startDaemon({
+    return {
       command: "java",
       args: javaArgs(this.settings, {
         heap: this.settings.CONNECT_HEAP,
@@ -83,21 +80,8 @@ export class KafkaConnect implements Component {
       // The connector's ${env:DEBEZIUM_DB_PASSWORD} is read from here (config.providers in
       // connect-distributed.properties), so the password is never in its config, over REST or stored.
       env: { ...process.env, DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD },
-      logFile: join(p.logs, "kafka-connect.stdout.log"),
-      pidFile: this.pidFile,
-    });
-    await waitUntil(this.name, "the REST API", () => httpOk(`${this.base}/connectors`), {
-      timeoutMs: 120_000,
-      logFile: this.logFile,
-      alive: () => this.isRunning(),
-    });
-    try {
-      await this.requireRestOnLoopbackOnly();
-    } catch (error) {
-      await this.stop();
-      throw error;
-    }
-    await this.registerConnector();
+      output: join(p.logs, "kafka-connect.stdout.log"),
+    };
   }
 
   /** The REST API takes any connector config from whoever reaches it, without a login: loopback only. */
@@ -109,10 +93,6 @@ export class KafkaConnect implements Component {
       "whoever reaches the host could change or add connectors. Its listeners " +
         "(native/jvm/connect-distributed.properties) must be http://127.0.0.1 only; Kafka Connect stopped",
     );
-  }
-
-  async stop(): Promise<void> {
-    await stopProcess(this.pidFile, 30_000);
   }
 
   async connectorStatus(): Promise<ConnectorStatus | undefined> {
