@@ -4,7 +4,7 @@ import { httpOk, requireLoopbackOnly, StackError, waitUntil } from "../process.j
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings } from "../settings.js";
 import { DaemonComponent, type Launch } from "./daemon.js";
-import { ensureJars, JVM_CONFIG_DIR, javaArgs, jvmLayout } from "./jvm.js";
+import { ensureJars, JVM_CONFIG_DIR, javaLaunch, jvmLayout } from "./jvm.js";
 
 export const CONNECTOR = "outbox-connector";
 
@@ -57,8 +57,7 @@ export class KafkaConnect extends DaemonComponent {
   /** Fetches the jars if missing and renders Connect's worker configuration. */
   private async prepare(): Promise<Launch> {
     await ensureJars(this.settings, this.log);
-    const p = paths(this.settings);
-    const config = join(p.config, "connect-distributed.properties");
+    const config = join(paths(this.settings).config, "connect-distributed.properties");
     await writeFile(
       config,
       await renderFile(join(JVM_CONFIG_DIR, "connect-distributed.properties"), {
@@ -68,19 +67,17 @@ export class KafkaConnect extends DaemonComponent {
       }),
     );
     return {
-      command: "java",
-      args: javaArgs(this.settings, {
+      ...javaLaunch(this.settings, {
+        name: this.name,
         heap: this.settings.CONNECT_HEAP,
-        logDir: p.logs,
-        logFile: "kafka-connect.log",
         main: "org.apache.kafka.connect.cli.ConnectDistributed",
-        metrics: { port: this.settings.CONNECT_METRICS_PORT, rules: join(REPO_ROOT, "prometheus", "jmx-connect.yml") },
-        args: [config],
+        config,
+        metricsPort: this.settings.CONNECT_METRICS_PORT,
+        rules: "connect",
       }),
       // The connector's ${env:DEBEZIUM_DB_PASSWORD} is read from here (config.providers in
       // connect-distributed.properties), so the password is never in its config, over REST or stored.
       env: { ...process.env, DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD },
-      output: join(p.logs, "kafka-connect.stdout.log"),
     };
   }
 

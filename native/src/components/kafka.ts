@@ -5,9 +5,9 @@ import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
 import { ensureDir, run, StackError, waitUntil } from "../process.js";
 import { renderFile } from "../render.js";
-import { paths, REPO_ROOT, type Settings } from "../settings.js";
+import { paths, type Settings } from "../settings.js";
 import { DaemonComponent, type Launch } from "./daemon.js";
-import { ensureJars, JVM_CONFIG_DIR, javaArgs } from "./jvm.js";
+import { ensureJars, JVM_CONFIG_DIR, javaArgs, javaLaunch } from "./jvm.js";
 
 export const TOPICS = [
   { topic: EVENTS_TOPIC, numPartitions: 6 },
@@ -151,18 +151,14 @@ export class KafkaBroker extends DaemonComponent {
         throw new StackError(this.name, `formatting storage failed: ${error.message}`, p.log("kafka-storage"));
       });
     }
-    return {
-      command: "java",
-      args: javaArgs(this.settings, {
-        heap: this.settings.KAFKA_HEAP,
-        logDir: p.logs,
-        logFile: "kafka.log",
-        main: "kafka.Kafka",
-        metrics: { port: this.settings.KAFKA_METRICS_PORT, rules: join(REPO_ROOT, "prometheus", "jmx-kafka.yml") },
-        args: [config],
-      }),
-      output: join(p.logs, "kafka.stdout.log"),
-    };
+    return javaLaunch(this.settings, {
+      name: this.name,
+      heap: this.settings.KAFKA_HEAP,
+      main: "kafka.Kafka",
+      config,
+      metricsPort: this.settings.KAFKA_METRICS_PORT,
+      rules: "kafka",
+    });
   }
 
   private async brokerAnswers(): Promise<boolean> {
