@@ -68,32 +68,32 @@ export function serviceAInstance(
   });
 }
 
-export function serviceB(settings: Settings): NodeService {
+/** A service of ours that listens on one HTTP port, built to <name>/dist/src/main.js. */
+function httpService(settings: Settings, name: string, port: number, env: Record<string, string>): NodeService {
   return new NodeService(settings, {
-    name: "service-b",
-    entry: "service-b/dist/src/main.js",
-    httpPort: settings.SERVICE_B_PORT,
-    ports: [settings.SERVICE_B_PORT],
-    address: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-    env: {
-      ...serviceSettingsEnv(settings, "service-b"),
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint(settings),
-      HTTP_PORT: String(settings.SERVICE_B_PORT),
-      KAFKA_BROKERS: `127.0.0.1:${settings.KAFKA_PORT}`,
-      LEADER_DATABASE_URL: postgresUrl(settings.LEADER_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),
-      REPLICA_DATABASE_URL: postgresUrl(
-        settings.REPLICA_DB_PORT,
-        "totals",
-        "service_b",
-        settings.SERVICE_B_DB_PASSWORD,
-      ),
-      MIGRATION_DATABASE_URL: postgresUrl(
-        settings.LEADER_DB_PORT,
-        "totals",
-        "totals_owner",
-        settings.TOTALS_DB_OWNER_PASSWORD,
-      ),
-    },
+    name,
+    entry: `${name}/dist/src/main.js`,
+    httpPort: port,
+    ports: [port],
+    address: `http://127.0.0.1:${port}`,
+    env,
+  });
+}
+
+export function serviceB(settings: Settings): NodeService {
+  return httpService(settings, "service-b", settings.SERVICE_B_PORT, {
+    ...serviceSettingsEnv(settings, "service-b"),
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint(settings),
+    HTTP_PORT: String(settings.SERVICE_B_PORT),
+    KAFKA_BROKERS: `127.0.0.1:${settings.KAFKA_PORT}`,
+    LEADER_DATABASE_URL: postgresUrl(settings.LEADER_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),
+    REPLICA_DATABASE_URL: postgresUrl(settings.REPLICA_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),
+    MIGRATION_DATABASE_URL: postgresUrl(
+      settings.LEADER_DB_PORT,
+      "totals",
+      "totals_owner",
+      settings.TOTALS_DB_OWNER_PASSWORD,
+    ),
   });
 }
 
@@ -115,12 +115,5 @@ export function reconcilerEnv(settings: Settings): Record<string, string> {
 }
 
 export function reconciler(settings: Settings): NodeService {
-  return new NodeService(settings, {
-    name: "reconciler",
-    entry: "reconciler/dist/src/main.js",
-    httpPort: settings.RECONCILER_PORT,
-    ports: [settings.RECONCILER_PORT],
-    address: `http://127.0.0.1:${settings.RECONCILER_PORT}`,
-    env: reconcilerEnv(settings),
-  });
+  return httpService(settings, "reconciler", settings.RECONCILER_PORT, reconcilerEnv(settings));
 }
