@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join, posix, resolve } from "node:path";
 import { TOPICS } from "@sum/native/kafka";
 import { PASSWORD_SETTINGS, randomPasswords } from "@sum/native/passwords";
 import { loadSettings, REPO_ROOT, SERVICE_SETTINGS } from "@sum/native/settings";
@@ -22,7 +22,7 @@ import { COMPOSE_DIR, COMPOSE_FILE, renderComposeConfig } from "./render-config.
 
 interface Service {
   image?: string;
-  build?: { context: string; dockerfile?: string };
+  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   command?: string[];
   entrypoint?: string[];
   environment?: Record<string, string>;
@@ -92,11 +92,39 @@ function bindMounts(service: Service): Array<{ source: string; target: string }>
     });
 }
 
-/** RUN instructions of a Dockerfile, continuation lines joined and BuildKit --mount options dropped. */
-function dockerfileRuns(path: string): string[] {
-  return read(path)
+/**
+ * A Dockerfile's instructions, stage by stage: continuation lines joined, comments dropped, and the
+ * build arguments `args` substituted where the stage declares them (ARG), as Docker does; elsewhere
+ * a reference stays as written.
+ */
+function dockerfileStages(path: string, args: Record<string, string> = {}): string[][] {
+  const stages: string[][] = [];
+  let declared = new Set<string>();
+  for (const line of read(path)
     .replace(/\\\n\s*/g, " ")
-    .split("\n")
+    .split("\n")) {
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    if (/^FROM\s/i.test(line)) {
+      stages.push([]);
+      declared = new Set();
+    }
+    const arg = /^ARG\s+([A-Za-z_]\w*)/.exec(line)?.[1];
+    if (arg) declared.add(arg);
+    stages
+      .at(-1)
+      ?.push(
+        line.replace(/\$\{?([A-Za-z_]\w*)\}?/g, (reference, name: string) =>
+          declared.has(name) ? (args[name] ?? reference) : reference,
+        ),
+      );
+  }
+  return stages;
+}
+
+/** RUN instructions of a Dockerfile, its build arguments substituted and BuildKit --mount options dropped. */
+function dockerfileRuns(path: string, args: Record<string, string> = {}): string[] {
+  return dockerfileStages(path, args)
+    .flat()
     .filter((line) => line.startsWith("RUN "))
     .map((line) =>
       line
@@ -264,11 +292,53 @@ describe("docker-compose.yml", () => {
     ] as const) {
       const build = services[name]?.build;
       expect(build && resolve(COMPOSE_DIR, build.context)).toBe(REPO_ROOT);
-      const runs = dockerfileRuns(build?.dockerfile ?? "");
+      const runs = dockerfileRuns(build?.dockerfile ?? "Dockerfile", build?.args);
       const selection = selections.find((filter) => filter === `${pkg}...`);
       expect(selection, `the root build script builds ${pkg}`).toBeDefined();
       expect(runs).toContain(install);
       expect(runs).toContain(`pnpm --filter "${selection}" build`);
+    }
+  });
+
+  it("builds Service A, Service B and the reconciler from the one Dockerfile, named by its SERVICE argument, with what each reads at run time", () => {
+    for (const [name, folder] of [
+      ["service-a-1", "service-a"],
+      ["service-b", "service-b"],
+      ["reconciler", "reconciler"],
+    ] as const) {
+      const build = services[name]?.build;
+      expect(build?.dockerfile ?? "Dockerfile", name).toBe("Dockerfile");
+      expect(build?.args, name).toEqual({ SERVICE: folder });
+      expect(services[name]?.image).toBe(`sum-pipeline/${folder}:local`);
+      const stages = dockerfileStages("Dockerfile", build?.args);
+      expect(dockerfileRuns("Dockerfile", build?.args)).toContain(
+        `pnpm --filter "@sum/${folder}" deploy --prod --legacy /deploy`,
+      );
+      const runtime = stages.at(-1) ?? [];
+      const workdir = runtime.findLast((line) => line.startsWith("WORKDIR "))?.slice("WORKDIR ".length);
+      expect(workdir, name).toBe(`/app/${folder}`);
+      // Where each COPY of the runtime stage lands (a target ending in / takes the source's name).
+      const inImage = runtime
+        .filter((line) => line.startsWith("COPY "))
+        .map((line) => {
+          const [source = "", target = ""] = line
+            .split(/\s+/)
+            .filter((word) => !word.startsWith("--"))
+            .slice(1);
+          const path = posix.resolve(workdir ?? "/", target);
+          return target.endsWith("/") && !source.endsWith("/") ? posix.join(path, posix.basename(source)) : path;
+        });
+      const needed = [
+        `/app/${folder}/package.json`,
+        `/app/${folder}/node_modules`,
+        `/app/${folder}/dist/src`,
+        // src/paths.ts: db/migrations beside dist/; Service A's .proto in ../proto.
+        ...(existsSync(join(REPO_ROOT, folder, "db", "migrations")) ? [`/app/${folder}/db`] : []),
+        ...(folder === "service-a" ? ["/app/proto"] : []),
+      ];
+      expect(inImage, name).toEqual(expect.arrayContaining(needed));
+      expect(runtime).toContain('CMD ["node", "dist/src/main.js"]');
+      expect(existsSync(join(REPO_ROOT, folder, "src", "main.ts")), `${folder}/src/main.ts`).toBe(true);
     }
   });
 

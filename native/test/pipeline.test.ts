@@ -1,3 +1,11 @@
+/**
+ * The whole native stack end to end, as its global setup starts it (native/test/global-setup.ts):
+ * sums through nginx over HTTP and gRPC reach user-events once each and the totals exactly, poison
+ * reaches user-events.dlq as the AsyncAPI document says, live answers match the OpenAPI documents, a
+ * sampled trace is one trace in Jaeger, make test-workflow passes, kill -9 of Kafka Connect loses no
+ * committed event, Connect holds the database password only as a placeholder, and make start/stop keep
+ * the data.
+ */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Kafka Connect's ${env:...} placeholder
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,3 +1,10 @@
+/**
+ * Service A and its outbox database: concurrent migrations apply once, each role has least privilege,
+ * acknowledged events are kept once as the reconciler's ledger (re-sends, forgetting past the window,
+ * Debezium's publication), a rejected row fails alone, a full queue refuses at once, a graceful stop
+ * answers what is in flight, and traceparents are stored and spans exported. Service A runs in this
+ * process against a real PostgreSQL outbox (and an OTLP receiver for traces).
+ */
 import { readdir } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";

@@ -1,3 +1,10 @@
+/**
+ * What Service A answers when a write's outcome is in doubt: the request deadline while the outbox
+ * database hangs (OUTCOME_UNKNOWN once the write had started, UNAVAILABLE while it was still queued),
+ * a connection lost while committing (HTTP and gRPC, with and without an Idempotency-Key), and keyed
+ * batches that claim their keys in one order, so they never deadlock. Service A runs in this process
+ * against a real PostgreSQL outbox, its writes paused by locks and deferred triggers.
+ */
 import { status } from "@grpc/grpc-js";
 import type { TemporaryPostgres } from "@sum/test-support";
 import pg from "pg";

@@ -1,3 +1,10 @@
+/**
+ * Service B with its databases failing: the leader stopped mid-stream (no offset committed past an
+ * unapplied event, and an exact total after), the replica stopped or lagging (reads move to the leader
+ * and back, the lag metric says why), the pruning of applied ids past their retention, and the upgrade
+ * from the single running_total row. Service B runs as child processes (from source) against the
+ * project's Kafka broker (global-setup.ts) and a real PostgreSQL leader with a streaming replica.
+ */
 import { readFileSync } from "node:fs";
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -1,3 +1,10 @@
+/**
+ * Service B applies every event exactly once: 10,000 events with duplicates and poison, kill -9 in the
+ * middle of batches then a restart, two instances with one killed half-way, and a burst of poison too
+ * large for one dead-letter write; each time the total is exact and the dead-letter topic holds
+ * exactly the poison. Service B runs as child processes (from source) against the project's Kafka
+ * broker (global-setup.ts) and a real PostgreSQL leader and replica.
+ */
 import { DEAD_LETTER_HEADERS } from "@sum/contract";
 import { waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";

@@ -1,3 +1,11 @@
+/**
+ * Where Service B resumes each partition: from the applied positions it stores with the totals, not
+ * from the group's committed offsets. Exactly once without the retention of applied ids, records deleted
+ * before they were applied (that partition stops, loudly), a replaced Kafka log consumed from its start,
+ * an event older than the window of remembered ids, and committed offsets kept as a hint for the lag.
+ * Service B runs as child processes (from source) against the project's Kafka broker (global-setup.ts)
+ * and real PostgreSQL.
+ */
 import { waitFor } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";

@@ -15,6 +15,7 @@ export {
 } from "./kafka-sasl.js";
 export { type ApiTag, errorResponse, HEALTH_TAG, healthzSchema, readyzSchema } from "./openapi.js";
 export { runService } from "./run-service.js";
+export { serviceRoot } from "./service-root.js";
 export {
   contextOf,
   otlpEndpointSetting,

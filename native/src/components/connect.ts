@@ -1,20 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  httpOk,
-  isAlive,
-  readPid,
-  requireFreePorts,
-  requireLoopbackOnly,
-  StackError,
-  startDaemon,
-  stopProcess,
-  waitUntil,
-} from "../process.js";
+import { httpOk, requireLoopbackOnly, StackError, waitUntil } from "../process.js";
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings } from "../settings.js";
-import type { Component } from "./component.js";
-import { ensureJars, JVM_CONFIG_DIR, javaArgs, jvmLayout } from "./jvm.js";
+import { DaemonComponent, type Launch } from "./daemon.js";
+import { ensureJars, JVM_CONFIG_DIR, javaLaunch, jvmLayout } from "./jvm.js";
 
 export const CONNECTOR = "outbox-connector";
 
@@ -24,28 +14,20 @@ interface ConnectorStatus {
 }
 
 /** Kafka Connect in distributed mode with the Debezium PostgreSQL plugin; registers the outbox connector. */
-export class KafkaConnect implements Component {
-  readonly name = "kafka-connect";
-  readonly address: string;
-  readonly logFile: string;
-  readonly ports: number[];
-  private readonly pidFile: string;
+export class KafkaConnect extends DaemonComponent {
   private readonly base: string;
 
   constructor(
     private readonly settings: Settings,
     private readonly log: (line: string) => void,
   ) {
-    const p = paths(settings);
-    this.address = `http://127.0.0.1:${settings.CONNECT_PORT}`;
+    super(settings, {
+      name: "kafka-connect",
+      address: `http://127.0.0.1:${settings.CONNECT_PORT}`,
+      ports: [settings.CONNECT_PORT, settings.CONNECT_METRICS_PORT],
+      stopTimeoutMs: 30_000,
+    });
     this.base = this.address;
-    this.logFile = p.log("kafka-connect");
-    this.pidFile = p.pid("kafka-connect");
-    this.ports = [settings.CONNECT_PORT, settings.CONNECT_METRICS_PORT];
-  }
-
-  async isRunning(): Promise<boolean> {
-    return isAlive(readPid(this.pidFile));
   }
 
   async isReady(): Promise<boolean> {
@@ -58,38 +40,10 @@ export class KafkaConnect implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.ports);
-    await ensureJars(this.settings, this.log);
-    const p = paths(this.settings);
-    const config = join(p.config, "connect-distributed.properties");
-    await writeFile(
-      config,
-      await renderFile(join(JVM_CONFIG_DIR, "connect-distributed.properties"), {
-        KAFKA_BOOTSTRAP: `127.0.0.1:${this.settings.KAFKA_PORT}`,
-        CONNECT_PORT: this.settings.CONNECT_PORT,
-        PLUGIN_PATH: jvmLayout(this.settings).pluginPath,
-      }),
-    );
-    await startDaemon({
-      command: "java",
-      args: javaArgs(this.settings, {
-        heap: this.settings.CONNECT_HEAP,
-        logDir: p.logs,
-        logFile: "kafka-connect.log",
-        main: "org.apache.kafka.connect.cli.ConnectDistributed",
-        metrics: { port: this.settings.CONNECT_METRICS_PORT, rules: join(REPO_ROOT, "prometheus", "jmx-connect.yml") },
-        args: [config],
-      }),
-      // The connector's ${env:DEBEZIUM_DB_PASSWORD} is read from here (config.providers in
-      // connect-distributed.properties), so the password is never in its config, over REST or stored.
-      env: { ...process.env, DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD },
-      logFile: join(p.logs, "kafka-connect.stdout.log"),
-      pidFile: this.pidFile,
-    });
-    await waitUntil(this.name, "the REST API", () => httpOk(`${this.base}/connectors`), {
+    await this.launch(() => this.prepare(), {
+      what: "the REST API",
+      check: () => httpOk(`${this.base}/connectors`),
       timeoutMs: 120_000,
-      logFile: this.logFile,
-      alive: () => this.isRunning(),
     });
     try {
       await this.requireRestOnLoopbackOnly();
@@ -98,6 +52,33 @@ export class KafkaConnect implements Component {
       throw error;
     }
     await this.registerConnector();
+  }
+
+  /** Fetches the jars if missing and renders Connect's worker configuration. */
+  private async prepare(): Promise<Launch> {
+    await ensureJars(this.settings, this.log);
+    const config = join(paths(this.settings).config, "connect-distributed.properties");
+    await writeFile(
+      config,
+      await renderFile(join(JVM_CONFIG_DIR, "connect-distributed.properties"), {
+        KAFKA_BOOTSTRAP: `127.0.0.1:${this.settings.KAFKA_PORT}`,
+        CONNECT_PORT: this.settings.CONNECT_PORT,
+        PLUGIN_PATH: jvmLayout(this.settings).pluginPath,
+      }),
+    );
+    return {
+      ...javaLaunch(this.settings, {
+        name: this.name,
+        heap: this.settings.CONNECT_HEAP,
+        main: "org.apache.kafka.connect.cli.ConnectDistributed",
+        config,
+        metricsPort: this.settings.CONNECT_METRICS_PORT,
+        rules: "connect",
+      }),
+      // The connector's ${env:DEBEZIUM_DB_PASSWORD} is read from here (config.providers in
+      // connect-distributed.properties), so the password is never in its config, over REST or stored.
+      env: { ...process.env, DEBEZIUM_DB_PASSWORD: this.settings.DEBEZIUM_DB_PASSWORD },
+    };
   }
 
   /** The REST API takes any connector config from whoever reaches it, without a login: loopback only. */
@@ -109,10 +90,6 @@ export class KafkaConnect implements Component {
       "whoever reaches the host could change or add connectors. Its listeners " +
         "(native/jvm/connect-distributed.properties) must be http://127.0.0.1 only; Kafka Connect stopped",
     );
-  }
-
-  async stop(): Promise<void> {
-    await stopProcess(this.pidFile, 30_000);
   }
 
   async connectorStatus(): Promise<ConnectorStatus | undefined> {

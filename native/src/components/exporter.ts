@@ -1,31 +1,18 @@
-import { httpOk, isAlive, readPid, requireFreePorts, startDaemon, stopProcess, waitUntil } from "../process.js";
-import { paths, type Settings } from "../settings.js";
-import type { Component } from "./component.js";
+import { httpOk } from "../process.js";
+import type { Settings } from "../settings.js";
+import { DaemonComponent } from "./daemon.js";
 
 /** A Prometheus exporter from Debian's packages, ready once its /metrics answers. */
-export class Exporter implements Component {
-  readonly address: string;
-  readonly logFile: string;
-  readonly ports: number[];
-  private readonly pidFile: string;
-
+export class Exporter extends DaemonComponent {
   constructor(
     settings: Settings,
-    readonly name: string,
+    name: string,
     port: number,
     private readonly command: string,
     private readonly args: string[],
     private readonly env: Record<string, string> = {},
   ) {
-    const p = paths(settings);
-    this.address = `http://127.0.0.1:${port}/metrics`;
-    this.ports = [port];
-    this.logFile = p.log(name);
-    this.pidFile = p.pid(name);
-  }
-
-  async isRunning(): Promise<boolean> {
-    return isAlive(readPid(this.pidFile));
+    super(settings, { name, address: `http://127.0.0.1:${port}/metrics`, ports: [port], stopTimeoutMs: 10_000 });
   }
 
   async isReady(): Promise<boolean> {
@@ -33,22 +20,10 @@ export class Exporter implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.ports);
-    await startDaemon({
-      command: this.command,
-      args: this.args,
-      env: { ...process.env, ...this.env },
-      logFile: this.logFile,
-      pidFile: this.pidFile,
-    });
-    await waitUntil(this.name, "/metrics", () => this.isReady(), {
+    await this.launch(async () => ({ command: this.command, args: this.args, env: { ...process.env, ...this.env } }), {
+      what: "/metrics",
+      check: () => this.isReady(),
       timeoutMs: 20_000,
-      logFile: this.logFile,
-      alive: () => this.isRunning(),
     });
-  }
-
-  async stop(): Promise<void> {
-    await stopProcess(this.pidFile, 10_000);
   }
 }

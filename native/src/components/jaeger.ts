@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { httpOk, isAlive, readPid, requireFreePorts, run, startDaemon, stopProcess, waitUntil } from "../process.js";
+import { httpOk, run } from "../process.js";
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings } from "../settings.js";
-import type { Component } from "./component.js";
+import { DaemonComponent, type Launch } from "./daemon.js";
 import { goOnPath } from "./prerequisites.js";
 
 /** native/jaeger: the go.mod that pins Jaeger (a Go tool), and the configuration the runner renders. */
@@ -44,28 +44,19 @@ export async function ensureJaeger(
 }
 
 /** Jaeger with in-memory storage: OTLP from both services in, the query API and UI on 127.0.0.1. */
-export class Jaeger implements Component {
-  readonly name = "jaeger";
-  readonly address: string;
-  readonly logFile: string;
-  readonly ports: number[];
-  private readonly pidFile: string;
-
+export class Jaeger extends DaemonComponent {
   constructor(private readonly settings: Settings) {
-    const p = paths(settings);
-    this.address = `http://127.0.0.1:${settings.JAEGER_QUERY_PORT} (OTLP ${settings.JAEGER_OTLP_GRPC_PORT} gRPC, ${settings.JAEGER_OTLP_HTTP_PORT} HTTP)`;
-    this.logFile = p.log("jaeger");
-    this.pidFile = p.pid("jaeger");
-    this.ports = [
-      settings.JAEGER_QUERY_PORT,
-      settings.JAEGER_QUERY_GRPC_PORT,
-      settings.JAEGER_OTLP_GRPC_PORT,
-      settings.JAEGER_OTLP_HTTP_PORT,
-    ];
-  }
-
-  async isRunning(): Promise<boolean> {
-    return isAlive(readPid(this.pidFile));
+    super(settings, {
+      name: "jaeger",
+      address: `http://127.0.0.1:${settings.JAEGER_QUERY_PORT} (OTLP ${settings.JAEGER_OTLP_GRPC_PORT} gRPC, ${settings.JAEGER_OTLP_HTTP_PORT} HTTP)`,
+      ports: [
+        settings.JAEGER_QUERY_PORT,
+        settings.JAEGER_QUERY_GRPC_PORT,
+        settings.JAEGER_OTLP_GRPC_PORT,
+        settings.JAEGER_OTLP_HTTP_PORT,
+      ],
+      stopTimeoutMs: 15_000,
+    });
   }
 
   async isReady(): Promise<boolean> {
@@ -73,7 +64,11 @@ export class Jaeger implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.ports);
+    await this.launch(() => this.prepare(), { what: "/api/services", check: () => this.isReady(), timeoutMs: 30_000 });
+  }
+
+  /** Renders native/jaeger/jaeger.yaml for this stack. */
+  private async prepare(): Promise<Launch> {
     const config = join(paths(this.settings).config, "jaeger.yaml");
     await writeFile(
       config,
@@ -84,20 +79,6 @@ export class Jaeger implements Component {
         JAEGER_OTLP_HTTP_PORT: this.settings.JAEGER_OTLP_HTTP_PORT,
       }),
     );
-    await startDaemon({
-      command: jaegerBinary(this.settings),
-      args: ["--config", config],
-      logFile: this.logFile,
-      pidFile: this.pidFile,
-    });
-    await waitUntil(this.name, "/api/services", () => this.isReady(), {
-      timeoutMs: 30_000,
-      logFile: this.logFile,
-      alive: () => this.isRunning(),
-    });
-  }
-
-  async stop(): Promise<void> {
-    await stopProcess(this.pidFile, 15_000);
+    return { command: jaegerBinary(this.settings), args: ["--config", config] };
   }
 }

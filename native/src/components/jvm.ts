@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../process.js";
-import { REPO_ROOT, type Settings } from "../settings.js";
+import { paths, REPO_ROOT, type Settings } from "../settings.js";
+import type { Launch } from "./daemon.js";
 
 /** native/jvm: the pom.xml that fetches the jars, and Kafka's, Connect's and Log4j2's configuration. */
 export const JVM_CONFIG_DIR = join(REPO_ROOT, "native", "jvm");
@@ -73,4 +74,28 @@ export function javaArgs(
     options.main,
     ...options.args,
   ];
+}
+
+/**
+ * How a JVM component of the stack is launched: `main` with its rendered `config`, Log4j2 writing
+ * <name>.log in the logs folder and standard output going to <name>.stdout.log, the JMX exporter
+ * serving on `metricsPort` with the rules prometheus/jmx-<rules>.yml.
+ */
+export function javaLaunch(
+  settings: Settings,
+  options: { name: string; heap: string; main: string; config: string; metricsPort: number; rules: string },
+): Launch {
+  const logs = paths(settings).logs;
+  return {
+    command: "java",
+    args: javaArgs(settings, {
+      heap: options.heap,
+      logDir: logs,
+      logFile: `${options.name}.log`,
+      main: options.main,
+      metrics: { port: options.metricsPort, rules: join(REPO_ROOT, "prometheus", `jmx-${options.rules}.yml`) },
+      args: [options.config],
+    }),
+    output: join(logs, `${options.name}.stdout.log`),
+  };
 }

@@ -3,21 +3,11 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
-import {
-  ensureDir,
-  isAlive,
-  readPid,
-  requireFreePorts,
-  run,
-  StackError,
-  startDaemon,
-  stopProcess,
-  waitUntil,
-} from "../process.js";
+import { ensureDir, run, StackError, waitUntil } from "../process.js";
 import { renderFile } from "../render.js";
-import { paths, REPO_ROOT, type Settings } from "../settings.js";
-import type { Component } from "./component.js";
-import { ensureJars, JVM_CONFIG_DIR, javaArgs } from "./jvm.js";
+import { paths, type Settings } from "../settings.js";
+import { DaemonComponent, type Launch } from "./daemon.js";
+import { ensureJars, JVM_CONFIG_DIR, javaArgs, javaLaunch } from "./jvm.js";
 
 export const TOPICS = [
   { topic: EVENTS_TOPIC, numPartitions: 6 },
@@ -86,12 +76,7 @@ function scramProperties(settings: Settings, scram: ScramListener): string {
 }
 
 /** The Kafka broker: one KRaft node that is both broker and controller. */
-export class KafkaBroker implements Component {
-  readonly name = "kafka";
-  readonly address: string;
-  readonly logFile: string;
-  readonly ports: number[];
-  private readonly pidFile: string;
+export class KafkaBroker extends DaemonComponent {
   private readonly dataDir: string;
 
   constructor(
@@ -99,17 +84,19 @@ export class KafkaBroker implements Component {
     private readonly log: (line: string) => void,
     private readonly scram?: ScramListener,
   ) {
-    const p = paths(settings);
-    this.address = `127.0.0.1:${settings.KAFKA_PORT}`;
-    this.logFile = p.log("kafka");
-    this.pidFile = p.pid("kafka");
-    this.dataDir = p.data("kafka");
-    this.ports = [settings.KAFKA_PORT, settings.KAFKA_CONTROLLER_PORT, settings.KAFKA_METRICS_PORT];
-    if (scram) this.ports.push(scram.port);
-  }
-
-  async isRunning(): Promise<boolean> {
-    return isAlive(readPid(this.pidFile));
+    super(settings, {
+      name: "kafka",
+      address: `127.0.0.1:${settings.KAFKA_PORT}`,
+      ports: [
+        settings.KAFKA_PORT,
+        settings.KAFKA_CONTROLLER_PORT,
+        settings.KAFKA_METRICS_PORT,
+        ...(scram ? [scram.port] : []),
+      ],
+      // A controlled shutdown hands over partitions and flushes logs; it can take a while.
+      stopTimeoutMs: 60_000,
+    });
+    this.dataDir = paths(settings).data("kafka");
   }
 
   async isReady(): Promise<boolean> {
@@ -126,7 +113,16 @@ export class KafkaBroker implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.ports);
+    await this.launch(() => this.prepare(), {
+      what: "the broker to accept connections",
+      check: () => this.brokerAnswers(),
+      timeoutMs: 90_000,
+    });
+    await this.createTopics();
+  }
+
+  /** Fetches the jars if missing, renders the broker's configuration, and formats its storage on first start. */
+  private async prepare(): Promise<Launch> {
     await ensureJars(this.settings, this.log);
     const p = paths(this.settings);
     const config = join(p.config, "kafka-server.properties");
@@ -155,30 +151,14 @@ export class KafkaBroker implements Component {
         throw new StackError(this.name, `formatting storage failed: ${error.message}`, p.log("kafka-storage"));
       });
     }
-    await startDaemon({
-      command: "java",
-      args: javaArgs(this.settings, {
-        heap: this.settings.KAFKA_HEAP,
-        logDir: p.logs,
-        logFile: "kafka.log",
-        main: "kafka.Kafka",
-        metrics: { port: this.settings.KAFKA_METRICS_PORT, rules: join(REPO_ROOT, "prometheus", "jmx-kafka.yml") },
-        args: [config],
-      }),
-      logFile: join(p.logs, "kafka.stdout.log"),
-      pidFile: this.pidFile,
+    return javaLaunch(this.settings, {
+      name: this.name,
+      heap: this.settings.KAFKA_HEAP,
+      main: "kafka.Kafka",
+      config,
+      metricsPort: this.settings.KAFKA_METRICS_PORT,
+      rules: "kafka",
     });
-    await waitUntil(this.name, "the broker to accept connections", () => this.brokerAnswers(), {
-      timeoutMs: 90_000,
-      logFile: this.logFile,
-      alive: () => this.isRunning(),
-    });
-    await this.createTopics();
-  }
-
-  async stop(): Promise<void> {
-    // A controlled shutdown hands over partitions and flushes logs; it can take a while.
-    await stopProcess(this.pidFile, 60_000);
   }
 
   private async brokerAnswers(): Promise<boolean> {

@@ -1,3 +1,9 @@
+/**
+ * nginx/nginx.conf as the native stack renders it, run by the real nginx in front of stand-in Service A
+ * instances (plain HTTP and HTTP/2 servers, or none): nginx's own answers in the contract's JSON shape
+ * and status, OUTCOME_UNKNOWN for a sum whose instance died without answering (HTTP and gRPC), and the
+ * bounds on gRPC calls in flight per connection and per client address.
+ */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";

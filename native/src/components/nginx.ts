@@ -1,42 +1,25 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  ensureDir,
-  httpOk,
-  isAlive,
-  readPid,
-  requireFreePorts,
-  run,
-  StackError,
-  startDaemon,
-  stopProcess,
-  waitUntil,
-} from "../process.js";
+import { ensureDir, httpOk, run, StackError } from "../process.js";
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings, serviceAPorts } from "../settings.js";
-import type { Component } from "./component.js";
+import { DaemonComponent } from "./daemon.js";
 
 export const NGINX = existsSync("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
 
 /** nginx from nginx/nginx.conf: HTTP round robin and gRPC over the Service A instances. */
-export class Nginx implements Component {
-  readonly name = "nginx";
-  readonly address: string;
-  readonly logFile: string;
-  readonly ports: number[];
-  private readonly pidFile: string;
-
+export class Nginx extends DaemonComponent {
   constructor(private readonly settings: Settings) {
-    const p = paths(settings);
-    this.address = `http://127.0.0.1:${settings.NGINX_HTTP_PORT} , grpc 127.0.0.1:${settings.NGINX_GRPC_PORT}`;
-    this.logFile = join(p.logs, "nginx", "error.log");
-    this.pidFile = p.pid("nginx");
-    this.ports = [settings.NGINX_HTTP_PORT, settings.NGINX_GRPC_PORT, settings.NGINX_STATUS_PORT];
-  }
-
-  async isRunning(): Promise<boolean> {
-    return isAlive(readPid(this.pidFile));
+    super(settings, {
+      name: "nginx",
+      address: `http://127.0.0.1:${settings.NGINX_HTTP_PORT} , grpc 127.0.0.1:${settings.NGINX_GRPC_PORT}`,
+      ports: [settings.NGINX_HTTP_PORT, settings.NGINX_GRPC_PORT, settings.NGINX_STATUS_PORT],
+      logFile: join(paths(settings).logs, "nginx", "error.log"),
+      stopTimeoutMs: 15_000,
+      // SIGQUIT: finish the requests in flight, then exit.
+      stopSignal: "SIGQUIT",
+    });
   }
 
   async isReady(): Promise<boolean> {
@@ -54,7 +37,7 @@ export class Nginx implements Component {
     await writeFile(
       config,
       await renderFile(join(REPO_ROOT, "nginx", "nginx.conf"), {
-        // nginx's own; the runner's (this.pidFile) records the same process, and who it is.
+        // nginx's own; the runner's pid file records the same process, and who it is.
         NGINX_PID_FILE: join(tempDir, "nginx.pid"),
         NGINX_LOG_DIR: join(p.logs, "nginx"),
         NGINX_TEMP_DIR: tempDir,
@@ -70,26 +53,20 @@ export class Nginx implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.ports);
-    const { config, tempDir } = await this.writeConfig();
-    await run(NGINX, ["-t", "-q", "-p", tempDir, "-c", config]).catch((error: Error) => {
-      throw new StackError(this.name, `invalid configuration: ${error.message}`, this.logFile);
-    });
-    // nginx runs in the foreground (daemon off): the process started is its master.
-    await startDaemon({
-      command: NGINX,
-      args: ["-p", tempDir, "-c", config],
-      logFile: join(paths(this.settings).logs, "nginx", "stdout.log"),
-      pidFile: this.pidFile,
-    });
-    await waitUntil(this.name, "/health", () => this.isReady(), {
-      timeoutMs: 20_000,
-      logFile: this.logFile,
-    });
-  }
-
-  async stop(): Promise<void> {
-    // SIGQUIT: finish the requests in flight, then exit.
-    await stopProcess(this.pidFile, 15_000, "SIGQUIT");
+    await this.launch(
+      async () => {
+        const { config, tempDir } = await this.writeConfig();
+        await run(NGINX, ["-t", "-q", "-p", tempDir, "-c", config]).catch((error: Error) => {
+          throw new StackError(this.name, `invalid configuration: ${error.message}`, this.logFile);
+        });
+        // nginx runs in the foreground (daemon off): the process started is its master.
+        return {
+          command: NGINX,
+          args: ["-p", tempDir, "-c", config],
+          output: join(paths(this.settings).logs, "nginx", "stdout.log"),
+        };
+      },
+      { what: "/health", check: () => this.isReady(), timeoutMs: 20_000 },
+    );
   }
 }

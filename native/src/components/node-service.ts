@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { OUTBOX_SLOT } from "@sum/postgres";
-import { httpOk, isAlive, readPid, requireFreePorts, startDaemon, stopProcess, waitUntil } from "../process.js";
-import { paths, REPO_ROOT, type Settings, serviceSettingsEnv } from "../settings.js";
-import type { Component } from "./component.js";
+import { httpOk } from "../process.js";
+import { REPO_ROOT, type Settings, serviceSettingsEnv } from "../settings.js";
+import { DaemonComponent } from "./daemon.js";
 
 export interface NodeServiceOptions {
   name: string;
@@ -16,27 +16,12 @@ export interface NodeServiceOptions {
 }
 
 /** One of our TypeScript services (built to dist/), run with node, ready when its /readyz says so. */
-export class NodeService implements Component {
-  readonly name: string;
-  readonly address: string;
-  readonly logFile: string;
-  readonly ports: number[];
-  private readonly pidFile: string;
-
+export class NodeService extends DaemonComponent {
   constructor(
     settings: Settings,
     private readonly options: NodeServiceOptions,
   ) {
-    const p = paths(settings);
-    this.name = options.name;
-    this.address = options.address;
-    this.ports = options.ports;
-    this.logFile = p.log(this.name);
-    this.pidFile = p.pid(this.name);
-  }
-
-  async isRunning(): Promise<boolean> {
-    return isAlive(readPid(this.pidFile));
+    super(settings, { name: options.name, address: options.address, ports: options.ports, stopTimeoutMs: 20_000 });
   }
 
   async isReady(): Promise<boolean> {
@@ -44,23 +29,14 @@ export class NodeService implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.ports);
-    await startDaemon({
-      command: process.execPath,
-      args: [join(REPO_ROOT, this.options.entry)],
-      env: { ...process.env, SERVICE_ID: this.name, HOST: "127.0.0.1", ...this.options.env },
-      logFile: this.logFile,
-      pidFile: this.pidFile,
-    });
-    await waitUntil(this.name, "/readyz", () => this.isReady(), {
-      timeoutMs: 60_000,
-      logFile: this.logFile,
-      alive: () => this.isRunning(),
-    });
-  }
-
-  async stop(): Promise<void> {
-    await stopProcess(this.pidFile, 20_000);
+    await this.launch(
+      async () => ({
+        command: process.execPath,
+        args: [join(REPO_ROOT, this.options.entry)],
+        env: { ...process.env, SERVICE_ID: this.name, HOST: "127.0.0.1", ...this.options.env },
+      }),
+      { what: "/readyz", check: () => this.isReady(), timeoutMs: 60_000 },
+    );
   }
 }
 
@@ -92,32 +68,32 @@ export function serviceAInstance(
   });
 }
 
-export function serviceB(settings: Settings): NodeService {
+/** A service of ours that listens on one HTTP port, built to <name>/dist/src/main.js. */
+function httpService(settings: Settings, name: string, port: number, env: Record<string, string>): NodeService {
   return new NodeService(settings, {
-    name: "service-b",
-    entry: "service-b/dist/src/main.js",
-    httpPort: settings.SERVICE_B_PORT,
-    ports: [settings.SERVICE_B_PORT],
-    address: `http://127.0.0.1:${settings.SERVICE_B_PORT}`,
-    env: {
-      ...serviceSettingsEnv(settings, "service-b"),
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint(settings),
-      HTTP_PORT: String(settings.SERVICE_B_PORT),
-      KAFKA_BROKERS: `127.0.0.1:${settings.KAFKA_PORT}`,
-      LEADER_DATABASE_URL: postgresUrl(settings.LEADER_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),
-      REPLICA_DATABASE_URL: postgresUrl(
-        settings.REPLICA_DB_PORT,
-        "totals",
-        "service_b",
-        settings.SERVICE_B_DB_PASSWORD,
-      ),
-      MIGRATION_DATABASE_URL: postgresUrl(
-        settings.LEADER_DB_PORT,
-        "totals",
-        "totals_owner",
-        settings.TOTALS_DB_OWNER_PASSWORD,
-      ),
-    },
+    name,
+    entry: `${name}/dist/src/main.js`,
+    httpPort: port,
+    ports: [port],
+    address: `http://127.0.0.1:${port}`,
+    env,
+  });
+}
+
+export function serviceB(settings: Settings): NodeService {
+  return httpService(settings, "service-b", settings.SERVICE_B_PORT, {
+    ...serviceSettingsEnv(settings, "service-b"),
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint(settings),
+    HTTP_PORT: String(settings.SERVICE_B_PORT),
+    KAFKA_BROKERS: `127.0.0.1:${settings.KAFKA_PORT}`,
+    LEADER_DATABASE_URL: postgresUrl(settings.LEADER_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),
+    REPLICA_DATABASE_URL: postgresUrl(settings.REPLICA_DB_PORT, "totals", "service_b", settings.SERVICE_B_DB_PASSWORD),
+    MIGRATION_DATABASE_URL: postgresUrl(
+      settings.LEADER_DB_PORT,
+      "totals",
+      "totals_owner",
+      settings.TOTALS_DB_OWNER_PASSWORD,
+    ),
   });
 }
 
@@ -139,12 +115,5 @@ export function reconcilerEnv(settings: Settings): Record<string, string> {
 }
 
 export function reconciler(settings: Settings): NodeService {
-  return new NodeService(settings, {
-    name: "reconciler",
-    entry: "reconciler/dist/src/main.js",
-    httpPort: settings.RECONCILER_PORT,
-    ports: [settings.RECONCILER_PORT],
-    address: `http://127.0.0.1:${settings.RECONCILER_PORT}`,
-    env: reconcilerEnv(settings),
-  });
+  return httpService(settings, "reconciler", settings.RECONCILER_PORT, reconcilerEnv(settings));
 }

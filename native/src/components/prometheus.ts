@@ -1,37 +1,19 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  ensureDir,
-  httpOk,
-  isAlive,
-  readPid,
-  requireFreePorts,
-  startDaemon,
-  stopProcess,
-  waitUntil,
-} from "../process.js";
+import { ensureDir, httpOk } from "../process.js";
 import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings, serviceAPorts } from "../settings.js";
-import type { Component } from "./component.js";
+import { DaemonComponent, type Launch } from "./daemon.js";
 
 /** Prometheus from prometheus/prometheus.yml, scraping every component of the native stack. */
-export class Prometheus implements Component {
-  readonly name = "prometheus";
-  readonly address: string;
-  readonly logFile: string;
-  readonly ports: number[];
-  private readonly pidFile: string;
-
+export class Prometheus extends DaemonComponent {
   constructor(private readonly settings: Settings) {
-    const p = paths(settings);
-    this.address = `http://127.0.0.1:${settings.PROMETHEUS_PORT}`;
-    this.logFile = p.log("prometheus");
-    this.pidFile = p.pid("prometheus");
-    this.ports = [settings.PROMETHEUS_PORT];
-  }
-
-  async isRunning(): Promise<boolean> {
-    return isAlive(readPid(this.pidFile));
+    super(settings, {
+      name: "prometheus",
+      address: `http://127.0.0.1:${settings.PROMETHEUS_PORT}`,
+      ports: [settings.PROMETHEUS_PORT],
+      stopTimeoutMs: 15_000,
+    });
   }
 
   async isReady(): Promise<boolean> {
@@ -39,7 +21,11 @@ export class Prometheus implements Component {
   }
 
   async start(): Promise<void> {
-    await requireFreePorts(this.name, this.ports);
+    await this.launch(() => this.prepare(), { what: "/-/ready", check: () => this.isReady(), timeoutMs: 30_000 });
+  }
+
+  /** Renders prometheus/prometheus.yml for this stack and makes its data directory. */
+  private async prepare(): Promise<Launch> {
     const p = paths(this.settings);
     const config = join(p.config, "prometheus.yml");
     await writeFile(
@@ -60,7 +46,7 @@ export class Prometheus implements Component {
     );
     const dataDir = p.data("prometheus");
     await ensureDir(dataDir);
-    await startDaemon({
+    return {
       command: "prometheus",
       args: [
         `--config.file=${config}`,
@@ -68,17 +54,6 @@ export class Prometheus implements Component {
         `--web.listen-address=127.0.0.1:${this.settings.PROMETHEUS_PORT}`,
         "--storage.tsdb.retention.time=7d",
       ],
-      logFile: this.logFile,
-      pidFile: this.pidFile,
-    });
-    await waitUntil(this.name, "/-/ready", () => this.isReady(), {
-      timeoutMs: 30_000,
-      logFile: this.logFile,
-      alive: () => this.isRunning(),
-    });
-  }
-
-  async stop(): Promise<void> {
-    await stopProcess(this.pidFile, 15_000);
+    };
   }
 }
