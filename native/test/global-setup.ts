@@ -1,7 +1,7 @@
 import { chmod, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePortBlock } from "@sum/test-support";
+import { freePortBlock } from "@sum/runtime";
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 import { randomPasswords } from "../src/passwords.js";

@@ -1,5 +1,5 @@
 import { rm } from "node:fs/promises";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { expect, inject, it } from "vitest";
 import { type Acknowledged, PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
 import { restartStack } from "../../proof/src/faults.js";

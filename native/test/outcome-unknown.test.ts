@@ -1,4 +1,4 @@
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { afterAll, expect, inject, it } from "vitest";
 import { PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
 import { killComponent, restartStack } from "../../proof/src/faults.js";

@@ -2,15 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, EVENT_HEADERS, EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
-import {
-  asyncApiValidators,
-  fetchNonConformance,
-  type GrpcOutcome,
-  type OpenApiDocument,
-  openApiErrors,
-  summationClient,
-  waitFor,
-} from "@sum/test-support";
+import { type GrpcOutcome, summationClient, waitFor } from "@sum/runtime";
+import { asyncApiValidators, fetchNonConformance, type OpenApiDocument, openApiErrors } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { PipelineClient } from "../../proof/src/clients.js";

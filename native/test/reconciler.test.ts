@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { EVENTS_TOPIC } from "@sum/contract";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type Acknowledged, inParallel, PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
 import { killComponent, restartStack } from "../../proof/src/faults.js";

@@ -1,5 +1,5 @@
 import type { Settings } from "@sum/native/settings";
-import { sleep } from "@sum/test-support";
+import { sleep } from "@sum/runtime";
 import { type Answer, type Endpoints, inParallel, PipelineClient } from "./clients.js";
 import {
   CRASHES,
