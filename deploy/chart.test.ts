@@ -7,9 +7,9 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TOPICS } from "@sum/contract";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { TOPICS } from "../native/src/components/kafka.js";
 import { REPO_ROOT } from "../native/src/settings.js";
 import { settingsSchema as reconcilerSettings } from "../reconciler/src/config.js";
 import { settingsSchema as serviceASettings } from "../service-a/src/config.js";

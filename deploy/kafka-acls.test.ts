@@ -8,8 +8,9 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { TOPICS } from "@sum/contract";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createTopicsAndWait, TOPICS } from "../native/src/components/kafka.js";
+import { createTopicsAndWait } from "../native/src/components/kafka.js";
 import { REPO_ROOT } from "../native/src/settings.js";
 import { type AclResource, TemporaryKafka } from "../native/src/temporary-kafka.js";
 import { type K8sObject, parseManifest, renderManifest } from "./chart.js";

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { TOPICS } from "@sum/native/kafka";
+import { TOPICS } from "@sum/contract";
 import { PASSWORD_SETTINGS, randomPasswords } from "@sum/native/passwords";
 import { loadSettings, REPO_ROOT, SERVICE_SETTINGS } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";

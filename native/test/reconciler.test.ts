@@ -1,10 +1,10 @@
 import { rm } from "node:fs/promises";
-import { EVENTS_TOPIC } from "@sum/contract";
+import { EVENTS_TOPIC, TOPICS } from "@sum/contract";
 import { waitFor } from "@sum/runtime";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type Acknowledged, inParallel, PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
 import { killComponent, restartStack } from "../../proof/src/faults.js";
-import { createTopicsAndWait, kafkaClient, TOPICS } from "../src/components/kafka.js";
+import { createTopicsAndWait, kafkaClient } from "../src/components/kafka.js";
 import { readPid } from "../src/process.js";
 import { loadSettings, paths } from "../src/settings.js";
 import { buildStack } from "../src/stack.js";

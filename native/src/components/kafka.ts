@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
+import { TOPICS } from "@sum/contract";
 import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
 import {
   ensureDir,
@@ -18,11 +18,6 @@ import { renderFile } from "../render.js";
 import { paths, REPO_ROOT, type Settings } from "../settings.js";
 import type { Component } from "./component.js";
 import { ensureJars, JVM_CONFIG_DIR, javaArgs } from "./jvm.js";
-
-export const TOPICS = [
-  { topic: EVENTS_TOPIC, numPartitions: 6 },
-  { topic: DEAD_LETTER_TOPIC, numPartitions: 1 },
-];
 
 export function kafkaClient(settings: Settings, clientId = "native-stack") {
   return new Kafka({
