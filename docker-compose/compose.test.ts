@@ -14,10 +14,10 @@ import { PASSWORD_SETTINGS, randomPasswords } from "@sum/native/passwords";
 import { loadSettings, REPO_ROOT, SERVICE_SETTINGS } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
 import { OUTBOX_SLOT } from "@sum/postgres";
+import { settingsSchema as reconcilerSettings } from "@sum/reconciler/config";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { settingsSchema as reconcilerSettings } from "../reconciler/src/config.js";
 import { COMPOSE_DIR, COMPOSE_FILE, renderComposeConfig } from "./render-config.js";
 
 interface Service {
