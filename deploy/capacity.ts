@@ -7,7 +7,7 @@
  * highest rate. Everything in ASSUMED is assumed, named so docs/scaling.md can say so.
  */
 import { TOPICS } from "@sum/contract";
-import type { BenchReport } from "../proof/src/bench.js";
+import type { BenchReport } from "@sum/proof/bench";
 
 export const RATES = [10_000, 50_000, 200_000];
 
