@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@sum/runtime";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { stackCli } from "./stack-cli.js";
+import { stackCli } from "../src/stack-cli.js";
 
 let busy: Server;
 let runDir: string;
