@@ -1,5 +1,5 @@
+import { randomPasswords } from "@sum/native/passwords";
 import { defineConfig } from "vitest/config";
-import { randomPasswords } from "./native/src/passwords.js";
 
 export default defineConfig({
   // Workspace libraries are used from source in tests (their "source" export), from dist at run time.

@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { REPO_ROOT } from "../native/src/settings.js";
-import type { BenchReport } from "../proof/src/bench.js";
+import { REPO_ROOT } from "@sum/native/settings";
+import type { BenchReport } from "@sum/proof/bench";
 import { limits, measuredPhase, RATES, sizing, tierCosts } from "./capacity.js";
 
 const figure = (value: number) =>

@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BenchReport } from "@sum/proof/bench";
 import { describe, expect, it } from "vitest";
-import type { BenchReport } from "../proof/src/bench.js";
 import { ASSUMED, limits, measuredPhase, RATES, sizing, tierCosts } from "./capacity.js";
 import { renderMarkdown, replaceTable } from "./capacity-cli.js";
 import { DEPLOY_DIR } from "./chart.js";
@@ -74,17 +74,26 @@ describe("the capacity model (deploy/capacity.ts, capacity-cli.ts)", () => {
   it("writes the table into docs/scaling.md's generated part when run as a script", () => {
     const copy = join(mkdtempSync(join(tmpdir(), "capacity-")), "scaling.md");
     writeFileSync(copy, readFileSync(join(DEPLOY_DIR, "..", "docs", "scaling.md"), "utf8"));
-    execFileSync("pnpm", ["exec", "tsx", join(DEPLOY_DIR, "capacity-cli.ts"), FIXTURE, "--write", copy], {
-      encoding: "utf8",
-    });
+    // As `make capacity` runs it: workspace packages from source, so no build is needed.
+    execFileSync(
+      "pnpm",
+      ["exec", "tsx", "--conditions=source", join(DEPLOY_DIR, "capacity-cli.ts"), FIXTURE, "--write", copy],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(readFileSync(copy, "utf8")).toContain("| Service A | 0.150 |");
   });
 
   it("says to run make bench first when there is no report", () => {
     const missing = join(mkdtempSync(join(tmpdir(), "capacity-")), "bench.json");
-    const result = spawnSync("pnpm", ["exec", "tsx", join(DEPLOY_DIR, "capacity-cli.ts"), missing], {
-      encoding: "utf8",
-    });
+    const result = spawnSync(
+      "pnpm",
+      ["exec", "tsx", "--conditions=source", join(DEPLOY_DIR, "capacity-cli.ts"), missing],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("does not exist: run `make bench` first");
   });

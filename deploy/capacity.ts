@@ -6,8 +6,8 @@
  * Measured: each component's CPU seconds per 1,000 sums, from the closed-loop HTTP phase with the
  * highest rate. Everything in ASSUMED is assumed, named so docs/scaling.md can say so.
  */
-import { TOPICS } from "../native/src/components/kafka.js";
-import type { BenchReport } from "../proof/src/bench.js";
+import { TOPICS } from "@sum/contract";
+import type { BenchReport } from "@sum/proof/bench";
 
 export const RATES = [10_000, 50_000, 200_000];
 

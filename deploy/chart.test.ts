@@ -7,13 +7,13 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TOPICS } from "@sum/contract";
+import { REPO_ROOT } from "@sum/native/settings";
+import { settingsSchema as reconcilerSettings } from "@sum/reconciler/config";
+import { settingsSchema as serviceASettings } from "@sum/service-a/config";
+import { settingsSchema as serviceBSettings } from "@sum/service-b/config";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { TOPICS } from "../native/src/components/kafka.js";
-import { REPO_ROOT } from "../native/src/settings.js";
-import { settingsSchema as reconcilerSettings } from "../reconciler/src/config.js";
-import { settingsSchema as serviceASettings } from "../service-a/src/config.js";
-import { settingsSchema as serviceBSettings } from "../service-b/src/config.js";
 import {
   CHART_DIR,
   helmLint,

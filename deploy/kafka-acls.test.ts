@@ -8,10 +8,11 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { TOPICS } from "@sum/contract";
+import { createTopicsAndWait } from "@sum/native/kafka";
+import { REPO_ROOT } from "@sum/native/settings";
+import { type AclResource, TemporaryKafka } from "@sum/native/temporary-kafka";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createTopicsAndWait, TOPICS } from "../native/src/components/kafka.js";
-import { REPO_ROOT } from "../native/src/settings.js";
-import { type AclResource, TemporaryKafka } from "../native/src/temporary-kafka.js";
 import { type K8sObject, parseManifest, renderManifest } from "./chart.js";
 
 const objects = parseManifest(renderManifest("small"));

@@ -9,15 +9,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, posix, resolve } from "node:path";
-import { TOPICS } from "@sum/native/kafka";
+import { TOPICS } from "@sum/contract";
 import { PASSWORD_SETTINGS, randomPasswords } from "@sum/native/passwords";
 import { loadSettings, REPO_ROOT, SERVICE_SETTINGS } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
 import { OUTBOX_SLOT } from "@sum/postgres";
+import { settingsSchema as reconcilerSettings } from "@sum/reconciler/config";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { settingsSchema as reconcilerSettings } from "../reconciler/src/config.js";
 import { COMPOSE_DIR, COMPOSE_FILE, renderComposeConfig } from "./render-config.js";
 
 interface Service {

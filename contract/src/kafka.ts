@@ -6,6 +6,12 @@ export const EVENTS_TOPIC = "user-events";
 /** Where Service B puts the messages of EVENTS_TOPIC that are not valid events. */
 export const DEAD_LETTER_TOPIC = "user-events.dlq";
 
+/** The topics every stack's set-up creates (native, Docker Compose, the chart), with their partitions. */
+export const TOPICS = [
+  { topic: EVENTS_TOPIC, numPartitions: 6 },
+  { topic: DEAD_LETTER_TOPIC, numPartitions: 1 },
+];
+
 /** The outbox's `type` column, which Debezium puts in the `eventType` header. */
 export const SUM_CALCULATED = "SumCalculated";
 

@@ -11,7 +11,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "@sum/test-support";
+import { freePort } from "@sum/runtime";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PASSWORD_SETTINGS } from "./passwords.js";
 import { parseDotenv, REPO_ROOT } from "./settings.js";

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, waitFor } from "@sum/test-support";
+import { freePort, waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DaemonComponent, type DaemonOptions } from "./components/daemon.js";
 import { Exporter } from "./components/exporter.js";

@@ -4,7 +4,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { networkInterfaces, userInfo } from "node:os";
 import { promisify } from "node:util";
-import { sleep } from "@sum/test-support";
+import { sleep } from "@sum/runtime";
 import { portsHeld } from "./port-holders.js";
 
 const execFileAsync = promisify(execFile);

@@ -3,10 +3,10 @@ import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { stackCli } from "../test/stack-cli.js";
 import { createRunDir, preparePostgresRoot, RUN_DIR_MARKER, removeRunData } from "./run-dir.js";
 import { loadSettings, postgresRoot } from "./settings.js";
 import { buildStack } from "./stack.js";
+import { stackCli } from "./stack-cli.js";
 
 let scratch: string;
 

@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { settingsSchema as reconcilerSettings, windowPastRetention } from "@sum/reconciler/config";
+import { settingsSchema as serviceASettings } from "@sum/service-a/config";
+import { settingsSchema as serviceBSettings } from "@sum/service-b/config";
 import { z } from "zod";
-import { settingsSchema as reconcilerSettings, windowPastRetention } from "../../reconciler/src/config.js";
-import { settingsSchema as serviceASettings } from "../../service-a/src/config.js";
-import { settingsSchema as serviceBSettings } from "../../service-b/src/config.js";
 import { isRoot, readPid } from "./process.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, waitFor } from "@sum/test-support";
+import { freePort, waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { serviceB } from "./components/node-service.js";
 import { httpOk } from "./process.js";

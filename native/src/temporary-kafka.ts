@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@sum/test-support";
+import { freePort } from "@sum/runtime";
 import {
   AclOperationTypes,
   AclPermissionTypes,

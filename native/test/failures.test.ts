@@ -2,9 +2,9 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@sum/test-support";
+import { freePort } from "@sum/runtime";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { stackCli } from "./stack-cli.js";
+import { stackCli } from "../src/stack-cli.js";
 
 let busy: Server;
 let runDir: string;

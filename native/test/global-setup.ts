@@ -1,11 +1,11 @@
 import { chmod, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePortBlock } from "@sum/test-support";
+import { freePortBlock } from "@sum/runtime";
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 import { randomPasswords } from "../src/passwords.js";
-import { stackCli } from "./stack-cli.js";
+import { stackCli } from "../src/stack-cli.js";
 
 /**
  * Ports, a run directory and passwords unlike a developer's stack, so both can run at once; with every
@@ -46,7 +46,7 @@ async function isolatedEnvironment(): Promise<Record<string, string>> {
   });
   env.SERVICE_A_HTTP_PORT_BASE = String(first + 100);
   env.SERVICE_A_GRPC_PORT_BASE = String(first + 150);
-  // Service B paused past this is judged by what Kafka held (native/test/reconciler.test.ts); the
+  // Service B paused past this is judged by what Kafka held (proof/test/reconciler.test.ts); the
   // default, 10 min, would make that test wait as long.
   env.RECONCILE_APPLY_WAIT_SECONDS = "30";
   return env;

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EVENTS_TOPIC } from "@sum/contract";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";

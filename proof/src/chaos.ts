@@ -1,5 +1,5 @@
 import type { Settings } from "@sum/native/settings";
-import { sleep } from "@sum/test-support";
+import { sleep } from "@sum/runtime";
 import { type Answer, type Endpoints, inParallel, PipelineClient } from "./clients.js";
 import {
   CRASHES,
@@ -7,12 +7,13 @@ import {
   killComponent,
   type LongFault,
   type LongFaultName,
+  type LongFaultOptions,
   longFaults,
   POISON_BURST,
   restartStack,
 } from "./faults.js";
 
-export interface ChaosOptions {
+export interface ChaosOptions extends LongFaultOptions {
   /** Requests per second offered (half HTTP, half gRPC). */
   rate: number;
   /** How long a killed component stays down before `make start`. */
@@ -20,8 +21,6 @@ export interface ChaosOptions {
   /** The long faults to bring about after the crashes, and how long each lasts. */
   longFaults: readonly LongFaultName[];
   longDownMs: number;
-  /** The cap on Debezium's slot's WAL while Kafka Connect is down (max_slot_wal_keep_size). */
-  smallSlotCap: string;
   /** Steady load between one recovery and the next fault. */
   steadyMs: number;
   /** The load runs at least this long in all. */

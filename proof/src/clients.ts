@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EVENTS_TOPIC } from "@sum/contract";
 import { type Settings, serviceAPorts } from "@sum/native/settings";
-import { type SummationClient, summationClient, waitFor } from "@sum/test-support";
+import { type SummationClient, summationClient, waitFor } from "@sum/runtime";
 import { Kafka, logLevel } from "kafkajs";
 
 export interface Endpoints {

@@ -11,7 +11,7 @@
 import { availableParallelism } from "node:os";
 import { MAX_MESSAGE_BYTES } from "@sum/contract";
 import { loadSettings } from "@sum/native/settings";
-import { requestShapes } from "@sum/test-support";
+import { requestShapes } from "@sum/runtime";
 import { z } from "zod";
 import { grpcFlood } from "./grpc-flood.js";
 import { runLoad } from "./load.js";

@@ -6,7 +6,6 @@ import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { componentPid, REPO_ROOT, type Settings } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
 import { Kafka, logLevel } from "kafkajs";
-import type { ChaosOptions } from "./chaos.js";
 
 /** The crashes, in order: each is a kill -9 of one component, then `make start`. */
 export const CRASHES = [
@@ -73,10 +72,16 @@ export function restartStack(env: NodeJS.ProcessEnv): Promise<void> {
 /** Brings a long fault about; resolves with what ends it. */
 export type LongFault = () => Promise<() => Promise<void>>;
 
+/** What the long faults take from a chaos run's options. */
+export interface LongFaultOptions {
+  /** The cap on Debezium's slot's WAL while Kafka Connect is down (max_slot_wal_keep_size). */
+  smallSlotCap: string;
+}
+
 export function longFaults(
   settings: Settings,
   env: NodeJS.ProcessEnv,
-  options: ChaosOptions,
+  options: LongFaultOptions,
 ): Record<string, LongFault> {
   const stack = buildStack(settings, () => undefined);
   const setSlotCap = async (cap: string) => {

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { PROTO_FILE } from "@sum/test-support";
+import { PROTO_FILE } from "@sum/runtime";
 import { expect, it } from "vitest";
 import { findLoadGenerators, runGrpcSum, runWrk, wrkThreads } from "./load-generators.js";
 

@@ -1,4 +1,4 @@
-import { freePort } from "@sum/test-support";
+import { freePort } from "@sum/runtime";
 import { expect, it } from "vitest";
 import { runLoad } from "./load.js";
 

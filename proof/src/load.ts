@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { sleep, summationClient } from "@sum/test-support";
+import { sleep, summationClient } from "@sum/runtime";
 import { Pool } from "undici";
 import type { Endpoints } from "./clients.js";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
 import { run } from "@sum/native/process";
 import type { Settings } from "@sum/native/settings";
-import { postgresBinDir } from "@sum/test-support";
+import { postgresBinDir } from "@sum/postgres";
 
 function outboxPsql(settings: Settings): (sql: string) => Promise<string> {
   const env = { ...process.env, PGPASSWORD: settings.POSTGRES_SUPERUSER_PASSWORD };

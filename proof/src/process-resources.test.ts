@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { expect, it } from "vitest";
 import { cpuSecondsByTree, memoryMibByTree } from "./process-resources.js";
 

@@ -1,5 +1,5 @@
 /** Service B's own metrics, read between phases of a bench: what it applied, its lag, its end-to-end latency. */
-import { sleep } from "@sum/test-support";
+import { sleep } from "@sum/runtime";
 import type { Endpoints } from "./clients.js";
 
 /** Sample values of one metric in Prometheus text format, keyed by their label set. */

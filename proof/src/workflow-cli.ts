@@ -1,6 +1,6 @@
 /** `make test-workflow`: runWorkflow against the running stack (native or Compose), on the ports of .env. */
 import { loadSettings } from "@sum/native/settings";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { readTrace, traceLink } from "./traces.js";
 import { runWorkflow } from "./workflow.js";
 

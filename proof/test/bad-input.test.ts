@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as grpcJs from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { loadSettings, serviceAPorts } from "@sum/native/settings";
-import { summationClient } from "@sum/test-support";
+import { summationClient } from "@sum/runtime";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { PipelineClient } from "../src/clients.js";

@@ -2,7 +2,7 @@ import { EVENTS_TOPIC } from "@sum/contract";
 import { metricNames, panelsInRows, readDashboard } from "@sum/grafana/dashboard";
 import { kafkaClient } from "@sum/native/kafka";
 import { loadSettings } from "@sum/native/settings";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { inParallel, PipelineClient, stackEndpoints } from "../src/clients.js";
 

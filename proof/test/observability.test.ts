@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadSettings, REPO_ROOT } from "@sum/native/settings";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { expect, inject, it } from "vitest";
 
 const env = inject("stackEnv");

@@ -7,7 +7,8 @@ import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
-import { freePort, postgresBinDir, summationClient, type TemporaryPostgres, waitFor } from "@sum/test-support";
+import { freePort, summationClient, waitFor } from "@sum/runtime";
+import { postgresBinDir, type TemporaryPostgres } from "@sum/test-support";
 import autocannon from "autocannon";
 import { PASSWORDS, startOutboxDatabase } from "../support/outbox-database.js";
 

@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
-import { type TemporaryPostgres, waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
+import type { TemporaryPostgres } from "@sum/test-support";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startOutboxDatabase } from "../support/outbox-database.js";
 import { type ServiceProcess, startServiceProcess } from "./harness.js";

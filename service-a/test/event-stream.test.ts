@@ -1,5 +1,6 @@
 import { status } from "@grpc/grpc-js";
-import { type TemporaryPostgres, waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
+import type { TemporaryPostgres } from "@sum/test-support";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { startOutboxDatabase } from "../support/outbox-database.js";
 import { CommittedEvents, postSum, startTestService, type TestService } from "./harness.js";

@@ -1,6 +1,6 @@
 import net from "node:net";
 import { status } from "@grpc/grpc-js";
-import { summationClient, waitFor } from "@sum/test-support";
+import { summationClient, waitFor } from "@sum/runtime";
 import pino from "pino";
 import { expect, it } from "vitest";
 import { startService } from "../src/service.js";

@@ -1,11 +1,11 @@
 import { constants as http2Constants } from "node:http2";
+import { waitFor } from "@sum/runtime";
 import {
   grpcFrame,
   http2Connection,
   type RawOutcome,
   rawCalculateSum,
   type TemporaryPostgres,
-  waitFor,
 } from "@sum/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_CONCURRENT_STREAMS } from "../src/transport/grpc.js";

@@ -1,7 +1,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
+import { type SummationClient, summationClient, waitFor } from "@sum/runtime";
 import { loadConfig } from "@sum/service-kit";
-import { type SummationClient, summationClient, type TemporaryPostgres, waitFor } from "@sum/test-support";
+import type { TemporaryPostgres } from "@sum/test-support";
 import pino from "pino";
 import { type Config, configSchema } from "../src/config.js";
 import { type RunningService, startService } from "../src/service.js";

@@ -6,7 +6,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TemporaryKafka } from "@sum/native/temporary-kafka";
-import { SQL_FILES, TemporaryPostgres, waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
+import { SQL_FILES, TemporaryPostgres } from "@sum/test-support";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
 import { PASSWORDS, ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
 

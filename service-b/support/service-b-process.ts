@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, sleep, type TemporaryPostgres } from "@sum/test-support";
+import { freePort, sleep } from "@sum/runtime";
+import type { TemporaryPostgres } from "@sum/test-support";
 
 export const PASSWORDS = { owner: "totals-owner-test", service: "service-b-test", reconciler: "reconciler-test" };
 

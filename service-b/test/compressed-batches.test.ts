@@ -1,4 +1,4 @@
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { deadLettersCli } from "../support/dead-letters-cli.js";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";

@@ -1,5 +1,5 @@
 import { connect, createServer } from "node:net";
-import { freePort, waitFor } from "@sum/test-support";
+import { freePort, waitFor } from "@sum/runtime";
 import pino from "pino";
 import { expect, inject, it } from "vitest";
 import { kafkaPipeline } from "../src/transport/kafka-consumer.js";

@@ -1,4 +1,4 @@
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { uniqueNames } from "../support/events.js";

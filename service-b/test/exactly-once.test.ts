@@ -6,7 +6,7 @@
  * broker (global-setup.ts) and a real PostgreSQL leader and replica.
  */
 import { DEAD_LETTER_HEADERS } from "@sum/contract";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type EventRecord, produce, sumEvent, uniqueNames } from "../support/events.js";

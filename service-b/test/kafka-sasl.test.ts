@@ -1,5 +1,5 @@
 import { TemporaryKafka } from "@sum/native/temporary-kafka";
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { readDeadLetters } from "../src/transport/dead-letter-topic.js";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";

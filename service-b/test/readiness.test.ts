@@ -1,4 +1,4 @@
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";

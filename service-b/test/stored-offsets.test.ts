@@ -6,7 +6,7 @@
  * Service B runs as child processes (from source) against the project's Kafka broker (global-setup.ts)
  * and real PostgreSQL.
  */
-import { waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type EventRecord, produce, sumEvent, uniqueNames } from "../support/events.js";

@@ -1,5 +1,6 @@
 import { EVENT_HEADERS } from "@sum/contract";
-import { otlpReceiver, waitFor } from "@sum/test-support";
+import { waitFor } from "@sum/runtime";
+import { otlpReceiver } from "@sum/test-support";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";

@@ -1,7 +1,6 @@
 // The stack's PostgreSQL set-up, for tests that set a server up as the stack does.
 export { OUTBOX_SLOT, postgresBinDir, SQL_FILES } from "@sum/postgres";
 export { ASYNCAPI_FILE, asyncApiValidators, type MessageValidators } from "./asyncapi.js";
-export { type GrpcOutcome, PROTO_FILE, type SummationClient, type SumReply, summationClient } from "./grpc-client.js";
 export { grpcFrame, http2Connection, type RawCall, type RawOutcome, rawCalculateSum } from "./http2-streams.js";
 export {
   fetchNonConformance,
@@ -11,10 +10,7 @@ export {
   openApiErrors,
 } from "./openapi.js";
 export { type OtlpReceiver, otlpReceiver } from "./otlp-receiver.js";
-export { freePort, freePortBlock } from "./ports.js";
 export { type PostgresOptions, TemporaryPostgres } from "./postgres.js";
 export { rawHttpExchange } from "./raw-http.js";
 export { type RecordingBin, recordingPostgresBin } from "./recording-bin.js";
-export { requestShapes, type SumRequestShape } from "./request-shapes.js";
 export { spectralFindings } from "./spectral.js";
-export { sleep, waitFor } from "./wait.js";

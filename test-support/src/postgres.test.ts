@@ -7,12 +7,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { PostgresServer, REPLICA_SLOT, REPLICATION_ROLE } from "@sum/postgres";
+import { freePort, waitFor } from "@sum/runtime";
 import pg from "pg";
 import { expect, it } from "vitest";
-import { freePort } from "./ports.js";
 import { TemporaryPostgres } from "./postgres.js";
 import { recordingPostgresBin } from "./recording-bin.js";
-import { waitFor } from "./wait.js";
 
 it("psqlFile passes the superuser's password and the variables on no command line", async () => {
   const bin = await recordingPostgresBin();

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PostgresServer, REPLICA_SLOT, REPLICATION_ROLE, SQL_FILES } from "@sum/postgres";
-import { freePort } from "./ports.js";
+import { freePort } from "@sum/runtime";
 
 export interface PostgresOptions {
   /** Extra postgresql.conf lines, e.g. "wal_level = logical". */

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:net";
-import { freePort } from "@sum/test-support";
+import { freePort } from "@sum/runtime";
 import { afterEach, expect, it } from "vitest";
 import { nonLoopbackAddresses } from "../process.js";
 import { loadSettings } from "../settings.js";

@@ -1,18 +1,13 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
+import { TOPICS } from "@sum/contract";
 import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
 import { ensureDir, run, StackError, waitUntil } from "../process.js";
 import { renderFile } from "../render.js";
 import { paths, type Settings } from "../settings.js";
 import { DaemonComponent, type Launch } from "./daemon.js";
 import { ensureJars, JVM_CONFIG_DIR, javaArgs, javaLaunch } from "./jvm.js";
-
-export const TOPICS = [
-  { topic: EVENTS_TOPIC, numPartitions: 6 },
-  { topic: DEAD_LETTER_TOPIC, numPartitions: 1 },
-];
 
 export function kafkaClient(settings: Settings, clientId = "native-stack") {
   return new Kafka({

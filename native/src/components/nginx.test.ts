@@ -12,16 +12,14 @@ import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { freePort, summationClient, waitFor } from "@sum/runtime";
 import {
-  freePort,
   grpcFrame,
   http2Connection,
   type RawCall,
   type RawOutcome,
   rawCalculateSum,
   rawHttpExchange,
-  summationClient,
-  waitFor,
 } from "@sum/test-support";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { portInUse } from "../process.js";

@@ -1,5 +1,5 @@
+import { waitFor } from "@sum/runtime";
 import type { AppError } from "@sum/service-kit";
-import { waitFor } from "@sum/test-support";
 import { describe, expect, it } from "vitest";
 import { GroupCommitter } from "./group-commit.js";
 

@@ -1,6 +1,6 @@
 import { MAX_MESSAGE_BYTES } from "@sum/contract";
+import { requestShapes, type SumRequestShape } from "@sum/runtime";
 import { AppError } from "@sum/service-kit";
-import { requestShapes, type SumRequestShape } from "@sum/test-support";
 import { describe, expect, it } from "vitest";
 import { validateIdempotencyKey } from "../domain/calculate-sum.js";
 import { parseOperand } from "../domain/operand.js";

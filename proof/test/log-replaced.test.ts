@@ -1,11 +1,11 @@
 import { rm } from "node:fs/promises";
-import { waitFor } from "@sum/test-support";
+import { loadSettings, paths } from "@sum/native/settings";
+import { buildStack } from "@sum/native/stack";
+import { stackCli } from "@sum/native/stack-cli";
+import { waitFor } from "@sum/runtime";
 import { expect, inject, it } from "vitest";
-import { type Acknowledged, PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
-import { restartStack } from "../../proof/src/faults.js";
-import { loadSettings, paths } from "../src/settings.js";
-import { buildStack } from "../src/stack.js";
-import { stackCli } from "./stack-cli.js";
+import { type Acknowledged, PipelineClient, stackEndpoints } from "../src/clients.js";
+import { restartStack } from "../src/faults.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });

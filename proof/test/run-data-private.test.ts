@@ -1,8 +1,8 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { loadSettings, paths } from "@sum/native/settings";
 import { expect, inject, it } from "vitest";
-import { PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
-import { loadSettings, paths } from "../src/settings.js";
+import { PipelineClient, stackEndpoints } from "../src/clients.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });

@@ -10,23 +10,16 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, EVENT_HEADERS, EVENTS_TOPIC, SUM_CALCULATED } from "@sum/contract";
-import {
-  asyncApiValidators,
-  fetchNonConformance,
-  type GrpcOutcome,
-  type OpenApiDocument,
-  openApiErrors,
-  summationClient,
-  waitFor,
-} from "@sum/test-support";
+import { CONNECTOR, KafkaConnect } from "@sum/native/connect";
+import { readPid } from "@sum/native/process";
+import { loadSettings, paths, REPO_ROOT, type Settings, serviceAPorts } from "@sum/native/settings";
+import { runTypeScript, stackCli } from "@sum/native/stack-cli";
+import { type GrpcOutcome, summationClient, waitFor } from "@sum/runtime";
+import { asyncApiValidators, fetchNonConformance, type OpenApiDocument, openApiErrors } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { PipelineClient } from "../../proof/src/clients.js";
-import { readTrace, sampledTraceparent, type TraceSpan } from "../../proof/src/traces.js";
-import { CONNECTOR, KafkaConnect } from "../src/components/connect.js";
-import { readPid } from "../src/process.js";
-import { loadSettings, paths, REPO_ROOT, type Settings, serviceAPorts } from "../src/settings.js";
-import { runTypeScript, stackCli } from "./stack-cli.js";
+import { PipelineClient } from "../src/clients.js";
+import { readTrace, sampledTraceparent, type TraceSpan } from "../src/traces.js";
 
 const env = inject("stackEnv");
 const settings: Settings = loadSettings({ ...process.env, ...env });

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { loadSettings, paths } from "@sum/native/settings";
+import { stackCli } from "@sum/native/stack-cli";
 import { expect, inject, it } from "vitest";
-import { PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
-import { type LoadResult, runLoad } from "../../proof/src/load.js";
-import { loadSettings, paths } from "../src/settings.js";
-import { stackCli } from "./stack-cli.js";
+import { PipelineClient, stackEndpoints } from "../src/clients.js";
+import { type LoadResult, runLoad } from "../src/load.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });

@@ -1,9 +1,9 @@
+import { loadSettings } from "@sum/native/settings";
+import { buildStack } from "@sum/native/stack";
+import { stackCli } from "@sum/native/stack-cli";
 import { expect, inject, it } from "vitest";
-import { PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
-import { type LoadResult, runLoad } from "../../proof/src/load.js";
-import { loadSettings } from "../src/settings.js";
-import { buildStack } from "../src/stack.js";
-import { stackCli } from "./stack-cli.js";
+import { PipelineClient, stackEndpoints } from "../src/clients.js";
+import { type LoadResult, runLoad } from "../src/load.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { REPO_ROOT } from "../src/settings.js";
+import { REPO_ROOT } from "./settings.js";
 
 /** Runs the native stack's CLI (what `make start` runs) with `env` over the environment; resolves with its output. */
 export function stackCli(env: Record<string, string>, ...args: string[]): Promise<string> {

@@ -1,14 +1,14 @@
 import { rm } from "node:fs/promises";
-import { EVENTS_TOPIC } from "@sum/contract";
-import { waitFor } from "@sum/test-support";
+import { EVENTS_TOPIC, TOPICS } from "@sum/contract";
+import { createTopicsAndWait, kafkaClient } from "@sum/native/kafka";
+import { readPid } from "@sum/native/process";
+import { loadSettings, paths } from "@sum/native/settings";
+import { buildStack } from "@sum/native/stack";
+import { stackCli } from "@sum/native/stack-cli";
+import { waitFor } from "@sum/runtime";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { type Acknowledged, inParallel, PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
-import { killComponent, restartStack } from "../../proof/src/faults.js";
-import { createTopicsAndWait, kafkaClient, TOPICS } from "../src/components/kafka.js";
-import { readPid } from "../src/process.js";
-import { loadSettings, paths } from "../src/settings.js";
-import { buildStack } from "../src/stack.js";
-import { stackCli } from "./stack-cli.js";
+import { type Acknowledged, inParallel, PipelineClient, stackEndpoints } from "../src/clients.js";
+import { killComponent, restartStack } from "../src/faults.js";
 
 // The reconciler on the whole native stack, with its defaults (a minute's grace, a pass every 10 s)
 // but for RECONCILE_APPLY_WAIT_SECONDS, which the test stack sets to 30 s (global-setup.ts).

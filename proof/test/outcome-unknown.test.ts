@@ -1,9 +1,9 @@
-import { waitFor } from "@sum/test-support";
+import { loadSettings, serviceAPorts } from "@sum/native/settings";
+import { buildStack } from "@sum/native/stack";
+import { waitFor } from "@sum/runtime";
 import { afterAll, expect, inject, it } from "vitest";
-import { PipelineClient, stackEndpoints } from "../../proof/src/clients.js";
-import { killComponent, restartStack } from "../../proof/src/faults.js";
-import { loadSettings, serviceAPorts } from "../src/settings.js";
-import { buildStack } from "../src/stack.js";
+import { PipelineClient, stackEndpoints } from "../src/clients.js";
+import { killComponent, restartStack } from "../src/faults.js";
 
 const env = inject("stackEnv");
 const settings = loadSettings({ ...process.env, ...env });
