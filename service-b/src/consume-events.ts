@@ -8,8 +8,8 @@ import { applyBatch, type DeadLetter, type TooOld } from "./domain/apply-batch.j
 import { type IncomingMessage, type SumEvent, traceparentOfMessage } from "./domain/sum-event.js";
 import type { ServiceMetrics } from "./metrics.js";
 import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
-import { describeGap, describeLogReplacement, kafkaPipeline } from "./transport/kafka-consumer.js";
-import { recordDigest } from "./transport/record-digest.js";
+import { describeGap, describeLogReplacement, kafkaPipeline } from "./transport/kafka/kafka-consumer.js";
+import { recordDigest } from "./transport/kafka/record-digest.js";
 
 export interface EventConsumer {
   start(): Promise<void>;

@@ -10,7 +10,7 @@ import { MIGRATIONS_DIR } from "./paths.js";
 import { beatHeartbeat, logReplacements, readTotal } from "./persistence/totals-store.js";
 import { readModel } from "./read-model.js";
 import { ReplicaLag } from "./replica-lag.js";
-import { buildHttpServer } from "./transport/http.js";
+import { buildHttpServer } from "./transport/http/http.js";
 
 export interface RunningService {
   httpPort: number;

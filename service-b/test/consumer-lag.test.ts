@@ -2,7 +2,7 @@ import { connect, createServer } from "node:net";
 import { freePort, waitFor } from "@sum/test-support";
 import pino from "pino";
 import { expect, inject, it } from "vitest";
-import { kafkaPipeline } from "../src/transport/kafka-consumer.js";
+import { kafkaPipeline } from "../src/transport/kafka/kafka-consumer.js";
 import { uniqueNames } from "../support/events.js";
 import { createTopics } from "./harness.js";
 

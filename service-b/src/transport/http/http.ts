@@ -15,7 +15,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
-import type { ServiceMetrics } from "../metrics.js";
+import type { ServiceMetrics } from "../../metrics.js";
 import {
   API_DESCRIPTION,
   EVENTS_TAG,

@@ -3,10 +3,10 @@
 import type { KafkaSasl } from "@sum/service-kit";
 import { type Consumer, type EachBatchPayload, Kafka, logLevel, Partitioners } from "kafkajs";
 import type { Logger } from "pino";
-import type { DeadLetters } from "../domain/apply-batch.js";
-import type { IncomingMessage } from "../domain/sum-event.js";
-import type { AppliedPosition } from "../persistence/totals-store.js";
-import { kafkaDeadLetters } from "./dead-letter-producer.js";
+import type { DeadLetters } from "../../domain/apply-batch.js";
+import type { IncomingMessage } from "../../domain/sum-event.js";
+import type { AppliedPosition } from "../../persistence/totals-store.js";
+import { kafkaDeadLetters } from "../dead-letters/dead-letter-producer.js";
 import { BatchTooLargeError } from "./decompressed-size.js";
 import { type DecodeLimits, readEveryKafkaCompression } from "./kafka-codecs.js";
 import { OffsetCommits } from "./offset-commits.js";

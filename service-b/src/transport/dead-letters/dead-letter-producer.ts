@@ -1,7 +1,7 @@
 import { DEAD_LETTER_HEADERS } from "@sum/contract";
 import type { IHeaders, Message, Producer } from "kafkajs";
-import type { DeadLetter, DeadLetters } from "../domain/apply-batch.js";
-import type { IncomingMessage } from "../domain/sum-event.js";
+import type { DeadLetter, DeadLetters } from "../../domain/apply-batch.js";
+import type { IncomingMessage } from "../../domain/sum-event.js";
 import { asDeadLetterHeaders } from "./dead-letter-headers.js";
 
 /** Most bytes of dead letters in one write: half the broker's default limit for a batch (1 MiB). */
