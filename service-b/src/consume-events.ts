@@ -8,7 +8,11 @@ import { applyBatch, type DeadLetter, type TooOld } from "./domain/apply-batch.j
 import { type IncomingMessage, type SumEvent, traceparentOfMessage } from "./domain/sum-event.js";
 import type { ServiceMetrics } from "./metrics.js";
 import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
-import { describeGap, describeLogReplacement, kafkaPipeline } from "./transport/kafka/kafka-consumer.js";
+import { deadLetterProducer } from "./transport/dead-letters/dead-letter-producer.js";
+import { kafkaClient } from "./transport/kafka/kafka-client.js";
+import { readEveryKafkaCompression } from "./transport/kafka/kafka-codecs.js";
+import { kafkaPipeline } from "./transport/kafka/kafka-consumer.js";
+import { describeGap, describeLogReplacement } from "./transport/kafka/partition-positions.js";
 import { recordDigest } from "./transport/kafka/record-digest.js";
 
 export interface EventConsumer {
@@ -70,20 +74,27 @@ export function consumeEvents(deps: {
   // How the apply path fares on the leader (its reads of stored positions, its slices), for readiness.
   const applying = new FailureStreak("applying events");
 
-  const pipeline = kafkaPipeline({
+  readEveryKafkaCompression({ maxBytes: config.MAX_DECOMPRESSED_BATCH_BYTES, maxRecords: config.MAX_BATCH_RECORDS });
+  const kafka = kafkaClient({
     brokers: config.KAFKA_BROKERS,
     sasl: kafkaSasl(config),
     clientId: config.SERVICE_ID,
-    groupId: config.KAFKA_GROUP_ID,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-    fetchMinBytes: config.FETCH_MIN_BYTES,
-    fetchMaxWaitMs: config.FETCH_MAX_WAIT_MS,
-    fetchMaxBytes: config.FETCH_MAX_BYTES,
-    fetchMaxPartitionBytes: config.FETCH_MAX_PARTITION_BYTES,
+    logger,
+  });
+  const deadLetters = deadLetterProducer(kafka, config.KAFKA_DLQ_TOPIC, config.KAFKA_TOPIC);
+  const pipeline = kafkaPipeline({
+    kafka,
+    consumer: {
+      groupId: config.KAFKA_GROUP_ID,
+      sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.min(3000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+      minBytes: config.FETCH_MIN_BYTES,
+      maxWaitTimeInMs: config.FETCH_MAX_WAIT_MS,
+      maxBytes: config.FETCH_MAX_BYTES,
+      maxBytesPerPartition: config.FETCH_MAX_PARTITION_BYTES,
+    },
     topic: config.KAFKA_TOPIC,
-    dlqTopic: config.KAFKA_DLQ_TOPIC,
     sliceSize: config.APPLY_SLICE_SIZE,
-    decodeLimits: { maxBytes: config.MAX_DECOMPRESSED_BATCH_BYTES, maxRecords: config.MAX_BATCH_RECORDS },
     // Each partition has its own row (totals-store.ts), so slices of different partitions commit side
     // by side; one connection stays free for reads, pruning and the lag probes.
     applyConcurrency: Math.max(1, config.DB_POOL_SIZE - 1),
@@ -91,24 +102,26 @@ export function consumeEvents(deps: {
     // The lag read from the group's offsets is at most this much older than the applied events.
     offsetCommitIntervalMs: 500,
     logger,
+    applySlice: apply,
     onApplyFailure: (error) => {
       metrics.applyFailures.inc();
       applying.failed(error);
     },
-    appliedPosition: (partition) => applying.track(appliedPosition(leader, config.KAFKA_TOPIC, partition)),
-    startAgainOnNewLog: (replaced) => startAgainOnNewLog(leader, { ...replaced, from: replaced.lastApplied }),
-    onGap: (gap) => {
-      gaps.set(gap.partition, describeGap(gap));
-      metrics.partitionGap.set({ partition: String(gap.partition) }, 1);
-      logger.error({ partition: gap.partition }, `stopped consuming ${describeGap(gap)}`);
+    positions: {
+      appliedPosition: (partition) => applying.track(appliedPosition(leader, config.KAFKA_TOPIC, partition)),
+      startAgainOnNewLog: (replaced) => startAgainOnNewLog(leader, { ...replaced, from: replaced.lastApplied }),
+      onGap: (gap) => {
+        gaps.set(gap.partition, describeGap(gap));
+        metrics.partitionGap.set({ partition: String(gap.partition) }, 1);
+        logger.error({ partition: gap.partition }, `stopped consuming ${describeGap(gap)}`);
+      },
+      onLogReplaced: (replaced) =>
+        logger.error(
+          { partition: replaced.partition, lastApplied: String(replaced.lastApplied) },
+          `${describeLogReplacement(replaced)}; events acknowledged before the replacement and not yet applied are not in the new log`,
+        ),
+      onCatchingUp: (partition, newLogEnd) => catchingUp.set(partition, newLogEnd),
     },
-    onLogReplaced: (replaced) =>
-      logger.error(
-        { partition: replaced.partition, lastApplied: String(replaced.lastApplied) },
-        `${describeLogReplacement(replaced)}; events acknowledged before the replacement and not yet applied are not in the new log`,
-      ),
-    onCatchingUp: (partition, newLogEnd) => catchingUp.set(partition, newLogEnd),
-    applySlice: apply,
   });
 
   const describeTooOld = ({ message, event }: TooOld) =>
@@ -237,7 +250,7 @@ export function consumeEvents(deps: {
       ),
     );
     try {
-      await pipeline.deadLetters.send(letters);
+      await deadLetters.send(letters);
     } catch (error) {
       for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       throw error;
@@ -247,8 +260,14 @@ export function consumeEvents(deps: {
   }
 
   return {
-    start: () => pipeline.start(),
-    stop: () => pipeline.stop(),
+    async start() {
+      await deadLetters.connect();
+      await pipeline.start();
+    },
+    async stop() {
+      await pipeline.stop();
+      await deadLetters.disconnect();
+    },
     whyNotConsuming() {
       if (gaps.size > 0) return `stopped at a gap: ${[...gaps.values()].join("; ")}`;
       if (tooOld.size > 0) return [...tooOld.values()].join("; ");

@@ -1,5 +1,5 @@
 import { DEAD_LETTER_HEADERS } from "@sum/contract";
-import type { IHeaders, Message, Producer } from "kafkajs";
+import { type IHeaders, type Kafka, type Message, Partitioners, type Producer } from "kafkajs";
 import type { DeadLetter, DeadLetters } from "../../domain/apply-batch.js";
 import type { IncomingMessage } from "../../domain/sum-event.js";
 import { asDeadLetterHeaders } from "./dead-letter-headers.js";
@@ -100,5 +100,23 @@ export function kafkaDeadLetters(producer: Producer, topic: string, sourceTopic:
       );
       for (const chunk of chunks(unwritten)) await write(chunk);
     },
+  };
+}
+
+/** The dead-letter topic's own producer, from the client the consumer uses too; connected by its owner. */
+export function deadLetterProducer(
+  kafka: Kafka,
+  topic: string,
+  sourceTopic: string,
+): DeadLetters & { connect(): Promise<void>; disconnect(): Promise<void> } {
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  return {
+    ...kafkaDeadLetters(producer, topic, sourceTopic),
+    connect: () => producer.connect(),
+    disconnect: () => producer.disconnect(),
   };
 }
