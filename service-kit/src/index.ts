@@ -27,3 +27,4 @@ export {
   traceparentOf,
   tracingSettings,
 } from "./tracing.js";
+export { answerUnrouted } from "./unrouted.js";
