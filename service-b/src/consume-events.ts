@@ -1,19 +1,19 @@
-import { type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import type { Tracer } from "@opentelemetry/api";
 import { isSampled } from "@sum/contract";
-import { contextOf, FailureStreak, kafkaSasl, startBatchSpan } from "@sum/service-kit";
+import { FailureStreak, kafkaSasl } from "@sum/service-kit";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { applyBatch, type DeadLetter, type TooOld } from "./domain/apply-batch.js";
-import { type IncomingMessage, type SumEvent, traceparentOfMessage } from "./domain/sum-event.js";
+import { applyBatch, type TooOld } from "./domain/apply-batch.js";
+import type { IncomingMessage } from "./domain/sum-event.js";
 import type { ServiceMetrics } from "./metrics.js";
-import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
+import { totalsLedger } from "./persistence/ledger.js";
+import { appliedPosition, startAgainOnNewLog } from "./persistence/totals-store.js";
 import { deadLetterProducer } from "./transport/dead-letters/dead-letter-producer.js";
 import { kafkaClient } from "./transport/kafka/kafka-client.js";
 import { readEveryKafkaCompression } from "./transport/kafka/kafka-codecs.js";
 import { kafkaPipeline } from "./transport/kafka/kafka-consumer.js";
 import { describeGap, describeLogReplacement } from "./transport/kafka/partition-positions.js";
-import { recordDigest } from "./transport/kafka/record-digest.js";
 
 export interface EventConsumer {
   start(): Promise<void>;
@@ -81,7 +81,12 @@ export function consumeEvents(deps: {
     clientId: config.SERVICE_ID,
     logger,
   });
-  const deadLetters = deadLetterProducer(kafka, config.KAFKA_DLQ_TOPIC, config.KAFKA_TOPIC);
+  const deadLetters = deadLetterProducer(kafka, {
+    topic: config.KAFKA_DLQ_TOPIC,
+    sourceTopic: config.KAFKA_TOPIC,
+    tracer,
+  });
+  const ledger = totalsLedger({ leader, topic: config.KAFKA_TOPIC, tracer });
   const pipeline = kafkaPipeline({
     kafka,
     consumer: {
@@ -133,10 +138,7 @@ export function consumeEvents(deps: {
   async function apply(messages: IncomingMessage[]): Promise<"applied" | "stopped"> {
     const started = performance.now();
     const rememberedSince = new Date(Date.now() - config.PROCESSED_RETENTION_DAYS * 86_400_000);
-    const outcome = await applyBatch(
-      { ledger: { apply: store }, deadLetters: { send: sendDeadLetters }, rememberedSince },
-      messages,
-    );
+    const outcome = await applyBatch({ ledger, deadLetters, rememberedSince }, messages);
     applying.succeeded();
     if (outcome.tooOld) {
       const why = describeTooOld(outcome.tooOld);
@@ -145,6 +147,10 @@ export function consumeEvents(deps: {
       logger.error({ partition: outcome.tooOld.message.partition, event_id: outcome.tooOld.event.eventId }, why);
       return "stopped";
     }
+    // Stored through the end a replaced log's successor had when found: caught up with it.
+    const last = messages[messages.length - 1] as IncomingMessage;
+    const newLogEnd = catchingUp.get(last.partition);
+    if (newLogEnd !== undefined && BigInt(last.offset) + 1n >= newLogEnd) catchingUp.delete(last.partition);
     const now = Date.now();
     metrics.consumed.inc(messages.length);
     metrics.applied.inc(outcome.applied.length);
@@ -171,92 +177,6 @@ export function consumeEvents(deps: {
       );
     }
     return "applied";
-  }
-
-  async function store(events: SumEvent[], last: IncomingMessage) {
-    // A span per sampled event, child of the request span Service A stored as its traceparent; an
-    // unsampled event costs the isSampled() check only.
-    const eventSpans = new Map<string, Span>();
-    for (const event of events) {
-      if (!isSampled(event.traceparent)) continue;
-      eventSpans.set(
-        event.eventId,
-        tracer.startSpan(
-          "apply SumCalculated",
-          {
-            kind: SpanKind.CONSUMER,
-            attributes: {
-              "messaging.system": "kafka",
-              "messaging.operation.type": "process",
-              "messaging.destination.name": config.KAFKA_TOPIC,
-              "messaging.destination.partition.id": String(last.partition),
-              "messaging.message.id": event.eventId,
-            },
-          },
-          contextOf(event.traceparent),
-        ),
-      );
-    }
-    const write = startBatchSpan(
-      tracer,
-      "totals write",
-      events.map((event) => event.traceparent),
-      {
-        "db.operation.batch.size": events.length,
-        "messaging.kafka.offset": last.offset,
-      },
-    );
-    try {
-      const outcome = await applyEvents(leader, events, {
-        topic: config.KAFKA_TOPIC,
-        partition: last.partition,
-        offset: last.offset,
-        digest: recordDigest(last),
-      });
-      const newLogEnd = catchingUp.get(last.partition);
-      if (newLogEnd !== undefined && BigInt(last.offset) + 1n >= newLogEnd) catchingUp.delete(last.partition);
-      if (eventSpans.size > 0) {
-        const applied = new Set(outcome.applied.map((event) => event.eventId));
-        for (const [eventId, span] of eventSpans) span.setAttribute("sum.duplicate", !applied.has(eventId));
-      }
-      return outcome;
-    } catch (error) {
-      for (const span of [...eventSpans.values(), write]) {
-        span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      }
-      throw error;
-    } finally {
-      write?.end();
-      for (const span of eventSpans.values()) span.end();
-    }
-  }
-
-  /** Poison to the dead-letter topic, each in a span under the traceparent its message carried, if any. */
-  async function sendDeadLetters(letters: DeadLetter[]) {
-    const spans = letters.map(({ message, reason }) =>
-      tracer.startSpan(
-        "dead-letter",
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            "messaging.system": "kafka",
-            "messaging.operation.type": "send",
-            "messaging.destination.name": config.KAFKA_DLQ_TOPIC,
-            "sum.dead_letter.reason": reason,
-            "sum.source.offset": message.offset,
-          },
-        },
-        contextOf(traceparentOfMessage(message)),
-      ),
-    );
-    try {
-      await deadLetters.send(letters);
-    } catch (error) {
-      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      for (const span of spans) span.end();
-    }
   }
 
   return {

@@ -1,7 +1,7 @@
 import type { Admin, Batch, Consumer, KafkaMessage } from "kafkajs";
+import { recordDigest } from "../../persistence/record-digest.js";
 import type { AppliedPosition } from "../../persistence/totals-store.js";
 import type { OffsetCommits } from "./offset-commits.js";
-import { recordDigest } from "./record-digest.js";
 
 export interface PartitionGap {
   topic: string;
