@@ -59,21 +59,7 @@ export interface PositionStore {
 }
 
 /** Runs a step until it succeeds, for as long as the batch in hand is wanted (persistently). */
-export type Persist = <T>(what: string, step: () => Promise<T>) => Promise<{ result: T } | undefined>;
-
-export interface PartitionPositions {
-  /** A new assignment: no position is known until set or checked again. */
-  forgetAll(): void;
-  /** Sets a partition's position from the one stored with the total (on each assignment). */
-  locate(partition: number): Promise<void>;
-  /**
-   * The batch's messages not applied yet, or undefined when the batch does not follow the stored
-   * position (the partition was positioned again, or its log found replaced): it is dropped.
-   */
-  unapplied(batch: Batch, persist: Persist): Promise<KafkaMessage[] | undefined>;
-  /** The partition was applied through `offset`: its next batch starts right after. */
-  appliedThrough(partition: number, offset: string): void;
-}
+type Persist = <T>(what: string, step: () => Promise<T>) => Promise<{ result: T } | undefined>;
 
 /**
  * Each partition resumes after the last offset the database holds as applied (written with the
@@ -89,7 +75,7 @@ export function partitionPositions(deps: {
   topic: string;
   offsetCommits: OffsetCommits;
   store: PositionStore;
-}): PartitionPositions {
+}) {
   const { consumer, topic, offsetCommits, store } = deps;
   /** Per partition, the offset its next batch must start at: where its position was last set or checked. */
   const expectedNext = new Map<number, bigint>();
@@ -163,9 +149,15 @@ export function partitionPositions(deps: {
   };
 
   return {
+    /** A new assignment: no position is known until set or checked again. */
     forgetAll: () => expectedNext.clear(),
+    /** Sets a partition's position from the one stored with the total (on each assignment). */
     locate,
-    async unapplied(batch, persist) {
+    /**
+     * The batch's messages not applied yet, or undefined when the batch does not follow the stored
+     * position (the partition was positioned again, or its log found replaced): it is dropped.
+     */
+    async unapplied(batch: Batch, persist: Persist): Promise<KafkaMessage[] | undefined> {
       const { partition } = batch;
       // Read for every batch: another instance may have applied the partition since, and kafkajs moves a
       // position on its own (to the log's start when it falls outside the log).
@@ -199,6 +191,9 @@ export function partitionPositions(deps: {
       }
       return batch.messages.slice(1);
     },
-    appliedThrough: (partition, offset) => expectedNext.set(partition, BigInt(offset) + 1n),
+    /** The partition was applied through `offset`: its next batch starts right after. */
+    appliedThrough(partition: number, offset: string) {
+      expectedNext.set(partition, BigInt(offset) + 1n);
+    },
   };
 }
