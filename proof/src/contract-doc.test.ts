@@ -198,7 +198,7 @@ describe("docs/CONTRACT.md matches the code", () => {
       return routes.filter((route) => !section(heading).includes(`\`${route}\``));
     };
     expect(missing("service-a/src/transport/http.ts", "## Service A over HTTP (through nginx on 8090)")).toEqual([]);
-    expect(missing("service-b/src/transport/http.ts", "## Service B (8082)")).toEqual([]);
+    expect(missing("service-b/src/transport/http/http.ts", "## Service B (8082)")).toEqual([]);
   });
 
   it("names every gRPC metadata key Service A reads or sends", () => {

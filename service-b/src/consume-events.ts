@@ -1,15 +1,19 @@
-import { type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import type { Tracer } from "@opentelemetry/api";
 import { isSampled } from "@sum/contract";
-import { contextOf, FailureStreak, kafkaSasl, startBatchSpan } from "@sum/service-kit";
+import { FailureStreak, kafkaSasl } from "@sum/service-kit";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { applyBatch, type DeadLetter, type TooOld } from "./domain/apply-batch.js";
-import { type IncomingMessage, type SumEvent, traceparentOfMessage } from "./domain/sum-event.js";
+import { applyBatch, type TooOld } from "./domain/apply-batch.js";
+import type { IncomingMessage } from "./domain/sum-event.js";
 import type { ServiceMetrics } from "./metrics.js";
-import { appliedPosition, applyEvents, startAgainOnNewLog } from "./persistence/totals-store.js";
-import { describeGap, describeLogReplacement, kafkaPipeline } from "./transport/kafka-consumer.js";
-import { recordDigest } from "./transport/record-digest.js";
+import { totalsLedger } from "./persistence/ledger.js";
+import { appliedPosition, startAgainOnNewLog } from "./persistence/totals-store.js";
+import { deadLetterProducer } from "./transport/dead-letters/dead-letter-producer.js";
+import { kafkaClient } from "./transport/kafka/kafka-client.js";
+import { readEveryKafkaCompression } from "./transport/kafka/kafka-codecs.js";
+import { kafkaPipeline } from "./transport/kafka/kafka-consumer.js";
+import { describeGap, describeLogReplacement } from "./transport/kafka/partition-positions.js";
 
 export interface EventConsumer {
   start(): Promise<void>;
@@ -70,20 +74,32 @@ export function consumeEvents(deps: {
   // How the apply path fares on the leader (its reads of stored positions, its slices), for readiness.
   const applying = new FailureStreak("applying events");
 
-  const pipeline = kafkaPipeline({
+  readEveryKafkaCompression({ maxBytes: config.MAX_DECOMPRESSED_BATCH_BYTES, maxRecords: config.MAX_BATCH_RECORDS });
+  const kafka = kafkaClient({
     brokers: config.KAFKA_BROKERS,
     sasl: kafkaSasl(config),
     clientId: config.SERVICE_ID,
-    groupId: config.KAFKA_GROUP_ID,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-    fetchMinBytes: config.FETCH_MIN_BYTES,
-    fetchMaxWaitMs: config.FETCH_MAX_WAIT_MS,
-    fetchMaxBytes: config.FETCH_MAX_BYTES,
-    fetchMaxPartitionBytes: config.FETCH_MAX_PARTITION_BYTES,
+    logger,
+  });
+  const deadLetters = deadLetterProducer(kafka, {
+    topic: config.KAFKA_DLQ_TOPIC,
+    sourceTopic: config.KAFKA_TOPIC,
+    tracer,
+  });
+  const ledger = totalsLedger({ leader, topic: config.KAFKA_TOPIC, tracer });
+  const pipeline = kafkaPipeline({
+    kafka,
+    consumer: {
+      groupId: config.KAFKA_GROUP_ID,
+      sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.min(3000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+      minBytes: config.FETCH_MIN_BYTES,
+      maxWaitTimeInMs: config.FETCH_MAX_WAIT_MS,
+      maxBytes: config.FETCH_MAX_BYTES,
+      maxBytesPerPartition: config.FETCH_MAX_PARTITION_BYTES,
+    },
     topic: config.KAFKA_TOPIC,
-    dlqTopic: config.KAFKA_DLQ_TOPIC,
     sliceSize: config.APPLY_SLICE_SIZE,
-    decodeLimits: { maxBytes: config.MAX_DECOMPRESSED_BATCH_BYTES, maxRecords: config.MAX_BATCH_RECORDS },
     // Each partition has its own row (totals-store.ts), so slices of different partitions commit side
     // by side; one connection stays free for reads, pruning and the lag probes.
     applyConcurrency: Math.max(1, config.DB_POOL_SIZE - 1),
@@ -91,24 +107,26 @@ export function consumeEvents(deps: {
     // The lag read from the group's offsets is at most this much older than the applied events.
     offsetCommitIntervalMs: 500,
     logger,
+    applySlice: apply,
     onApplyFailure: (error) => {
       metrics.applyFailures.inc();
       applying.failed(error);
     },
-    appliedPosition: (partition) => applying.track(appliedPosition(leader, config.KAFKA_TOPIC, partition)),
-    startAgainOnNewLog: (replaced) => startAgainOnNewLog(leader, { ...replaced, from: replaced.lastApplied }),
-    onGap: (gap) => {
-      gaps.set(gap.partition, describeGap(gap));
-      metrics.partitionGap.set({ partition: String(gap.partition) }, 1);
-      logger.error({ partition: gap.partition }, `stopped consuming ${describeGap(gap)}`);
+    positions: {
+      appliedPosition: (partition) => applying.track(appliedPosition(leader, config.KAFKA_TOPIC, partition)),
+      startAgainOnNewLog: (replaced) => startAgainOnNewLog(leader, { ...replaced, from: replaced.lastApplied }),
+      onGap: (gap) => {
+        gaps.set(gap.partition, describeGap(gap));
+        metrics.partitionGap.set({ partition: String(gap.partition) }, 1);
+        logger.error({ partition: gap.partition }, `stopped consuming ${describeGap(gap)}`);
+      },
+      onLogReplaced: (replaced) =>
+        logger.error(
+          { partition: replaced.partition, lastApplied: String(replaced.lastApplied) },
+          `${describeLogReplacement(replaced)}; events acknowledged before the replacement and not yet applied are not in the new log`,
+        ),
+      onCatchingUp: (partition, newLogEnd) => catchingUp.set(partition, newLogEnd),
     },
-    onLogReplaced: (replaced) =>
-      logger.error(
-        { partition: replaced.partition, lastApplied: String(replaced.lastApplied) },
-        `${describeLogReplacement(replaced)}; events acknowledged before the replacement and not yet applied are not in the new log`,
-      ),
-    onCatchingUp: (partition, newLogEnd) => catchingUp.set(partition, newLogEnd),
-    applySlice: apply,
   });
 
   const describeTooOld = ({ message, event }: TooOld) =>
@@ -120,10 +138,7 @@ export function consumeEvents(deps: {
   async function apply(messages: IncomingMessage[]): Promise<"applied" | "stopped"> {
     const started = performance.now();
     const rememberedSince = new Date(Date.now() - config.PROCESSED_RETENTION_DAYS * 86_400_000);
-    const outcome = await applyBatch(
-      { ledger: { apply: store }, deadLetters: { send: sendDeadLetters }, rememberedSince },
-      messages,
-    );
+    const outcome = await applyBatch({ ledger, deadLetters, rememberedSince }, messages);
     applying.succeeded();
     if (outcome.tooOld) {
       const why = describeTooOld(outcome.tooOld);
@@ -132,6 +147,10 @@ export function consumeEvents(deps: {
       logger.error({ partition: outcome.tooOld.message.partition, event_id: outcome.tooOld.event.eventId }, why);
       return "stopped";
     }
+    // Stored through the end a replaced log's successor had when found: caught up with it.
+    const last = messages[messages.length - 1] as IncomingMessage;
+    const newLogEnd = catchingUp.get(last.partition);
+    if (newLogEnd !== undefined && BigInt(last.offset) + 1n >= newLogEnd) catchingUp.delete(last.partition);
     const now = Date.now();
     metrics.consumed.inc(messages.length);
     metrics.applied.inc(outcome.applied.length);
@@ -160,95 +179,15 @@ export function consumeEvents(deps: {
     return "applied";
   }
 
-  async function store(events: SumEvent[], last: IncomingMessage) {
-    // A span per sampled event, child of the request span Service A stored as its traceparent; an
-    // unsampled event costs the isSampled() check only.
-    const eventSpans = new Map<string, Span>();
-    for (const event of events) {
-      if (!isSampled(event.traceparent)) continue;
-      eventSpans.set(
-        event.eventId,
-        tracer.startSpan(
-          "apply SumCalculated",
-          {
-            kind: SpanKind.CONSUMER,
-            attributes: {
-              "messaging.system": "kafka",
-              "messaging.operation.type": "process",
-              "messaging.destination.name": config.KAFKA_TOPIC,
-              "messaging.destination.partition.id": String(last.partition),
-              "messaging.message.id": event.eventId,
-            },
-          },
-          contextOf(event.traceparent),
-        ),
-      );
-    }
-    const write = startBatchSpan(
-      tracer,
-      "totals write",
-      events.map((event) => event.traceparent),
-      {
-        "db.operation.batch.size": events.length,
-        "messaging.kafka.offset": last.offset,
-      },
-    );
-    try {
-      const outcome = await applyEvents(leader, events, {
-        topic: config.KAFKA_TOPIC,
-        partition: last.partition,
-        offset: last.offset,
-        digest: recordDigest(last),
-      });
-      const newLogEnd = catchingUp.get(last.partition);
-      if (newLogEnd !== undefined && BigInt(last.offset) + 1n >= newLogEnd) catchingUp.delete(last.partition);
-      if (eventSpans.size > 0) {
-        const applied = new Set(outcome.applied.map((event) => event.eventId));
-        for (const [eventId, span] of eventSpans) span.setAttribute("sum.duplicate", !applied.has(eventId));
-      }
-      return outcome;
-    } catch (error) {
-      for (const span of [...eventSpans.values(), write]) {
-        span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      }
-      throw error;
-    } finally {
-      write?.end();
-      for (const span of eventSpans.values()) span.end();
-    }
-  }
-
-  /** Poison to the dead-letter topic, each in a span under the traceparent its message carried, if any. */
-  async function sendDeadLetters(letters: DeadLetter[]) {
-    const spans = letters.map(({ message, reason }) =>
-      tracer.startSpan(
-        "dead-letter",
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            "messaging.system": "kafka",
-            "messaging.operation.type": "send",
-            "messaging.destination.name": config.KAFKA_DLQ_TOPIC,
-            "sum.dead_letter.reason": reason,
-            "sum.source.offset": message.offset,
-          },
-        },
-        contextOf(traceparentOfMessage(message)),
-      ),
-    );
-    try {
-      await pipeline.deadLetters.send(letters);
-    } catch (error) {
-      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      for (const span of spans) span.end();
-    }
-  }
-
   return {
-    start: () => pipeline.start(),
-    stop: () => pipeline.stop(),
+    async start() {
+      await deadLetters.connect();
+      await pipeline.start();
+    },
+    async stop() {
+      await pipeline.stop();
+      await deadLetters.disconnect();
+    },
     whyNotConsuming() {
       if (gaps.size > 0) return `stopped at a gap: ${[...gaps.values()].join("; ")}`;
       if (tooOld.size > 0) return [...tooOld.values()].join("; ");

@@ -18,8 +18,8 @@ import {
   type SourceMessage,
   type StoredDeadLetter,
   sourceKey,
-} from "./transport/dead-letter-topic.js";
-import { readEveryKafkaCompression } from "./transport/kafka-codecs.js";
+} from "./transport/dead-letters/dead-letter-topic.js";
+import { readEveryKafkaCompression } from "./transport/kafka/kafka-codecs.js";
 
 const SELECTOR = /^\d+:\d+$/;
 const USAGE = "usage: dead-letters-main list | replay all | replay <partition>:<offset>...\n";

@@ -8,7 +8,7 @@ import {
   type TotalRow,
 } from "./persistence/totals-store.js";
 import type { ReplicaLag } from "./replica-lag.js";
-import type { Consistency, EventView, TotalView } from "./transport/http.js";
+import type { Consistency, EventView, TotalView } from "./transport/http/http.js";
 
 export interface ReadModel {
   readTotal(consistency: Consistency): Promise<TotalView>;

@@ -1,34 +1,21 @@
 import { migrate } from "@sum/pg-migrate";
 import { FailureStreak, startTracing } from "@sum/service-kit";
-import pg from "pg";
 import type { Logger } from "pino";
 import { startBackgroundJobs } from "./background-jobs.js";
 import type { Config } from "./config.js";
 import { consumeEvents } from "./consume-events.js";
 import { ServiceMetrics } from "./metrics.js";
 import { MIGRATIONS_DIR } from "./paths.js";
+import { servicePool } from "./persistence/pool.js";
 import { beatHeartbeat, logReplacements, readTotal } from "./persistence/totals-store.js";
 import { readModel } from "./read-model.js";
 import { ReplicaLag } from "./replica-lag.js";
-import { buildHttpServer } from "./transport/http.js";
+import { buildHttpServer } from "./transport/http/http.js";
 
 export interface RunningService {
   httpPort: number;
   metrics: ServiceMetrics;
   stop(): Promise<void>;
-}
-
-function pool(connectionString: string, max: number, connectTimeoutMs: number, logger: Logger): pg.Pool {
-  const created = new pg.Pool({
-    connectionString,
-    max,
-    connectionTimeoutMillis: connectTimeoutMs,
-    statement_timeout: 10_000,
-    query_timeout: 11_000,
-    application_name: "service-b",
-  });
-  created.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
-  return created;
 }
 
 /**
@@ -43,8 +30,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const tracing = startTracing("service-b", config);
   const metrics = new ServiceMetrics();
-  const leader = pool(config.LEADER_DATABASE_URL, config.DB_POOL_SIZE, 2000, logger);
-  const replica = pool(config.REPLICA_DATABASE_URL, 2, 500, logger);
+  const leader = servicePool(config.LEADER_DATABASE_URL, config.DB_POOL_SIZE, 2000, logger);
+  const replica = servicePool(config.REPLICA_DATABASE_URL, 2, 500, logger);
   const replicaLag = new ReplicaLag(() => beatHeartbeat(leader), config.REPLICA_MAX_LAG_MS);
   // Each read of the total from the leader (a client's, a scrape's, the readiness probe's) counts.
   const totalReads = new FailureStreak("reading the total");

@@ -2,7 +2,8 @@ import { connect, createServer } from "node:net";
 import { freePort, waitFor } from "@sum/runtime";
 import pino from "pino";
 import { expect, inject, it } from "vitest";
-import { kafkaPipeline } from "../src/transport/kafka-consumer.js";
+import { kafkaClient } from "../src/transport/kafka/kafka-client.js";
+import { kafkaPipeline } from "../src/transport/kafka/kafka-consumer.js";
 import { uniqueNames } from "../support/events.js";
 import { createTopics } from "./harness.js";
 
@@ -14,30 +15,32 @@ it("the consumer lag can be read again after the admin client's first connect fa
   // Nothing listens on the bootstrap address at first; later a forwarder to the broker does.
   const port = await freePort();
   const [brokerHost = "", brokerPort = ""] = (brokers[0] ?? "").split(":");
+  const logger = pino({ level: "silent" });
   const pipeline = kafkaPipeline({
-    brokers: [`127.0.0.1:${port}`],
-    clientId: "admin-reconnect-test",
-    groupId: names.group,
-    sessionTimeoutMs: 10_000,
-    fetchMinBytes: 1,
-    fetchMaxWaitMs: 100,
-    fetchMaxBytes: 1_048_576,
-    fetchMaxPartitionBytes: 262_144,
+    kafka: kafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: "admin-reconnect-test", logger }),
+    consumer: {
+      groupId: names.group,
+      sessionTimeout: 10_000,
+      minBytes: 1,
+      maxWaitTimeInMs: 100,
+      maxBytes: 1_048_576,
+      maxBytesPerPartition: 262_144,
+    },
     topic: names.topic,
-    dlqTopic: names.dlq,
     sliceSize: 100,
-    decodeLimits: { maxBytes: 33_554_432, maxRecords: 100_000 },
     applyConcurrency: 1,
     maxBackoffMs: 500,
     offsetCommitIntervalMs: 500,
-    logger: pino({ level: "silent" }),
+    logger,
     applySlice: async () => "applied" as const,
-    appliedPosition: async () => undefined,
-    startAgainOnNewLog: async () => true,
-    onGap: () => undefined,
-    onLogReplaced: () => undefined,
-    onCatchingUp: () => undefined,
     onApplyFailure: () => undefined,
+    positions: {
+      appliedPosition: async () => undefined,
+      startAgainOnNewLog: async () => true,
+      onGap: () => undefined,
+      onLogReplaced: () => undefined,
+      onCatchingUp: () => undefined,
+    },
   });
   const forwarder = createServer((socket) => {
     const upstream = connect(Number(brokerPort), brokerHost);

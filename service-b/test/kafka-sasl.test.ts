@@ -1,7 +1,7 @@
 import { TemporaryKafka } from "@sum/native/temporary-kafka";
 import { waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { readDeadLetters } from "../src/transport/dead-letter-topic.js";
+import { readDeadLetters } from "../src/transport/dead-letters/dead-letter-topic.js";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
 import { createTopics, type Databases, startDatabases } from "./harness.js";

@@ -28,3 +28,4 @@ export {
   traceparentOf,
   tracingSettings,
 } from "./tracing.js";
+export { answerUnrouted } from "./unrouted.js";

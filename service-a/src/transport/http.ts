@@ -3,18 +3,12 @@ import { MAX_MESSAGE_BYTES } from "@sum/contract";
 import {
   AppError,
   answerMalformedRequest,
+  answerUnrouted,
   frameworkErrors,
-  httpErrorHandler,
   registerApi,
   sendError,
 } from "@sum/service-kit";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { SumCommand, SumReceipt } from "../domain/calculate-sum.js";
 import type { ServiceMetrics } from "../metrics.js";
@@ -36,15 +30,6 @@ export interface HttpDeps {
   logger: Logger;
   serviceId: string;
 }
-
-/** The methods each route answers; any other method on these paths gets 405 with `Allow`. */
-const ROUTES: Record<string, string> = {
-  "/sum": "POST",
-  "/healthz": "GET, HEAD",
-  "/readyz": "GET, HEAD",
-  "/metrics": "GET, HEAD",
-  "/openapi.json": "GET, HEAD",
-};
 
 /** Fastify's own errors, mapped to the contract's codes instead of its default bodies. */
 const FASTIFY_ERRORS: Record<string, AppError> = {
@@ -110,19 +95,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     done();
   });
 
-  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
-    const allowed = ROUTES[request.url.split("?")[0] ?? ""];
-    if (allowed) {
-      reply.header("Allow", allowed);
-      return sendError(
-        reply,
-        new AppError("METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allowed}`),
-      );
-    }
-    return sendError(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`));
-  };
-  app.setNotFoundHandler(notFound);
-  app.setErrorHandler(httpErrorHandler({ fastifyErrors: FASTIFY_ERRORS, notFound }));
+  answerUnrouted(app, { fastifyErrors: FASTIFY_ERRORS });
 
   registerApi(app, {
     title: "Service A",

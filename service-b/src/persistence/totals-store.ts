@@ -1,8 +1,5 @@
-import pg from "pg";
+import type pg from "pg";
 import type { SumEvent } from "../domain/sum-event.js";
-
-// The total and counters are exact: numeric and bigint come back as strings, never as floats.
-pg.types.setTypeParser(pg.types.builtins.INT8, (text) => text);
 
 /**
  * One statement, one transaction: record the ids (a conflict means seen before), add the results of

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { expect, it } from "vitest";
-import { emptyRecords } from "../../support/record-batches.js";
+import { emptyRecords } from "../../../support/record-batches.js";
 import { countRecordsAndHeaders } from "./record-count.js";
 
 // kafkajs's own encoding of a record, as its producer writes them into a batch.

@@ -8,7 +8,7 @@ import {
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServiceMetrics } from "../metrics.js";
+import { ServiceMetrics } from "../../metrics.js";
 import { buildHttpServer } from "./http.js";
 
 // The routing and error answers alone, over a real socket; what the reads return does not matter

@@ -1,7 +1,7 @@
 import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, EVENTS_TOPIC } from "@sum/contract";
 import { KafkaJSNonRetriableError, KafkaJSProtocolError, type Message, type Producer } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import type { DeadLetter } from "../domain/apply-batch.js";
+import type { DeadLetter } from "../../domain/apply-batch.js";
 import { kafkaDeadLetters } from "./dead-letter-producer.js";
 
 const size = (value: Message["value"] | Message["key"]) =>

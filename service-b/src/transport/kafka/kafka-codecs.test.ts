@@ -3,7 +3,7 @@ import { gzipSync } from "node:zlib";
 import { compressFrameSync } from "lz4-napi";
 import { compress } from "snappyjs";
 import { describe, expect, it } from "vitest";
-import { emptyRecords, gzipBatch } from "../../support/record-batches.js";
+import { emptyRecords, gzipBatch } from "../../../support/record-batches.js";
 import { BatchTooLargeError } from "./decompressed-size.js";
 import {
   decompressGzip,

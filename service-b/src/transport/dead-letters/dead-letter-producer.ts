@@ -1,7 +1,9 @@
+import { SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import { DEAD_LETTER_HEADERS } from "@sum/contract";
-import type { IHeaders, Message, Producer } from "kafkajs";
-import type { DeadLetter, DeadLetters } from "../domain/apply-batch.js";
-import type { IncomingMessage } from "../domain/sum-event.js";
+import { contextOf } from "@sum/service-kit";
+import { type IHeaders, type Kafka, type Message, Partitioners, type Producer } from "kafkajs";
+import type { DeadLetter, DeadLetters } from "../../domain/apply-batch.js";
+import { type IncomingMessage, traceparentOfMessage } from "../../domain/sum-event.js";
 import { asDeadLetterHeaders } from "./dead-letter-headers.js";
 
 /** Most bytes of dead letters in one write: half the broker's default limit for a batch (1 MiB). */
@@ -100,5 +102,52 @@ export function kafkaDeadLetters(producer: Producer, topic: string, sourceTopic:
       );
       for (const chunk of chunks(unwritten)) await write(chunk);
     },
+  };
+}
+
+/**
+ * The dead-letter topic's own producer, from the client the consumer uses too; connected by its
+ * owner. Each letter is sent in a span under the traceparent its message carried, if any.
+ */
+export function deadLetterProducer(
+  kafka: Kafka,
+  options: { topic: string; sourceTopic: string; tracer: Tracer },
+): DeadLetters & { connect(): Promise<void>; disconnect(): Promise<void> } {
+  const { topic, sourceTopic, tracer } = options;
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const deadLetters = kafkaDeadLetters(producer, topic, sourceTopic);
+  return {
+    async send(letters) {
+      const spans = letters.map(({ message, reason }) =>
+        tracer.startSpan(
+          "dead-letter",
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              "messaging.system": "kafka",
+              "messaging.operation.type": "send",
+              "messaging.destination.name": topic,
+              "sum.dead_letter.reason": reason,
+              "sum.source.offset": message.offset,
+            },
+          },
+          contextOf(traceparentOfMessage(message)),
+        ),
+      );
+      try {
+        await deadLetters.send(letters);
+      } catch (error) {
+        for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        for (const span of spans) span.end();
+      }
+    },
+    connect: () => producer.connect(),
+    disconnect: () => producer.disconnect(),
   };
 }

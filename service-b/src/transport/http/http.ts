@@ -1,21 +1,15 @@
 import {
   AppError,
   answerMalformedRequest,
+  answerUnrouted,
   frameworkErrors,
   healthzSchema,
-  httpErrorHandler,
   registerApi,
   sendError,
 } from "@sum/service-kit";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
-import type { ServiceMetrics } from "../metrics.js";
+import type { ServiceMetrics } from "../../metrics.js";
 import {
   API_DESCRIPTION,
   EVENTS_TAG,
@@ -54,23 +48,6 @@ export interface HttpDeps {
 /** The query the read routes' schema validates (consistency defaults to eventual). */
 type ConsistencyQuery = { consistency: Consistency };
 
-/**
- * The methods answered on the path of `url`, as the routes were declared (HEAD with each GET), or
- * undefined when no route has that path.
- */
-function allowedMethods(app: FastifyInstance): (url: string) => string | undefined {
-  const routes: Array<{ path: RegExp; methods: string[] }> = [];
-  app.addHook("onRoute", (route) => {
-    const pattern = route.url.replace(/[.]/g, "\\.").replace(/:[^/]+/g, "[^/]+");
-    // Fastify answers HEAD for each GET without declaring a route for it.
-    const methods = [route.method].flat().flatMap((method) => (method === "GET" ? ["GET", "HEAD"] : [method]));
-    const known = routes.find((r) => r.path.source === `^${pattern}$`);
-    if (known) known.methods.push(...methods);
-    else routes.push({ path: new RegExp(`^${pattern}$`), methods });
-  });
-  return (url) => routes.find((r) => r.path.test(url.split("?")[0] ?? ""))?.methods.join(", ");
-}
-
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -79,20 +56,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     clientErrorHandler: answerMalformedRequest,
   });
 
-  const allowed = allowedMethods(app);
-  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
-    const allow = allowed(request.url);
-    if (allow) {
-      reply.header("Allow", allow);
-      return sendError(
-        reply,
-        new AppError("METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allow}`),
-      );
-    }
-    return sendError(reply, new AppError("NOT_FOUND", `no route for ${request.method} ${request.url}`));
-  };
-  app.setNotFoundHandler(notFound);
-  app.setErrorHandler(httpErrorHandler({ notFound }));
+  answerUnrouted(app);
 
   registerApi(app, {
     title: "Service B",
