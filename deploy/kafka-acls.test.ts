@@ -9,9 +9,9 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TOPICS } from "@sum/contract";
-import { createTopicsAndWait } from "@sum/native/kafka";
 import { REPO_ROOT } from "@sum/native/settings";
 import { type AclResource, TemporaryKafka } from "@sum/native/temporary-kafka";
+import { createTopicsAndWait } from "@sum/runtime";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type K8sObject, parseManifest, renderManifest } from "./chart.js";
 

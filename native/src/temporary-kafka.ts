@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@sum/runtime";
+import { createTopicsAndWait, freePort } from "@sum/runtime";
 import {
   AclOperationTypes,
   AclPermissionTypes,
@@ -10,7 +10,7 @@ import {
   logLevel,
   ResourcePatternTypes,
 } from "kafkajs";
-import { createTopicsAndWait, KafkaBroker, type ScramListener } from "./components/kafka.js";
+import { KafkaBroker, type ScramListener } from "./components/kafka.js";
 import { randomPasswords } from "./passwords.js";
 import { loadSettings } from "./settings.js";
 

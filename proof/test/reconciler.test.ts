@@ -1,11 +1,11 @@
 import { rm } from "node:fs/promises";
 import { EVENTS_TOPIC, TOPICS } from "@sum/contract";
-import { createTopicsAndWait, kafkaClient } from "@sum/native/kafka";
+import { kafkaClient } from "@sum/native/kafka";
 import { readPid } from "@sum/native/process";
 import { loadSettings, paths } from "@sum/native/settings";
 import { buildStack } from "@sum/native/stack";
 import { stackCli } from "@sum/native/stack-cli";
-import { waitFor } from "@sum/runtime";
+import { createTopicsAndWait, waitFor } from "@sum/runtime";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type Acknowledged, inParallel, PipelineClient, stackEndpoints } from "../src/clients.js";
 import { killComponent, restartStack } from "../src/faults.js";

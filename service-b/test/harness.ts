@@ -1,4 +1,4 @@
-import { createTopicsAndWait } from "@sum/native/kafka";
+import { createTopicsAndWait } from "@sum/runtime";
 import { SQL_FILES, TemporaryPostgres } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
 import { PASSWORDS } from "../support/service-b-process.js";

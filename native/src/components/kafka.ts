@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TOPICS } from "@sum/contract";
-import { type Admin, type ITopicConfig, Kafka, logLevel } from "kafkajs";
+import { createTopicsAndWait } from "@sum/runtime";
+import { Kafka, logLevel } from "kafkajs";
 import { ensureDir, run, StackError, waitUntil } from "../process.js";
 import { renderFile } from "../render.js";
 import { paths, type Settings } from "../settings.js";
@@ -16,31 +17,6 @@ export function kafkaClient(settings: Settings, clientId = "native-stack") {
     logLevel: logLevel.NOTHING,
     retry: { retries: 2 },
   });
-}
-
-/**
- * Creates topics (an existing one is left as it is) and waits until every partition has a leader
- * that the broker serves. kafkajs's own `waitForLeaders` gives up on "This server does not host
- * this topic-partition", which a KRaft broker answers until its metadata catches up with the
- * controller's, so the wait here treats every error as "not yet".
- */
-export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], timeoutMs = 60_000): Promise<void> {
-  await admin.createTopics({ topics, waitForLeaders: false });
-  const deadline = Date.now() + timeoutMs;
-  const names = topics.map((t) => t.topic);
-  const expected = new Map(topics.map((t) => [t.topic, t.numPartitions ?? 1]));
-  for (;;) {
-    const metadata = await admin.fetchTopicMetadata({ topics: names }).catch(() => undefined);
-    const ready = metadata?.topics.every(
-      (topic) =>
-        topic.partitions.length >= (expected.get(topic.name) ?? 1) &&
-        topic.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0),
-    );
-    if (ready) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for leaders of ${names.join(", ")}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**
