@@ -29,7 +29,7 @@ export default defineConfig({
           name: "service-b",
           include: ["service-b/test/**/*.test.ts"],
           // One Kafka broker for the run; each test file uses topics of its own.
-          globalSetup: ["service-b/test/global-setup.ts"],
+          globalSetup: ["native/test/kafka-broker-setup.ts"],
           testTimeout: 180_000,
         },
       },
