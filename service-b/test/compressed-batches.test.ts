@@ -2,8 +2,8 @@ import { waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { deadLettersCli } from "../support/dead-letters-cli.js";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
+import { createTopics, type Databases, startDatabases } from "../support/harness.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
-import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 const MiB = 1024 * 1024;

@@ -5,7 +5,7 @@ import { expect, inject, it } from "vitest";
 import { kafkaClient } from "../src/transport/kafka/kafka-client.js";
 import { kafkaPipeline } from "../src/transport/kafka/kafka-consumer.js";
 import { uniqueNames } from "../support/events.js";
-import { createTopics } from "./harness.js";
+import { createTopics } from "../support/harness.js";
 
 const brokers = inject("kafkaBrokers");
 

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { MIGRATIONS_DIR } from "../src/paths.js";
 import { appliedPosition, applyEvents, pruneProcessed, readTotal } from "../src/persistence/totals-store.js";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
+import { createTopics, type Databases, startDatabases } from "../support/harness.js";
 import { PASSWORDS, ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
-import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });

@@ -6,7 +6,7 @@ import { kafkaDeadLetters } from "../src/transport/dead-letters/dead-letter-prod
 import { readTopic } from "../src/transport/dead-letters/dead-letter-topic.js";
 import { deadLettersCli } from "../support/dead-letters-cli.js";
 import { produce, uniqueNames } from "../support/events.js";
-import { createTopics } from "./harness.js";
+import { createTopics } from "../support/harness.js";
 
 const brokers = inject("kafkaBrokers");
 const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });

@@ -2,9 +2,9 @@ import { waitFor } from "@sum/runtime";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { uniqueNames } from "../support/events.js";
+import { createTopics, type Databases, startDatabases } from "../support/harness.js";
 import { emptyRecords, gzipBatch, produceBatch } from "../support/record-batches.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
-import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 const MiB = 1024 * 1024;

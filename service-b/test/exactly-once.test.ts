@@ -10,8 +10,8 @@ import { waitFor } from "@sum/runtime";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type EventRecord, produce, sumEvent, uniqueNames } from "../support/events.js";
+import { createTopics, type Databases, startDatabases } from "../support/harness.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
-import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 let databases: Databases;

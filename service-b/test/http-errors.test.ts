@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { uniqueNames } from "../support/events.js";
+import { createTopics, type Databases, startDatabases } from "../support/harness.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
-import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 let databases: Databases;

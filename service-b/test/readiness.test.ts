@@ -1,8 +1,8 @@
 import { waitFor } from "@sum/runtime";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
+import { createTopics, type Databases, startDatabases } from "../support/harness.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
-import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 const names = uniqueNames("readiness");

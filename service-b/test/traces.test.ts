@@ -3,8 +3,8 @@ import { waitFor } from "@sum/runtime";
 import { otlpReceiver } from "@sum/test-support";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
 import { produce, sumEvent, uniqueNames } from "../support/events.js";
+import { createTopics, type Databases, startDatabases } from "../support/harness.js";
 import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
-import { createTopics, type Databases, startDatabases } from "./harness.js";
 
 const brokers = inject("kafkaBrokers");
 let databases: Databases;

@@ -1,12 +1,20 @@
 import { TemporaryKafka } from "@sum/native/temporary-kafka";
 import { waitFor } from "@sum/runtime";
+import {
+  createTopics,
+  type Databases,
+  produce,
+  readDeadLetters,
+  ServiceBProcess,
+  serviceEnv,
+  startDatabases,
+  sumEvent,
+  uniqueNames,
+} from "@sum/service-b/support";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { readDeadLetters } from "../src/transport/dead-letters/dead-letter-topic.js";
-import { produce, sumEvent, uniqueNames } from "../support/events.js";
-import { ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
-import { createTopics, type Databases, startDatabases } from "./harness.js";
 
-// A broker of its own: SCRAM-SHA-512 and ACLs, as the chart's (the run's shared broker is PLAINTEXT).
+// Service B on a broker of its own: SCRAM-SHA-512 and ACLs, as the chart's (the broker of Service B's
+// other tests, in the vitest project `service-b`, is PLAINTEXT).
 const user = { name: "service-b-test", password: crypto.randomUUID() };
 const names = uniqueNames("sasl");
 let kafka: TemporaryKafka;
@@ -48,4 +56,5 @@ it("logs in with KAFKA_SASL_* to a SCRAM-SHA-512 listener, applies events and wr
     "the poison in the dead-letter topic",
     async () => (await readDeadLetters(kafka.client(), names.dlq)).letters.length === 1,
   );
-});
+  // As long as Service B's other tests on a broker may take (the vitest project service-b's testTimeout).
+}, 180_000);

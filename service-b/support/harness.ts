@@ -1,7 +1,7 @@
 import { createTopicsAndWait } from "@sum/runtime";
 import { SQL_FILES, TemporaryPostgres } from "@sum/test-support";
 import { Kafka, logLevel } from "kafkajs";
-import { PASSWORDS } from "../support/service-b-process.js";
+import { PASSWORDS } from "./service-b-process.js";
 
 export interface Databases {
   leader: TemporaryPostgres;
