@@ -70,7 +70,7 @@ bench-service-a: build ## Benchmark one Service A against a local PostgreSQL, wi
 	$(PNPM) --filter @sum/service-a bench
 
 bench-service-b: build ## Benchmark one Service B draining a pre-filled topic (BENCH_EVENTS=200000)
-	$(PNPM) --filter @sum/service-b bench
+	$(TSX) proof/src/service-b-bench.ts
 
 # A random password into .env (0600) for each one unset, before Compose reads .env: a recipe's $(wildcard)
 # is expanded before its first line runs, so this is a prerequisite of start, not a line of it.

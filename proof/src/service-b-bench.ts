@@ -7,9 +7,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TemporaryKafka } from "@sum/native/temporary-kafka";
 import { waitFor } from "@sum/runtime";
+import { PASSWORDS, produce, ServiceBProcess, serviceEnv, sumEvent, uniqueNames } from "@sum/service-b/support";
 import { SQL_FILES, TemporaryPostgres } from "@sum/test-support";
-import { produce, sumEvent, uniqueNames } from "../support/events.js";
-import { PASSWORDS, ServiceBProcess, serviceEnv } from "../support/service-b-process.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 
