@@ -2,17 +2,14 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTopicsAndWait, freePort } from "@sum/runtime";
-import {
-  AclOperationTypes,
-  AclPermissionTypes,
-  AclResourceTypes,
-  Kafka,
-  logLevel,
-  ResourcePatternTypes,
-} from "kafkajs";
+import kafkajs, { Kafka, logLevel } from "kafkajs";
 import { KafkaBroker, type ScramListener } from "./components/kafka.js";
 import { randomPasswords } from "./passwords.js";
 import { loadSettings } from "./settings.js";
+
+// From the module object: Node's ESM loader does not find these among kafkajs's (CommonJS) named exports
+// (kafkajs-imports.test.ts).
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 /** For tests and benchmarks: a real Kafka broker (the native stack's, from the cached jars) on free ports in a temporary directory. */
 export class TemporaryKafka {
