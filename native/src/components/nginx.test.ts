@@ -5,11 +5,12 @@
  * bounds on gRPC calls in flight per connection and per client address.
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttp2Server, constants as http2Constants, type ServerHttp2Stream } from "node:http2";
 import type { Server, Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { freePort, summationClient, waitFor } from "@sum/runtime";
@@ -23,8 +24,13 @@ import {
 } from "@sum/test-support";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { portInUse } from "../process.js";
-import { loadSettings, paths } from "../settings.js";
+import { loadSettings, paths, REPO_ROOT } from "../settings.js";
 import { NGINX, Nginx } from "./nginx.js";
+
+/** The streams nginx/nginx.conf lets one HTTP/2 connection of its gRPC listener have open at once. */
+const STREAMS_PER_CONNECTION = Number(
+  /http2_max_concurrent_streams (\d+);/.exec(readFileSync(join(REPO_ROOT, "nginx", "nginx.conf"), "utf8"))?.[1],
+);
 
 // gRPC's status codes (this package does not depend on grpc-js).
 const GRPC_OK = 0;
@@ -33,6 +39,8 @@ const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNAVAILABLE = 14;
 
 interface RunningNginx {
+  /** The master process. */
+  pid: number;
   httpPort: number;
   grpcPort: number;
   stop(): Promise<void>;
@@ -68,6 +76,7 @@ async function startNginx(
   const nginx = spawn(NGINX, ["-p", tempDir, "-c", config], { stdio: "ignore" });
   await waitFor("nginx to listen", async () => (await portInUse(httpPort)) && portInUse(grpcPort));
   return {
+    pid: nginx.pid as number,
     httpPort,
     grpcPort,
     async stop() {
@@ -136,6 +145,29 @@ async function instanceThatDiesAfterReading(
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The pids of `parent`'s child processes, from /proc. */
+async function childPids(parent: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    // The field after the command's closing parenthesis is the state, then the parent's pid.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid === parent) children.push(Number(entry));
+  }
+  return children;
+}
+
+it("nginx runs a worker per core, so a flood one worker answers leaves the others to every other caller", async () => {
+  const nginx = await startNginx({ http: await freePort(), grpc: await freePort() });
+  try {
+    await waitFor("nginx's workers", async () => (await childPids(nginx.pid)).length >= availableParallelism());
+    expect(await childPids(nginx.pid)).toHaveLength(availableParallelism());
+  } finally {
+    await nginx.stop();
+  }
+});
 
 describe("nginx's own answers are in the contract's JSON shape, with the contract's status", () => {
   // Nothing listens on the instance's ports.
@@ -286,15 +318,17 @@ describe("a flood of gRPC calls: nginx keeps what one connection and one client 
     await instance.close();
   });
 
-  it("one connection opening 120 calls at once: 100 are passed on, 20 refused with REFUSED_STREAM", async () => {
+  it(`one connection opening ${STREAMS_PER_CONNECTION + 20} calls at once: ${STREAMS_PER_CONNECTION} are passed on, 20 refused with REFUSED_STREAM`, async () => {
     const session = http2Connection(nginx.grpcPort);
     try {
       const outcomes = track(
-        Array.from({ length: 120 }, () => rawCalculateSum(session, grpcFrame(Buffer.alloc(0)), { hold: "1" })),
+        Array.from({ length: STREAMS_PER_CONNECTION + 20 }, () =>
+          rawCalculateSum(session, grpcFrame(Buffer.alloc(0)), { hold: "1" }),
+        ),
       );
-      await waitFor("100 calls held and 20 refused", () => {
+      await waitFor(`${STREAMS_PER_CONNECTION} calls held and 20 refused`, () => {
         return (
-          instance.held.length === 100 &&
+          instance.held.length === STREAMS_PER_CONNECTION &&
           count(outcomes, (o) => o.rstCode === http2Constants.NGHTTP2_REFUSED_STREAM) === 20
         );
       });
@@ -305,13 +339,19 @@ describe("a flood of gRPC calls: nginx keeps what one connection and one client 
   });
 
   it("a client address with 200 calls in flight gets RESOURCE_EXHAUSTED for more, while another address's caller gets answers", async () => {
-    // Three connections from 127.0.0.2, 100 calls each (each connection's most).
-    const sessions = Array.from({ length: 3 }, () => http2Connection(nginx.grpcPort, "127.0.0.2"));
+    // 300 calls from 127.0.0.2, each connection carrying its most.
+    const sessions = Array.from({ length: Math.ceil(300 / STREAMS_PER_CONNECTION) }, () =>
+      http2Connection(nginx.grpcPort, "127.0.0.2"),
+    );
     const caller = summationClient(`127.0.0.1:${nginx.grpcPort}`);
     try {
       const outcomes = track(
-        sessions.flatMap((session) =>
-          Array.from({ length: 100 }, () => rawCalculateSum(session, grpcFrame(Buffer.alloc(0)), { hold: "1" })),
+        Array.from({ length: 300 }, (_, index) =>
+          rawCalculateSum(
+            sessions[Math.floor(index / STREAMS_PER_CONNECTION)] as (typeof sessions)[number],
+            grpcFrame(Buffer.alloc(0)),
+            { hold: "1" },
+          ),
         ),
       );
       await waitFor("200 calls held and 100 refused", () => {
