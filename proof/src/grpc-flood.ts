@@ -62,20 +62,25 @@ async function h2loadRun(args: string[], deadline: number): Promise<string[]> {
  * h2load again and again until `deadline`. h2load does not reconnect after the server's GOAWAY
  * (nginx sends one after keepalive_requests calls), and a run given a duration sits idle once its
  * connections are closed; a run given a count ends then, and the next one reconnects, as an
- * attacker would. Returns how many runs ended and the requests they counted.
+ * attacker would. Returns how many runs there were and what those that ended counted.
  */
 async function h2loadUntil(args: string[], deadline: number): Promise<string[]> {
-  let runs = 0;
+  let ended = 0;
+  let cutOff = false;
   let requests = 0;
   let statuses = "";
   while (Date.now() < deadline) {
     const lines = await h2loadRun(args, deadline);
-    if (lines.length === 0) break;
-    runs += 1;
+    if (lines.length === 0) {
+      cutOff = true;
+      break;
+    }
+    ended += 1;
     requests += Number(/^requests: .*?(\d+) done/m.exec(lines.join("\n"))?.[1] ?? 0);
     statuses = lines.find((line) => line.startsWith("status codes:")) ?? statuses;
   }
-  return [`${runs} runs ended, ${requests} requests in them`, `last run's ${statuses}`];
+  const runs = `${ended} runs ended${cutOff ? " and one was cut off at the end" : ""}; ${requests} calls done in those that ended`;
+  return statuses === "" ? [runs] : [runs, `the last that ended: ${statuses}`];
 }
 
 /** An HPACK string literal, not Huffman coded; the ones here are short enough for the 7-bit length. */
