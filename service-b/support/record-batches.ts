@@ -1,5 +1,6 @@
 import { connect } from "node:net";
 import { gzipSync } from "node:zlib";
+import { sleep } from "@sum/runtime";
 
 // Kafka record batches built byte by byte, and a producer that writes one as it is: kafkajs's
 // producer groups a send's messages in time quadratic in their number (hours for 400,000), and
@@ -79,8 +80,42 @@ export function gzipBatch(records: Buffer, count: number): Buffer {
   return batch;
 }
 
-/** Writes `batch` to the partition as it is (Produce v3, acks from all in-sync replicas). */
-export async function produceBatch(broker: string, topic: string, partition: number, batch: Buffer): Promise<void> {
+/**
+ * Kafka's error codes a producer retries: the broker does not lead the partition yet. A topic's
+ * metadata can name its leader before that broker has taken the partition up (KRaft applies the
+ * two apart), so a batch written just after the topic was created may be refused with one of these.
+ */
+const NOT_LED_YET = new Map([
+  [3, "UNKNOWN_TOPIC_OR_PARTITION"],
+  [5, "LEADER_NOT_AVAILABLE"],
+  [6, "NOT_LEADER_OR_FOLLOWER"],
+]);
+
+/**
+ * Writes `batch` to the partition as it is (Produce v3, acks from all in-sync replicas), again
+ * while the broker answers that it does not lead the partition yet, for up to `timeoutMs`.
+ */
+export async function produceBatch(
+  broker: string,
+  topic: string,
+  partition: number,
+  batch: Buffer,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const errorCode = await produceOnce(broker, topic, partition, batch);
+    if (errorCode === 0) return;
+    const notLed = NOT_LED_YET.get(errorCode);
+    if (notLed === undefined) throw new Error(`the broker refused the batch: error code ${errorCode}`);
+    if (Date.now() > deadline)
+      throw new Error(`the broker still answered ${notLed} (error code ${errorCode}) after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+/** One Produce request for `batch`; returns the partition's error code (0: written). */
+async function produceOnce(broker: string, topic: string, partition: number, batch: Buffer): Promise<number> {
   const clientId = Buffer.from("raw-producer");
   const topicName = Buffer.from(topic);
   const request = Buffer.alloc(4 + 2 + 2 + 4 + 2 + clientId.length + 2 + 2 + 4 + 4 + 2 + topicName.length + 4 + 4 + 4);
@@ -117,6 +152,5 @@ export async function produceBatch(broker: string, topic: string, partition: num
     socket.on("close", () => reject(new Error(`the broker closed the connection before answering the produce`)));
   });
   // size, correlation id, topics, the topic's name, partitions, the partition, then its error code
-  const errorCode = response.readInt16BE(4 + 4 + 4 + 2 + topicName.length + 4 + 4);
-  if (errorCode !== 0) throw new Error(`the broker refused the batch: error code ${errorCode}`);
+  return response.readInt16BE(4 + 4 + 4 + 2 + topicName.length + 4 + 4);
 }
